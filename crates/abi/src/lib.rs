@@ -1,0 +1,347 @@
+//! The contract between the Vessel hypervisor (`vessel-vmm`) and a Vessel
+//! guest (`vessel-rt`).
+//!
+//! Everything that crosses the host–guest boundary is defined here, once, in
+//! plain `#[repr(C)]` structs of fixed-size integers, so that both sides agree
+//! on every byte. All addresses are 64-bit guest-physical addresses.
+//!
+//! # Entering a guest
+//!
+//! The VMM loads the image's `PT_LOAD` segments at their physical addresses
+//! ([`layout::IMAGE_MIN_PHYS`] or above), builds the early page tables
+//! described in [`layout`], writes a [`BootInfo`] and enters the image's
+//! 64-bit entry point directly: long mode, paging on, interrupts off,
+//! `CS` = [`layout::GDT_CODE_SELECTOR`], `DS`/`ES`/`SS` = [`layout::GDT_DATA_SELECTOR`],
+//! `EFER.NXE` set, `RDI` = guest-physical address of the [`BootInfo`].
+//! There is no firmware, no real mode and no device probing.
+//!
+//! # Hypercalls
+//!
+//! A hypercall is one `out dx, eax` instruction: `DX` is
+//! [`hypercall::PORT_BASE`] plus the hypercall number and `RAX` holds the full
+//! 64-bit guest-physical address of the argument struct. Every argument struct
+//! starts with a [`hypercall::Header`] whose `status` the host overwrites with
+//! a [`hypercall::Status`] (or, for calls that transfer data, a byte count).
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// Version of this contract. A guest refuses boot info of another version,
+/// and the VMM refuses an image that declares one it does not speak.
+pub const ABI_VERSION: u32 = 1;
+
+/// Guest memory layout at entry.
+pub mod layout {
+    /// Virtual address of physical address 0 in the kernel-image window:
+    /// the image's code and data run at `KERNEL_VIRT_BASE + physical address`
+    /// (the top 2 GiB of the address space, x86-64's kernel code model).
+    pub const KERNEL_VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
+    /// Size of the kernel-image window mapped at entry: the first 1 GiB of
+    /// guest-physical memory (or less, if the guest has less).
+    pub const KERNEL_WINDOW_SIZE: u64 = 1 << 30;
+    /// Virtual address of physical address 0 in the direct map, which maps
+    /// all guest memory, read-write, at entry.
+    pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
+    /// The lowest physical address an image segment may occupy. Memory below
+    /// it holds the VMM's boot structures (GDT, page tables, boot info,
+    /// arguments) and is reserved in the memory map.
+    pub const IMAGE_MIN_PHYS: u64 = 0x20_0000;
+    /// Granularity of guest memory sizes (the early page tables use 2 MiB pages).
+    pub const MEMORY_GRANULE: u64 = 0x20_0000;
+    /// Code segment selector of the boot GDT (64-bit, ring 0).
+    pub const GDT_CODE_SELECTOR: u16 = 0x08;
+    /// Data segment selector of the boot GDT (ring 0).
+    pub const GDT_DATA_SELECTOR: u16 = 0x10;
+
+    /// Converts a guest-physical address to its direct-map virtual address.
+    pub const fn phys_to_direct_map(phys: u64) -> u64 {
+        DIRECT_MAP_BASE + phys
+    }
+}
+
+/// The boot information block handed to the guest in `RDI`.
+pub mod boot {
+    /// [`BootInfo::magic`]: ASCII `"VESSELBI"`, little-endian.
+    pub const BOOT_INFO_MAGIC: u64 = u64::from_le_bytes(*b"VESSELBI");
+    /// Most memory regions a [`BootInfo`] describes.
+    pub const MAX_MEMORY_REGIONS: usize = 32;
+
+    /// What a memory region may be used for.
+    #[repr(u32)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum MemoryKind {
+        /// Free RAM the guest may use as it likes.
+        Usable = 1,
+        /// Boot structures written by the VMM (page tables, GDT, boot info,
+        /// argument strings). The guest may reclaim it once it has copied out
+        /// what it needs.
+        BootData = 2,
+        /// The loaded image itself.
+        Image = 3,
+    }
+
+    impl MemoryKind {
+        /// Decodes a raw kind, or `None` for a value this ABI does not define.
+        pub const fn from_raw(raw: u32) -> Option<Self> {
+            match raw {
+                1 => Some(Self::Usable),
+                2 => Some(Self::BootData),
+                3 => Some(Self::Image),
+                _ => None,
+            }
+        }
+    }
+
+    /// One range of guest-physical memory.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct MemoryRegion {
+        /// First byte of the region (page aligned).
+        pub start: u64,
+        /// Length in bytes (a multiple of the page size).
+        pub len: u64,
+        /// A [`MemoryKind`] as its raw value.
+        pub kind: u32,
+        /// Always zero.
+        pub reserved: u32,
+    }
+
+    /// A list of strings packed as consecutive NUL-terminated byte strings.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct StringList {
+        /// Guest-physical address of the first byte.
+        pub addr: u64,
+        /// Total length in bytes, including every terminating NUL.
+        pub len: u64,
+        /// Number of strings.
+        pub count: u64,
+    }
+
+    /// Boot information, written by the VMM below
+    /// [`crate::layout::IMAGE_MIN_PHYS`]. The guest copies it out once and
+    /// validates every field before use.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug)]
+    pub struct BootInfo {
+        /// [`BOOT_INFO_MAGIC`].
+        pub magic: u64,
+        /// [`crate::ABI_VERSION`].
+        pub abi_version: u32,
+        /// Number of valid entries in `memory_regions`.
+        pub memory_region_count: u32,
+        /// The guest-physical memory map, sorted by address, non-overlapping.
+        pub memory_regions: [MemoryRegion; MAX_MEMORY_REGIONS],
+        /// Total guest memory in bytes (`[0, memory_size)` is RAM).
+        pub memory_size: u64,
+        /// Program arguments, `argv[0]` first.
+        pub args: StringList,
+        /// Environment, as `KEY=VALUE` strings.
+        pub env: StringList,
+        /// Frequency of the guest's time-stamp counter in kHz.
+        pub tsc_khz: u64,
+        /// Wall-clock time (nanoseconds since the Unix epoch) at the moment
+        /// the guest TSC read `boot_tsc`.
+        pub wall_clock_ns: u64,
+        /// The guest TSC value that corresponds to `wall_clock_ns`.
+        pub boot_tsc: u64,
+    }
+}
+
+/// Hypercall numbers and argument structs.
+pub mod hypercall {
+    /// I/O port of hypercall number 0. Hypercall `n` is an `out` to
+    /// `PORT_BASE + n`.
+    pub const PORT_BASE: u16 = 0x0e00;
+    /// Number of ports reserved for hypercalls, `[PORT_BASE, PORT_BASE + PORT_COUNT)`.
+    /// An `out` to an unassigned port in this range fails with
+    /// [`Status::UnknownHypercall`].
+    pub const PORT_COUNT: u16 = 0x100;
+    /// Largest buffer a single [`ConsoleWrite`] may carry (1 MiB). Longer
+    /// writes fail with [`Status::BadLength`]; the guest splits them.
+    pub const MAX_CONSOLE_WRITE: u64 = 1 << 20;
+
+    /// The hypercall numbers.
+    #[repr(u16)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Number {
+        /// Write a buffer to the host's stdout or stderr: [`ConsoleWrite`].
+        ConsoleWrite = 0,
+        /// Stop the VM with an exit code: [`Exit`]. Never returns.
+        Exit = 1,
+    }
+
+    impl Number {
+        /// The port a guest writes to for this hypercall.
+        pub const fn port(self) -> u16 {
+            PORT_BASE + self as u16
+        }
+
+        /// Decodes the hypercall a port stands for, if any.
+        pub const fn from_port(port: u16) -> Option<Self> {
+            match port.wrapping_sub(PORT_BASE) {
+                0 => Some(Self::ConsoleWrite),
+                1 => Some(Self::Exit),
+                _ => None,
+            }
+        }
+    }
+
+    /// Whether `port` lies in the hypercall port range.
+    pub const fn is_hypercall_port(port: u16) -> bool {
+        port >= PORT_BASE && port - PORT_BASE < PORT_COUNT
+    }
+
+    /// Outcome of a hypercall, stored in [`Header::status`]. Non-negative
+    /// values mean success (for data transfers: the byte count).
+    #[repr(i64)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Status {
+        /// Success.
+        Ok = 0,
+        /// The port is in the hypercall range but names no hypercall.
+        UnknownHypercall = -1,
+        /// The argument struct or a buffer it names is not in guest memory
+        /// (or the address arithmetic wraps).
+        BadAddress = -2,
+        /// A length is too large.
+        BadLength = -3,
+        /// Some other argument is invalid (e.g. an unknown stream).
+        BadArgument = -4,
+        /// The host failed to carry the request out (e.g. its stdout is closed).
+        HostError = -5,
+        /// The guest sets this before the call; it stays if the host could not
+        /// even write a status (argument struct outside guest memory).
+        NotHandled = i64::MIN,
+    }
+
+    impl Status {
+        /// Decodes a raw status; `None` for a non-negative byte count or an
+        /// unknown code.
+        pub const fn from_raw(raw: i64) -> Option<Self> {
+            match raw {
+                0 => Some(Self::Ok),
+                -1 => Some(Self::UnknownHypercall),
+                -2 => Some(Self::BadAddress),
+                -3 => Some(Self::BadLength),
+                -4 => Some(Self::BadArgument),
+                -5 => Some(Self::HostError),
+                i64::MIN => Some(Self::NotHandled),
+                _ => None,
+            }
+        }
+    }
+
+    /// First field of every argument struct.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Header {
+        /// Written by the host: a [`Status`] or a non-negative count.
+        pub status: i64,
+    }
+
+    impl Default for Header {
+        fn default() -> Self {
+            Self { status: Status::NotHandled as i64 }
+        }
+    }
+
+    /// The stream a [`ConsoleWrite`] goes to.
+    #[repr(u32)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Stream {
+        /// The host's standard output.
+        Stdout = 1,
+        /// The host's standard error.
+        Stderr = 2,
+    }
+
+    /// Arguments of [`Number::ConsoleWrite`]. On success `header.status` is
+    /// the number of bytes written (always `len`).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct ConsoleWrite {
+        /// Status, written by the host.
+        pub header: Header,
+        /// A [`Stream`] as its raw value.
+        pub stream: u32,
+        /// Always zero.
+        pub reserved: u32,
+        /// Guest-physical address of the bytes.
+        pub buf: u64,
+        /// Number of bytes, at most [`MAX_CONSOLE_WRITE`].
+        pub len: u64,
+    }
+
+    /// How the guest ended, in [`Exit::reason`].
+    #[repr(u32)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ExitReason {
+        /// The program returned or called `exit`.
+        Normal = 0,
+        /// The program (or the kernel) panicked; the message went to stderr.
+        Panic = 1,
+    }
+
+    /// Arguments of [`Number::Exit`]. The TSC stamps let the host report
+    /// where the guest spent its time without extra exits; zero means unknown.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Exit {
+        /// Status, written by the host only if the request is rejected.
+        pub header: Header,
+        /// The exit code (the host's process exit status is `code & 0xff`).
+        pub code: i32,
+        /// An [`ExitReason`] as its raw value.
+        pub reason: u32,
+        /// Guest TSC at the first instruction of the entry point.
+        pub tsc_entry: u64,
+        /// Guest TSC when the application's `main` was called.
+        pub tsc_main: u64,
+        /// Guest TSC when this exit was requested.
+        pub tsc_exit: u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::boot::*;
+    use super::hypercall::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn boot_info_layout_is_stable() {
+        assert_eq!(size_of::<MemoryRegion>(), 24);
+        assert_eq!(size_of::<StringList>(), 24);
+        assert_eq!(offset_of!(BootInfo, memory_regions), 16);
+        assert_eq!(offset_of!(BootInfo, memory_size), 16 + 24 * MAX_MEMORY_REGIONS);
+        assert_eq!(size_of::<BootInfo>(), 16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24);
+    }
+
+    #[test]
+    fn hypercall_structs_start_with_header() {
+        assert_eq!(offset_of!(ConsoleWrite, header), 0);
+        assert_eq!(offset_of!(Exit, header), 0);
+        assert_eq!(size_of::<ConsoleWrite>(), 32);
+        assert_eq!(size_of::<Exit>(), 40);
+    }
+
+    #[test]
+    fn ports_round_trip() {
+        for n in [Number::ConsoleWrite, Number::Exit] {
+            assert_eq!(Number::from_port(n.port()), Some(n));
+            assert!(is_hypercall_port(n.port()));
+        }
+        assert_eq!(Number::from_port(PORT_BASE + 7), None);
+        assert!(is_hypercall_port(PORT_BASE + PORT_COUNT - 1));
+        assert!(!is_hypercall_port(PORT_BASE + PORT_COUNT));
+        assert!(!is_hypercall_port(PORT_BASE - 1));
+    }
+
+    #[test]
+    fn status_round_trips() {
+        for s in [Status::Ok, Status::BadAddress, Status::NotHandled, Status::HostError] {
+            assert_eq!(Status::from_raw(s as i64), Some(s));
+        }
+        assert_eq!(Status::from_raw(42), None);
+    }
+}
