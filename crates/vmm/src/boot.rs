@@ -1,1 +1,443 @@
-//! stub
+//! Boot structures: the GDT, the early page tables, the memory map and the
+//! [`BootInfo`] with its argument and environment strings.
+//!
+//! Everything lives below [`IMAGE_MIN_PHYS`] (2 MiB) at fixed addresses:
+//!
+//! | guest-physical        | contents                                        |
+//! |-----------------------|-------------------------------------------------|
+//! | `0x0000_0000`         | unused (null page)                              |
+//! | [`PML4_ADDR`]         | PML4                                            |
+//! | [`PDPT_DIRECT_ADDR`]  | PDPT of the direct map (PML4 slot 256)          |
+//! | [`PDPT_KERNEL_ADDR`]  | PDPT of the kernel window (PML4 slot 511)       |
+//! | [`PD_KERNEL_ADDR`]    | PD of the kernel window (PDPT slot 510)         |
+//! | [`PD_DIRECT_ADDR`]    | PDs of the direct map, one 4 KiB page per GiB   |
+//! | [`GDT_ADDR`]          | GDT: null, code (0x08), data (0x10)             |
+//! | [`BOOT_INFO_ADDR`]    | [`BootInfo`]                                    |
+//! | [`STRINGS_ADDR`]      | argument strings, then environment strings      |
+//! | [`IMAGE_MIN_PHYS`]    | the image                                       |
+//!
+//! Only non-zero entries are written: guest memory starts zeroed, so a
+//! default-sized VM touches just a handful of pages here.
+
+use std::mem::{offset_of, size_of};
+
+use vessel_abi::boot::{
+    BOOT_INFO_MAGIC, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, StringList,
+};
+use vessel_abi::layout::{DIRECT_MAP_BASE, IMAGE_MIN_PHYS, KERNEL_VIRT_BASE, KERNEL_WINDOW_SIZE};
+use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
+
+use crate::error::BootError;
+use crate::memory::RamRange;
+
+/// The PML4 (loaded into CR3).
+pub const PML4_ADDR: u64 = 0x1000;
+/// PDPT of the direct map.
+pub const PDPT_DIRECT_ADDR: u64 = 0x2000;
+/// PDPT of the kernel window.
+pub const PDPT_KERNEL_ADDR: u64 = 0x3000;
+/// PD of the kernel window (2 MiB pages over the first GiB).
+pub const PD_KERNEL_ADDR: u64 = 0x4000;
+/// First PD of the direct map: the PD for physical GiB `n` is at
+/// `PD_DIRECT_ADDR + n * 0x1000`.
+pub const PD_DIRECT_ADDR: u64 = 0x5000;
+/// End of the page-table area.
+pub const PAGE_TABLES_END: u64 = 0x8_0000;
+/// Number of direct-map PDs that fit: physical addresses below this many GiB
+/// can be direct-mapped (bounds [`crate::memory::MAX_MEMORY`]).
+pub const MAX_DIRECT_PDS: u64 = (PAGE_TABLES_END - PD_DIRECT_ADDR) / 0x1000;
+/// The boot GDT (virtual address for GDTR: `DIRECT_MAP_BASE + GDT_ADDR`).
+pub const GDT_ADDR: u64 = 0x8_0000;
+/// The three GDT entries: null, 64-bit code, data.
+pub const GDT_ENTRIES: [u64; 3] = [0, 0x00af_9b00_0000_ffff, 0x00cf_9300_0000_ffff];
+/// The [`BootInfo`] (passed in `RDI`).
+pub const BOOT_INFO_ADDR: u64 = 0x8_0040;
+/// Size of the encoded [`BootInfo`].
+pub const BOOT_INFO_SIZE: usize = size_of::<BootInfo>();
+/// Start of the packed argument strings (environment strings follow them).
+pub const STRINGS_ADDR: u64 = (BOOT_INFO_ADDR + BOOT_INFO_SIZE as u64).next_multiple_of(16);
+/// End of the boot data area.
+pub const BOOT_DATA_END: u64 = IMAGE_MIN_PHYS;
+
+/// Page-table entry: present.
+pub const PTE_PRESENT: u64 = 1 << 0;
+/// Page-table entry: writable.
+pub const PTE_WRITABLE: u64 = 1 << 1;
+/// Page-table entry: 2 MiB page (in a PD).
+pub const PTE_HUGE: u64 = 1 << 7;
+/// Page-table entry: no-execute.
+pub const PTE_NX: u64 = 1 << 63;
+/// Address bits of a page-table entry.
+const PTE_ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+const PAGE_2M: u64 = 1 << 21;
+const GIB: u64 = 1 << 30;
+const PAGE_4K: u64 = 4096;
+
+fn write(mem: &GuestMemoryMmap, bytes: &[u8], addr: u64) -> Result<(), BootError> {
+    mem.write_slice(bytes, GuestAddress(addr))
+        .map_err(|e| BootError::GuestWrite(format!("at {addr:#x}: {e}")))
+}
+
+fn write_entries(mem: &GuestMemoryMmap, table: u64, first: u64, entries: &[u64]) -> Result<(), BootError> {
+    let bytes: Vec<u8> = entries.iter().flat_map(|e| e.to_le_bytes()).collect();
+    write(mem, &bytes, table + first * 8)
+}
+
+/// Writes the boot GDT at [`GDT_ADDR`].
+pub fn write_gdt(mem: &GuestMemoryMmap) -> Result<(), BootError> {
+    let bytes: Vec<u8> = GDT_ENTRIES.iter().flat_map(|e| e.to_le_bytes()).collect();
+    write(mem, &bytes, GDT_ADDR)
+}
+
+/// Writes the early page tables for RAM `ranges`:
+/// * direct map: `DIRECT_MAP_BASE + p -> p` for all RAM, 2 MiB pages, RW, NX;
+/// * kernel window: `KERNEL_VIRT_BASE + p -> p` for the first
+///   `min(1 GiB, RAM)`, 2 MiB pages, RW, executable.
+pub fn write_page_tables(mem: &GuestMemoryMmap, ranges: &[RamRange]) -> Result<(), BootError> {
+    let table = |addr: u64| addr | PTE_PRESENT | PTE_WRITABLE;
+    // PML4: slot 256 = direct map, slot 511 = kernel window.
+    write_entries(mem, PML4_ADDR, pml4_index(DIRECT_MAP_BASE), &[table(PDPT_DIRECT_ADDR)])?;
+    write_entries(mem, PML4_ADDR, pml4_index(KERNEL_VIRT_BASE), &[table(PDPT_KERNEL_ADDR)])?;
+
+    // Kernel window.
+    write_entries(mem, PDPT_KERNEL_ADDR, pdpt_index(KERNEL_VIRT_BASE), &[table(PD_KERNEL_ADDR)])?;
+    let low = ranges.first().map_or(0, |r| r.len);
+    let window = low.min(KERNEL_WINDOW_SIZE);
+    let leaves: Vec<u64> = (0..window / PAGE_2M)
+        .map(|i| (i * PAGE_2M) | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE)
+        .collect();
+    write_entries(mem, PD_KERNEL_ADDR, 0, &leaves)?;
+
+    // Direct map: one PD per GiB that holds RAM.
+    for r in ranges {
+        let mut p = r.start;
+        while p < r.end() {
+            let gib = p / GIB;
+            if gib >= MAX_DIRECT_PDS {
+                return Err(BootError::GuestWrite(format!(
+                    "RAM at {p:#x} is beyond the direct-map page-table area"
+                )));
+            }
+            let pd = PD_DIRECT_ADDR + gib * PAGE_4K;
+            let chunk_end = r.end().min((gib + 1) * GIB);
+            write_entries(mem, PDPT_DIRECT_ADDR, gib, &[table(pd)])?;
+            let leaves: Vec<u64> = (p..chunk_end)
+                .step_by(PAGE_2M as usize)
+                .map(|a| a | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE | PTE_NX)
+                .collect();
+            write_entries(mem, pd, (p % GIB) / PAGE_2M, &leaves)?;
+            p = chunk_end;
+        }
+    }
+    Ok(())
+}
+
+fn pml4_index(va: u64) -> u64 {
+    (va >> 39) & 511
+}
+
+fn pdpt_index(va: u64) -> u64 {
+    (va >> 30) & 511
+}
+
+/// A translation found by [`translate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Translation {
+    /// The physical address.
+    pub phys: u64,
+    /// Writable at every level.
+    pub writable: bool,
+    /// Executable (no NX bit at any level).
+    pub executable: bool,
+}
+
+/// Walks 4-level page tables rooted at `cr3` in guest memory, as the MMU
+/// would (4 KiB, 2 MiB and 1 GiB leaves), for inspection and tests.
+pub fn translate(mem: &GuestMemoryMmap, cr3: u64, va: u64) -> Option<Translation> {
+    let mut table = cr3 & PTE_ADDR_MASK;
+    let (mut writable, mut executable) = (true, true);
+    for level in (0..4u32).rev() {
+        let shift = 12 + 9 * level;
+        let index = (va >> shift) & 511;
+        let entry: u64 = mem.read_obj(GuestAddress(table + index * 8)).ok()?;
+        if entry & PTE_PRESENT == 0 {
+            return None;
+        }
+        writable &= entry & PTE_WRITABLE != 0;
+        executable &= entry & PTE_NX == 0;
+        let leaf = level == 0 || ((level == 1 || level == 2) && entry & PTE_HUGE != 0);
+        if leaf {
+            let page_mask = (1u64 << shift) - 1;
+            let phys = (entry & PTE_ADDR_MASK & !page_mask) | (va & page_mask);
+            return Some(Translation { phys, writable, executable });
+        }
+        table = entry & PTE_ADDR_MASK;
+    }
+    None
+}
+
+/// The memory map: `BootData` for `[0, 2 MiB)`, `Image` for the page-aligned
+/// span `[image_start, image_end)` of loaded segments, `Usable` for the rest
+/// of RAM. Sorted and non-overlapping.
+pub fn memory_map(ranges: &[RamRange], image_start: u64, image_end: u64) -> Vec<MemoryRegion> {
+    let img_start = image_start / PAGE_4K * PAGE_4K;
+    let img_end = image_end.div_ceil(PAGE_4K) * PAGE_4K;
+    let mut out = Vec::new();
+    let mut push = |start: u64, end: u64, kind: MemoryKind| {
+        if end > start {
+            out.push(MemoryRegion { start, len: end - start, kind: kind as u32, reserved: 0 });
+        }
+    };
+    for r in ranges {
+        if r.start == 0 {
+            push(0, BOOT_DATA_END.min(r.end()), MemoryKind::BootData);
+            let img_start = img_start.clamp(BOOT_DATA_END, r.end());
+            let img_end = img_end.clamp(img_start, r.end());
+            push(BOOT_DATA_END, img_start, MemoryKind::Usable);
+            push(img_start, img_end, MemoryKind::Image);
+            push(img_end, r.end(), MemoryKind::Usable);
+        } else {
+            push(r.start, r.end(), MemoryKind::Usable);
+        }
+    }
+    out
+}
+
+/// Encodes a [`BootInfo`] as the guest sees it (little-endian, `repr(C)`
+/// layout, no padding).
+pub fn encode_boot_info(info: &BootInfo) -> [u8; BOOT_INFO_SIZE] {
+    let mut out = [0u8; BOOT_INFO_SIZE];
+    let mut put = |off: usize, bytes: &[u8]| out[off..off + bytes.len()].copy_from_slice(bytes);
+    put(offset_of!(BootInfo, magic), &info.magic.to_le_bytes());
+    put(offset_of!(BootInfo, abi_version), &info.abi_version.to_le_bytes());
+    put(offset_of!(BootInfo, memory_region_count), &info.memory_region_count.to_le_bytes());
+    for (i, r) in info.memory_regions.iter().enumerate() {
+        let base = offset_of!(BootInfo, memory_regions) + i * size_of::<MemoryRegion>();
+        put(base + offset_of!(MemoryRegion, start), &r.start.to_le_bytes());
+        put(base + offset_of!(MemoryRegion, len), &r.len.to_le_bytes());
+        put(base + offset_of!(MemoryRegion, kind), &r.kind.to_le_bytes());
+        put(base + offset_of!(MemoryRegion, reserved), &r.reserved.to_le_bytes());
+    }
+    put(offset_of!(BootInfo, memory_size), &info.memory_size.to_le_bytes());
+    for (off, list) in [(offset_of!(BootInfo, args), &info.args), (offset_of!(BootInfo, env), &info.env)] {
+        put(off + offset_of!(StringList, addr), &list.addr.to_le_bytes());
+        put(off + offset_of!(StringList, len), &list.len.to_le_bytes());
+        put(off + offset_of!(StringList, count), &list.count.to_le_bytes());
+    }
+    put(offset_of!(BootInfo, tsc_khz), &info.tsc_khz.to_le_bytes());
+    put(offset_of!(BootInfo, wall_clock_ns), &info.wall_clock_ns.to_le_bytes());
+    put(offset_of!(BootInfo, boot_tsc), &info.boot_tsc.to_le_bytes());
+    out
+}
+
+/// Packs strings as consecutive NUL-terminated byte strings.
+fn pack(strings: &[String], out: &mut Vec<u8>) -> Result<u64, BootError> {
+    for s in strings {
+        if s.as_bytes().contains(&0) {
+            return Err(BootError::NulInString(s.clone()));
+        }
+        out.extend_from_slice(s.as_bytes());
+        out.push(0);
+    }
+    Ok(strings.len() as u64)
+}
+
+/// What [`write_boot_info`] needs to know.
+#[derive(Clone, Debug)]
+pub struct BootParams<'a> {
+    /// RAM ranges.
+    pub ranges: &'a [RamRange],
+    /// Total RAM in bytes.
+    pub memory_size: u64,
+    /// Physical span of the loaded image.
+    pub image: (u64, u64),
+    /// `argv`, `argv[0]` first.
+    pub args: &'a [String],
+    /// `KEY=VALUE` strings.
+    pub env: &'a [String],
+    /// Guest TSC frequency.
+    pub tsc_khz: u64,
+}
+
+/// Builds the [`BootInfo`] and writes it at [`BOOT_INFO_ADDR`] with the
+/// strings packed at [`STRINGS_ADDR`]. The clock fields are left zero; see
+/// [`write_clock`]. Returns what was written.
+pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<BootInfo, BootError> {
+    for e in p.env {
+        match e.split_once('=') {
+            Some((key, _)) if !key.is_empty() => {}
+            _ => return Err(BootError::BadEnv(e.clone())),
+        }
+    }
+    let mut strings = Vec::new();
+    let argc = pack(p.args, &mut strings)?;
+    let args_len = strings.len() as u64;
+    let envc = pack(p.env, &mut strings)?;
+    let available = BOOT_DATA_END - STRINGS_ADDR;
+    if strings.len() as u64 > available {
+        return Err(BootError::ArgsTooLarge { needs: strings.len() as u64, available });
+    }
+    let map = memory_map(p.ranges, p.image.0, p.image.1);
+    let mut regions = [MemoryRegion::default(); MAX_MEMORY_REGIONS];
+    for (slot, r) in regions.iter_mut().zip(&map) {
+        *slot = *r;
+    }
+    let info = BootInfo {
+        magic: BOOT_INFO_MAGIC,
+        abi_version: vessel_abi::ABI_VERSION,
+        memory_region_count: map.len().min(MAX_MEMORY_REGIONS) as u32,
+        memory_regions: regions,
+        memory_size: p.memory_size,
+        args: StringList { addr: STRINGS_ADDR, len: args_len, count: argc },
+        env: StringList {
+            addr: STRINGS_ADDR + args_len,
+            len: strings.len() as u64 - args_len,
+            count: envc,
+        },
+        tsc_khz: p.tsc_khz,
+        wall_clock_ns: 0,
+        boot_tsc: 0,
+    };
+    write(mem, &encode_boot_info(&info), BOOT_INFO_ADDR)?;
+    write(mem, &strings, STRINGS_ADDR)?;
+    Ok(info)
+}
+
+/// Stores `wall_clock_ns` and `boot_tsc` into the written [`BootInfo`].
+pub fn write_clock(mem: &GuestMemoryMmap, wall_clock_ns: u64, boot_tsc: u64) -> Result<(), BootError> {
+    write(mem, &wall_clock_ns.to_le_bytes(), BOOT_INFO_ADDR + offset_of!(BootInfo, wall_clock_ns) as u64)?;
+    write(mem, &boot_tsc.to_le_bytes(), BOOT_INFO_ADDR + offset_of!(BootInfo, boot_tsc) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{GuestRam, ram_ranges};
+
+    #[test]
+    fn layout_constants_fit() {
+        const { assert!(GDT_ADDR >= PAGE_TABLES_END) };
+        const { assert!(BOOT_INFO_ADDR >= GDT_ADDR + 24) };
+        const { assert!(STRINGS_ADDR < BOOT_DATA_END) };
+        const { assert!(MAX_DIRECT_PDS * GIB > crate::memory::MAX_MEMORY + GIB) };
+        assert_eq!(pml4_index(DIRECT_MAP_BASE), 256);
+        assert_eq!(pml4_index(KERNEL_VIRT_BASE), 511);
+        assert_eq!(pdpt_index(KERNEL_VIRT_BASE), 510);
+    }
+
+    #[test]
+    fn page_tables_translate() {
+        let ram = GuestRam::new(128 << 20).unwrap();
+        let m = ram.memory();
+        write_page_tables(m, ram.ranges()).unwrap();
+        let t = translate(m, PML4_ADDR, KERNEL_VIRT_BASE + 0x20_1234).unwrap();
+        assert_eq!(t, Translation { phys: 0x20_1234, writable: true, executable: true });
+        let t = translate(m, PML4_ADDR, DIRECT_MAP_BASE + 0x7ff_fff8).unwrap();
+        assert_eq!(t, Translation { phys: 0x7ff_fff8, writable: true, executable: false });
+        assert_eq!(translate(m, PML4_ADDR, DIRECT_MAP_BASE + (128 << 20)), None);
+        assert_eq!(translate(m, PML4_ADDR, KERNEL_VIRT_BASE + (128 << 20)), None);
+        assert_eq!(translate(m, PML4_ADDR, 0x20_0000), None, "no identity map");
+        // Only the non-zero table pages (and nothing else) were touched.
+        assert_eq!(ram.resident_bytes().unwrap(), 5 * 4096);
+    }
+
+    #[test]
+    fn page_tables_cover_high_ram_and_skip_the_hole() {
+        // Check the tables without mapping 5 GiB: write them into a small
+        // memory (only the table area is written).
+        let m = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 1 << 20)]).unwrap();
+        write_page_tables(&m, &ram_ranges(5 << 30)).unwrap();
+        let t = translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30) - 8).unwrap();
+        assert_eq!(t.phys, (3 << 30) - 8);
+        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30)), None);
+        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (4 << 30)).unwrap().phys, 4 << 30);
+        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30) - 1).unwrap().phys, (6 << 30) - 1);
+        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30)), None);
+        assert_eq!(translate(&m, PML4_ADDR, KERNEL_VIRT_BASE + (1 << 30) - 1).unwrap().phys, (1 << 30) - 1);
+    }
+
+    #[test]
+    fn memory_map_is_sorted_and_complete() {
+        let r = |start, len, kind: MemoryKind| MemoryRegion { start, len, kind: kind as u32, reserved: 0 };
+        let map = memory_map(&ram_ranges(128 << 20), 0x20_0000, 0x23_4567);
+        assert_eq!(
+            map,
+            vec![
+                r(0, 0x20_0000, MemoryKind::BootData),
+                r(0x20_0000, 0x3_5000, MemoryKind::Image),
+                r(0x23_5000, (128 << 20) - 0x23_5000, MemoryKind::Usable),
+            ]
+        );
+        let map = memory_map(&ram_ranges(4 << 30), 0x40_0800, 0x50_0000);
+        assert_eq!(
+            map,
+            vec![
+                r(0, 0x20_0000, MemoryKind::BootData),
+                r(0x20_0000, 0x20_0000, MemoryKind::Usable),
+                r(0x40_0000, 0x10_0000, MemoryKind::Image),
+                r(0x50_0000, (3 << 30) - 0x50_0000, MemoryKind::Usable),
+                r(4 << 30, 1 << 30, MemoryKind::Usable),
+            ]
+        );
+    }
+
+    #[test]
+    fn boot_info_is_encoded_and_written() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        let m = ram.memory();
+        let args = vec!["hello".to_string(), "a b".to_string()];
+        let env = vec!["K=V".to_string()];
+        let p = BootParams {
+            ranges: ram.ranges(),
+            memory_size: ram.size(),
+            image: (0x20_0000, 0x20_1000),
+            args: &args,
+            env: &env,
+            tsc_khz: 2_000_000,
+        };
+        let info = write_boot_info(m, &p).unwrap();
+        write_clock(m, 11, 22).unwrap();
+        let mut raw = [0u8; BOOT_INFO_SIZE];
+        m.read_slice(&mut raw, GuestAddress(BOOT_INFO_ADDR)).unwrap();
+        let u64_at = |off: usize| u64::from_le_bytes(raw[off..off + 8].try_into().unwrap());
+        let u32_at = |off: usize| u32::from_le_bytes(raw[off..off + 4].try_into().unwrap());
+        assert_eq!(&raw[..8], b"VESSELBI");
+        assert_eq!(u32_at(8), vessel_abi::ABI_VERSION);
+        assert_eq!(u32_at(12), 3);
+        assert_eq!(u64_at(16), 0);
+        assert_eq!(u64_at(24), 0x20_0000);
+        assert_eq!(u32_at(32), MemoryKind::BootData as u32);
+        assert_eq!(u64_at(offset_of!(BootInfo, memory_size)), 8 << 20);
+        let a = offset_of!(BootInfo, args);
+        assert_eq!((u64_at(a), u64_at(a + 8), u64_at(a + 16)), (STRINGS_ADDR, 10, 2));
+        let e = offset_of!(BootInfo, env);
+        assert_eq!((u64_at(e), u64_at(e + 8), u64_at(e + 16)), (STRINGS_ADDR + 10, 4, 1));
+        assert_eq!(u64_at(offset_of!(BootInfo, tsc_khz)), 2_000_000);
+        assert_eq!(u64_at(offset_of!(BootInfo, wall_clock_ns)), 11);
+        assert_eq!(u64_at(offset_of!(BootInfo, boot_tsc)), 22);
+        assert_eq!(info.args.count, 2);
+        let mut s = [0u8; 14];
+        m.read_slice(&mut s, GuestAddress(STRINGS_ADDR)).unwrap();
+        assert_eq!(&s, b"hello\0a b\0K=V\0");
+    }
+
+    #[test]
+    fn boot_info_rejects_bad_strings() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        let base = |args: Vec<String>, env: Vec<String>| {
+            let p = BootParams {
+                ranges: ram.ranges(),
+                memory_size: ram.size(),
+                image: (0x20_0000, 0x20_1000),
+                args: &args,
+                env: &env,
+                tsc_khz: 1,
+            };
+            write_boot_info(ram.memory(), &p).map(|_| ()).unwrap_err().to_string()
+        };
+        assert!(base(vec!["x".repeat(2 << 20)], vec![]).starts_with("arguments and environment are too large"));
+        assert_eq!(base(vec![], vec!["NOEQUALS".into()]), "environment entry \"NOEQUALS\" is not KEY=VALUE");
+        assert!(base(vec!["a\0b".into()], vec![]).contains("NUL"));
+    }
+}
