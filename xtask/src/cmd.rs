@@ -27,7 +27,12 @@ pub fn describe(cmd: &Command) -> String {
             ));
         }
     }
-    parts.push(cmd.get_program().to_string_lossy().into_owned());
+    let program = std::path::Path::new(cmd.get_program());
+    if program.file_name().is_some_and(|name| name == "cargo") {
+        parts.push("cargo".into());
+    } else {
+        parts.push(program.display().to_string());
+    }
     parts.extend(cmd.get_args().map(quote));
     let mut line = parts.join(" ");
     if cmd.get_current_dir().is_some() {
@@ -99,8 +104,12 @@ pub fn have_program(program: &str) -> bool {
 pub fn host_cargo(project: &Project) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(project.root())
-        .env("CARGO_TARGET_DIR", project.target_dir());
+    cmd.current_dir(project.root());
+    // Paths like target/release/vessel must hold even if the caller points
+    // cargo elsewhere.
+    if std::env::var_os("CARGO_TARGET_DIR").is_some() {
+        cmd.env("CARGO_TARGET_DIR", project.target_dir());
+    }
     cmd
 }
 
