@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 
 use crate::cmd::{self, note};
 use crate::project::{GUEST_TARGET, Project};
+use crate::source;
 
 /// Builds the whole host workspace (except xtask) in release mode.
 pub fn host_release(project: &Project) -> Result<()> {
@@ -21,6 +22,19 @@ pub fn host_release(project: &Project) -> Result<()> {
 
 /// Builds the given host packages in release mode.
 pub fn host_release_packages(project: &Project, packages: &[&str]) -> Result<()> {
+    let known: Vec<String> = source::find_crates(&project.host_crates_dir())?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    for package in packages {
+        if !known.iter().any(|k| k == package) {
+            bail!(
+                "host package `{package}` does not exist (yet): no crates/*/Cargo.toml names it \
+                 (host packages: {})",
+                known.join(", ")
+            );
+        }
+    }
     note(format!("building host (release): {}", packages.join(", ")));
     let mut cargo = cmd::host_cargo(project);
     cargo.args(["build", "--release"]);

@@ -53,8 +53,14 @@ fn dispatch(command: Command) -> Result<i32> {
     let project = Project::locate()?;
     match command {
         Command::Run(args) => return run::run(&project, &args),
-        Command::Build => build::all(&project)?,
-        Command::Check => check::run(&project)?,
+        Command::Build => {
+            prereq::ensure(&project, prereq::Purpose::Build)?;
+            build::all(&project)?;
+        }
+        Command::Check => {
+            prereq::ensure_rust(&project)?;
+            check::run(&project)?;
+        }
         Command::Tcb(args) => tcb::run(&project, &args)?,
         Command::Test => test::run(&project)?,
         Command::Bench(args) => bench::run(&project, &args)?,

@@ -28,7 +28,7 @@ impl CrateInfo {
     /// Every `.rs` file of the package (nested packages and `target/` excluded).
     pub fn rust_files(&self) -> Result<Vec<PathBuf>> {
         let mut files = Vec::new();
-        walk_rs(&self.dir, &[], &mut files)?;
+        walk_rs(&self.dir, &mut files)?;
         files.sort();
         Ok(files)
     }
@@ -180,15 +180,12 @@ fn walk_all_rs(dir: &Path, excludes: &[PathBuf], out: &mut Vec<PathBuf>) -> Resu
     Ok(())
 }
 
-fn walk_rs(dir: &Path, excludes: &[PathBuf], out: &mut Vec<PathBuf>) -> Result<()> {
+fn walk_rs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in read_dir_sorted(dir)? {
-        if excludes.contains(&entry) {
-            continue;
-        }
         if entry.is_dir() {
             // A nested package is its own crate.
             if !skip_dir(&entry) && !entry.join("Cargo.toml").is_file() {
-                walk_rs(&entry, excludes, out)?;
+                walk_rs(&entry, out)?;
             }
         } else if entry.extension().is_some_and(|e| e == "rs") {
             out.push(entry);
