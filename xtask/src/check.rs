@@ -33,7 +33,7 @@ pub fn run(project: &Project) -> Result<()> {
 
 /// `cargo fmt --check` on the host workspace.
 pub fn fmt_host(project: &Project) -> Result<()> {
-    cmd::run(cmd::host_cargo(project).args(["fmt", "--all", "--check"]))
+    cmd::run(cmd::host_cargo(project).args(["fmt", "--check"]))
 }
 
 /// `cargo fmt --check` on the guest workspace.
@@ -41,7 +41,7 @@ pub fn fmt_guest(project: &Project) -> Result<()> {
     project.require_guest()?;
     cmd::run(
         cmd::guest_cargo(project)
-            .args(["fmt", "--all", "--check", "--manifest-path"])
+            .args(["fmt", "--check", "--manifest-path"])
             .arg(project.guest_manifest()),
     )
 }
