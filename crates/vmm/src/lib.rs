@@ -39,9 +39,9 @@ pub mod stats;
 pub mod test_util;
 pub mod vm;
 
-// pub use console::{CaptureConsole, ConsoleSink, StdConsole};
-// pub use cpu::{CrashReport, RegisterDump};
-// pub use error::{BootError, LoadError, MemoryError, VmmError};
-// pub use stats::{ExitCounts, RunStats};
-// pub use vessel_abi as abi;
-// pub use vm::{DEFAULT_MEMORY_BYTES, GuestEnd, RunOutcome, Vm, VmConfig};
+pub use console::{CaptureConsole, ConsoleSink, StdConsole};
+pub use cpu::{CrashReport, RegisterDump};
+pub use error::{BootError, LoadError, MemoryError, VmmError};
+pub use stats::{ExitCounts, RunStats};
+pub use vessel_abi as abi;
+pub use vm::{DEFAULT_MEMORY_BYTES, GuestEnd, RunOutcome, Vm, VmConfig};

@@ -1,1 +1,391 @@
-//! stub
+//! VM configuration, construction and the run loop.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kvm_ioctls::{Cap, Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
+use tracing::{debug, info};
+use vessel_abi::hypercall::{ExitReason, is_hypercall_port};
+
+use crate::boot::{self, BOOT_INFO_ADDR, BootParams};
+use crate::console::{ConsoleSink, StdConsole};
+use crate::cpu::{self, CrashReport, RegisterDump};
+use crate::error::VmmError;
+use crate::hypercall::{Effect, HypercallServer};
+use crate::loader::{self, LoadedImage};
+use crate::memory::{GuestRam, normalize_size};
+use crate::stats::{ExitCounts, RunStats, tsc_delta};
+
+/// Default guest memory size: 128 MiB.
+pub const DEFAULT_MEMORY_BYTES: u64 = 128 << 20;
+
+/// What to run and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmConfig {
+    /// Guest memory in bytes; rounded up to `MEMORY_GRANULE`, at least 8 MiB.
+    pub memory_bytes: u64,
+    /// The guest image (an x86-64 ELF).
+    pub image_path: PathBuf,
+    /// Program arguments after `argv[0]` (which is the image's file name).
+    pub args: Vec<String>,
+    /// Environment as `KEY=VALUE` strings.
+    pub env: Vec<String>,
+    /// Log the phases of the run at `info` level (otherwise `debug`).
+    pub verbose: bool,
+}
+
+impl VmConfig {
+    /// A configuration with defaults: 128 MiB, no arguments, no environment.
+    pub fn new(image_path: impl Into<PathBuf>) -> Self {
+        Self {
+            memory_bytes: DEFAULT_MEMORY_BYTES,
+            image_path: image_path.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            verbose: false,
+        }
+    }
+
+    /// Sets the memory size in bytes.
+    pub fn with_memory(mut self, bytes: u64) -> Self {
+        self.memory_bytes = bytes;
+        self
+    }
+
+    /// Sets the program arguments (after `argv[0]`).
+    pub fn with_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the environment (`KEY=VALUE` strings).
+    pub fn with_env<I: IntoIterator<Item = S>, S: Into<String>>(mut self, env: I) -> Self {
+        self.env = env.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Enables or disables verbose logging.
+    pub fn with_verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// `argv[0]`: the image's file name.
+    fn argv0(&self) -> String {
+        self.image_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.image_path.to_string_lossy().into_owned())
+    }
+}
+
+/// How the guest ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GuestEnd {
+    /// The guest made the `Exit` hypercall.
+    Exited {
+        /// Its exit code (the process exit status is `code & 0xff`).
+        code: i32,
+        /// Normal exit or panic.
+        reason: ExitReason,
+    },
+    /// The guest crashed (triple fault, failed entry, halt, unexpected exit).
+    Crashed(CrashReport),
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutcome {
+    /// How the guest ended.
+    pub end: GuestEnd,
+    /// Timings, exit counts and memory use.
+    pub stats: RunStats,
+}
+
+/// A VM with one vCPU, ready to run its guest once.
+///
+/// Fields are dropped in declaration order: the vCPU and the VM go before the
+/// guest memory they reference.
+#[derive(Debug)]
+pub struct Vm {
+    vcpu: VcpuFd,
+    #[allow(dead_code)] // kept alive for the vCPU
+    vm: VmFd,
+    #[allow(dead_code)] // kept alive for the VM
+    kvm: Kvm,
+    ram: GuestRam,
+    sync_regs: bool,
+    tsc_khz: u64,
+    image: LoadedImage,
+    verbose: bool,
+    stats: RunStats,
+    started: Instant,
+}
+
+fn image_error(path: &Path, error: crate::error::LoadError) -> VmmError {
+    VmmError::Image {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+impl Vm {
+    /// Runs the guest `config` describes to its end, with console output on
+    /// the host's stdout/stderr.
+    pub fn run(config: VmConfig) -> Result<RunOutcome, VmmError> {
+        Self::new(&config)?.run_to_end(&mut StdConsole)
+    }
+
+    /// Like [`Vm::run`], with console output going to `console`.
+    pub fn run_with_console(
+        config: VmConfig,
+        console: &mut dyn ConsoleSink,
+    ) -> Result<RunOutcome, VmmError> {
+        Self::new(&config)?.run_to_end(console)
+    }
+
+    /// Creates the VM, loads the image and sets up the vCPU, without running
+    /// it.
+    pub fn new(config: &VmConfig) -> Result<Self, VmmError> {
+        let started = Instant::now();
+        let memory_size = normalize_size(config.memory_bytes)?;
+
+        // VM creation.
+        let kvm = Kvm::new().map_err(|e| VmmError::OpenKvm(e.into()))?;
+        let vm = kvm.create_vm().map_err(|e| VmmError::kvm("KVM_CREATE_VM", e))?;
+        let ram = GuestRam::new(memory_size)?;
+        ram.register(&vm)?;
+        vm.create_irq_chip()
+            .map_err(|e| VmmError::kvm("KVM_CREATE_IRQCHIP", e))?;
+        let t_created = Instant::now();
+
+        // Image and page tables.
+        let path = &config.image_path;
+        let mut file = File::open(path)
+            .map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
+        let image = loader::load(&mut file, ram.memory(), ram.low_size())
+            .map_err(|e| image_error(path, e))?;
+        drop(file);
+        boot::write_gdt(ram.memory())?;
+        boot::write_page_tables(ram.memory(), ram.ranges())?;
+        let t_loaded = Instant::now();
+
+        // vCPU.
+        let mut vcpu = vm
+            .create_vcpu(0)
+            .map_err(|e| VmmError::kvm("KVM_CREATE_VCPU", e))?;
+        vcpu.set_cpuid2(&cpu::guest_cpuid(&kvm)?)
+            .map_err(|e| VmmError::kvm("KVM_SET_CPUID2", e))?;
+        let sregs = vcpu
+            .get_sregs()
+            .map_err(|e| VmmError::kvm("KVM_GET_SREGS", e))?;
+        vcpu.set_sregs(&cpu::long_mode_sregs(sregs))
+            .map_err(|e| VmmError::kvm("KVM_SET_SREGS", e))?;
+        vcpu.set_regs(&cpu::entry_regs(image.entry, BOOT_INFO_ADDR))
+            .map_err(|e| VmmError::kvm("KVM_SET_REGS", e))?;
+        let tsc_khz = u64::from(
+            vcpu.get_tsc_khz()
+                .map_err(|e| VmmError::kvm("KVM_GET_TSC_KHZ", e))?,
+        );
+        let sync_regs = kvm.check_extension(Cap::SyncRegs);
+        if sync_regs {
+            vcpu.set_sync_valid_reg(SyncReg::Register);
+        }
+        let mut args = Vec::with_capacity(config.args.len() + 1);
+        args.push(config.argv0());
+        args.extend(config.args.iter().cloned());
+        boot::write_boot_info(
+            ram.memory(),
+            &BootParams {
+                ranges: ram.ranges(),
+                memory_size,
+                image: (image.phys_start, image.phys_end),
+                args: &args,
+                env: &config.env,
+                tsc_khz,
+            },
+        )?;
+        let t_ready = Instant::now();
+
+        let stats = RunStats {
+            vm_create: t_created - started,
+            load: t_loaded - t_created,
+            vcpu_setup: t_ready - t_loaded,
+            guest_size_kib: memory_size / 1024,
+            tsc_khz,
+            ..Default::default()
+        };
+        Ok(Self {
+            vcpu,
+            vm,
+            kvm,
+            ram,
+            sync_regs,
+            tsc_khz,
+            image,
+            verbose: config.verbose,
+            stats,
+            started,
+        })
+    }
+
+    /// The loaded image.
+    pub fn image(&self) -> &LoadedImage {
+        &self.image
+    }
+
+    /// The guest RAM.
+    pub fn ram(&self) -> &GuestRam {
+        &self.ram
+    }
+
+    /// Runs the guest until it exits or crashes.
+    pub fn run_to_end(mut self, console: &mut dyn ConsoleSink) -> Result<RunOutcome, VmmError> {
+        let t0 = Instant::now();
+        let boot_tsc = cpu::read_guest_tsc(&self.vcpu)?;
+        let wall_clock_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        boot::write_clock(self.ram.memory(), wall_clock_ns, boot_tsc)?;
+        self.stats.vcpu_setup += t0.elapsed();
+
+        let run_start = Instant::now();
+        let mut counts = ExitCounts::default();
+        let mut server = HypercallServer::new();
+        let end = loop {
+            let exit = self.next_exit(&mut counts)?;
+            match exit {
+                LoopExit::Continue => {}
+                LoopExit::Hypercall(port) => {
+                    let gpa = self.rax()?;
+                    match server.handle(port, gpa, self.ram.memory(), console, &mut counts) {
+                        Effect::Continue => {}
+                        Effect::Exit(req) => {
+                            self.stats.guest_entry_to_main = tsc_delta(req.tsc_entry, req.tsc_main, self.tsc_khz);
+                            self.stats.main_to_exit = tsc_delta(req.tsc_main, req.tsc_exit, self.tsc_khz);
+                            break GuestEnd::Exited {
+                                code: req.code,
+                                reason: req.reason,
+                            };
+                        }
+                    }
+                }
+                LoopExit::Crash(description) => {
+                    break GuestEnd::Crashed(CrashReport {
+                        description,
+                        registers: RegisterDump::read(&self.vcpu),
+                    });
+                }
+            }
+        };
+        let now = Instant::now();
+        self.stats.run = now - run_start;
+        self.stats.total = now - self.started;
+        self.stats.exits = counts;
+        self.stats.guest_touched_kib = self.ram.resident_bytes().map_or(0, |b| b / 1024);
+        self.log_phases(&end);
+        Ok(RunOutcome {
+            end,
+            stats: self.stats,
+        })
+    }
+
+    /// The guest's full RAX at a hypercall exit.
+    fn rax(&self) -> Result<u64, VmmError> {
+        if self.sync_regs {
+            Ok(self.vcpu.sync_regs().regs.rax)
+        } else {
+            Ok(self
+                .vcpu
+                .get_regs()
+                .map_err(|e| VmmError::kvm("KVM_GET_REGS", e))?
+                .rax)
+        }
+    }
+
+    /// Runs the vCPU to its next exit and classifies it.
+    fn next_exit(&mut self, counts: &mut ExitCounts) -> Result<LoopExit, VmmError> {
+        let exit = match self.vcpu.run() {
+            Ok(exit) => exit,
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                return Ok(LoopExit::Continue);
+            }
+            Err(e) => return Err(VmmError::Run(e.into())),
+        };
+        let result = match exit {
+            VcpuExit::IoOut(port, _) if is_hypercall_port(port) => LoopExit::Hypercall(port),
+            VcpuExit::IoOut(..) => {
+                counts.io_other += 1;
+                LoopExit::Continue
+            }
+            VcpuExit::IoIn(_, data) => {
+                data.fill(0xff);
+                counts.io_other += 1;
+                LoopExit::Continue
+            }
+            VcpuExit::MmioRead(_, data) => {
+                data.fill(0xff);
+                counts.mmio += 1;
+                LoopExit::Continue
+            }
+            VcpuExit::MmioWrite(..) => {
+                counts.mmio += 1;
+                LoopExit::Continue
+            }
+            VcpuExit::Intr => LoopExit::Continue,
+            VcpuExit::Hlt => {
+                counts.hlt += 1;
+                LoopExit::Crash("guest halted (HLT with no way to wake up)".into())
+            }
+            other => {
+                counts.other += 1;
+                LoopExit::Crash(match other {
+                    VcpuExit::Shutdown => "triple fault (KVM_EXIT_SHUTDOWN)".to_string(),
+                    VcpuExit::FailEntry(reason, cpu) => {
+                        format!("VM entry failed (hardware reason {reason:#x}, cpu {cpu})")
+                    }
+                    VcpuExit::InternalError => "KVM internal error (KVM_EXIT_INTERNAL_ERROR)".to_string(),
+                    other => format!("unexpected VM exit: {other:?}"),
+                })
+            }
+        };
+        Ok(result)
+    }
+
+    fn log_phases(&self, end: &GuestEnd) {
+        let s = &self.stats;
+        let us = |d: Duration| d.as_micros();
+        if self.verbose {
+            info!(
+                vm_create_us = us(s.vm_create),
+                load_us = us(s.load),
+                vcpu_setup_us = us(s.vcpu_setup),
+                run_us = us(s.run),
+                exits = s.exits.total(),
+                ?end,
+                "guest ended"
+            );
+        } else {
+            debug!(
+                vm_create_us = us(s.vm_create),
+                load_us = us(s.load),
+                vcpu_setup_us = us(s.vcpu_setup),
+                run_us = us(s.run),
+                exits = s.exits.total(),
+                ?end,
+                "guest ended"
+            );
+        }
+    }
+}
+
+/// A classified VM exit.
+enum LoopExit {
+    /// Handled (or spurious); resume.
+    Continue,
+    /// An `out` to this hypercall port.
+    Hypercall(u16),
+    /// The guest cannot continue.
+    Crash(String),
+}
