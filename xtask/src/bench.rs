@@ -224,6 +224,18 @@ pub fn run(project: &Project, args: &BenchArgs) -> Result<()> {
         build::host_release_packages(project, &["vessel", "kvm-floor"])?;
         build::guest_release(project)?;
     }
+    let report = measure(project, args)?;
+    print_report(&report);
+    let path = project.target_dir().join("bench").join("boot.json");
+    fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    note(format!("wrote {}", path.display()));
+    Ok(())
+}
+
+/// Runs the measurements on already built binaries and returns the
+/// summary that `run` prints and writes.
+pub fn measure(project: &Project, args: &BenchArgs) -> Result<Value> {
     let vessel = project.host_release_bin("vessel");
     let floor = project.host_release_bin("kvm-floor");
     for bin in [&vessel, &floor] {
@@ -274,14 +286,7 @@ pub fn run(project: &Project, args: &BenchArgs) -> Result<()> {
         verbose.push(verbose_run(&vessel, &args.memory, &image, &rss_file)?);
     }
     let _ = fs::remove_file(&rss_file);
-
-    let report = summarize(project, args, &image, &hello, &floor_ms, &verbose)?;
-    print_report(&report);
-    let path = out_dir.join("boot.json");
-    fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    note(format!("wrote {}", path.display()));
-    Ok(())
+    summarize(project, args, &image, &hello, &floor_ms, &verbose)
 }
 
 fn summarize(
@@ -367,46 +372,86 @@ fn summarize(
     }))
 }
 
-fn print_report(report: &Value) {
-    let m = &report["machine"];
+/// The fields of the `[vessel] timing:` line, in the order vessel prints them.
+const TIMING_ORDER: &[&str] = &[
+    "vm_create_us",
+    "load_us",
+    "vcpu_setup_us",
+    "run_us",
+    "guest_entry_to_main_us",
+    "main_to_exit_us",
+    "total_us",
+];
+
+/// A JSON scalar as a table cell (`-` for null).
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn row(label: &str, a: &Value, b: &Value, c: &Value) {
     println!(
-        "\nmachine: {} ({} CPUs{}), Linux {}",
-        m["cpu"].as_str().unwrap_or("?"),
-        m["cpus"],
-        if m["host_is_a_vm"].as_bool() == Some(true) {
-            ", nested: the host is itself a VM"
-        } else {
-            ""
-        },
-        m["kernel"].as_str().unwrap_or("?")
+        "{label:<28} {:>10} {:>10} {:>10}",
+        cell(a),
+        cell(b),
+        cell(c)
+    );
+}
+
+/// Prints a summary produced by [`measure`] as tables.
+pub fn print_report(report: &Value) {
+    let m = &report["machine"];
+    let nested = if m["host_is_a_vm"].as_bool() == Some(true) {
+        ", nested: the host is itself a VM"
+    } else {
+        ""
+    };
+    println!(
+        "\nmachine: {} ({} CPUs{nested}), Linux {}",
+        cell(&m["cpu"]),
+        cell(&m["cpus"]),
+        cell(&m["kernel"])
     );
     println!(
-        "runs: {} measured (+{} warm-up), memory {}, image {}\n",
-        report["runs"],
-        report["warmup"],
-        report["memory"].as_str().unwrap_or("?"),
-        report["image"].as_str().unwrap_or("?")
+        "runs: {} measured (+{} warm-up), memory {}, image {} ({} bytes)\n",
+        cell(&report["runs"]),
+        cell(&report["warmup"]),
+        cell(&report["memory"]),
+        cell(&report["image"]),
+        cell(&report["image_bytes"])
     );
     println!(
         "{:<28} {:>10} {:>10} {:>10}",
-        "measure (wall, ms)", "p50", "p90", "min"
+        "wall time (ms)", "p50", "p90", "min"
     );
     for (label, key) in [("vessel run hello", "hello"), ("kvm-floor", "floor")] {
-        println!(
-            "{label:<28} {:>10} {:>10} {:>10}",
-            report[format!("{key}_ms_p50")],
-            report[format!("{key}_ms_p90")],
-            report[format!("{key}_ms_min")]
+        row(
+            label,
+            &report[format!("{key}_ms_p50")],
+            &report[format!("{key}_ms_p90")],
+            &report[format!("{key}_ms_min")],
         );
     }
     if let Some(timing) = report["verbose_breakdown"]["timing"].as_object() {
         println!("\nvessel --verbose breakdown (µs):");
         println!("{:<28} {:>10} {:>10} {:>10}", "phase", "p50", "p90", "min");
-        for (key, s) in timing {
-            println!(
-                "{key:<28} {:>10} {:>10} {:>10}",
-                s["p50"], s["p90"], s["min"]
-            );
+        let mut keys: Vec<&str> = TIMING_ORDER
+            .iter()
+            .copied()
+            .filter(|k| timing.contains_key(*k))
+            .collect();
+        keys.extend(
+            timing
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !TIMING_ORDER.contains(k)),
+        );
+        for key in keys {
+            let s = &timing[key];
+            row(key, &s["p50"], &s["p90"], &s["min"]);
         }
     }
     println!(
@@ -422,17 +467,17 @@ fn print_report(report: &Value) {
             };
             println!(
                 "{name:<24} {:>12} {:>14} {met:>6}",
-                t["value"].to_string(),
-                t["target"].as_str().unwrap_or("")
+                cell(&t["value"]),
+                cell(&t["target"])
             );
         }
     }
     println!(
-        "\nrss_kib={} guest_touched_kib={} exits={} ({})",
-        report["rss_kib"],
-        report["guest_touched_kib"],
-        report["exits"],
-        report["rss_source"].as_str().unwrap_or("")
+        "\nrss_kib={} guest_touched_kib={} exits={} (RSS: {})",
+        cell(&report["rss_kib"]),
+        cell(&report["guest_touched_kib"]),
+        cell(&report["exits"]),
+        cell(&report["rss_source"])
     );
 }
 

@@ -1,0 +1,65 @@
+//! The benchmark driver, run against fake `vessel` and `kvm-floor`
+//! scripts in a temporary project tree (no KVM needed).
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use xtask::bench::{self, BenchArgs};
+use xtask::project::Project;
+
+fn script(path: &Path, body: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn bench_summarizes_fake_runs() {
+    let root = std::env::temp_dir().join(format!("xtask-bench-test-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let project = Project::at(&root);
+    script(
+        &project.host_release_bin("vessel"),
+        r#"case "$2" in
+--verbose)
+  echo "[vessel] timing: vm_create_us=100 load_us=20 vcpu_setup_us=5 run_us=300 guest_entry_to_main_us=10 main_to_exit_us=30 total_us=425" >&2
+  echo "[vessel] exits: total=4 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=1" >&2
+  echo "[vessel] memory: guest_size_kib=65536 guest_touched_kib=900" >&2;;
+esac
+echo hello"#,
+    );
+    script(&project.host_release_bin("kvm-floor"), "exit 0");
+    let image = project.guest_image("hello");
+    fs::create_dir_all(image.parent().unwrap()).unwrap();
+    fs::write(&image, vec![0u8; 4096]).unwrap();
+
+    let args = BenchArgs {
+        runs: 3,
+        warmup: 1,
+        memory: "64M".into(),
+        example: "hello".into(),
+        no_build: true,
+    };
+    let report = bench::measure(&project, &args).unwrap();
+    bench::print_report(&report);
+    fs::remove_dir_all(&root).unwrap();
+
+    assert_eq!(report["exits"], 4);
+    assert_eq!(report["guest_touched_kib"], 900);
+    assert_eq!(report["image_bytes"], 4096);
+    assert_eq!(report["targets"]["exits"]["met"], true);
+    assert_eq!(report["targets"]["image_bytes"]["met"], true);
+    assert_eq!(
+        report["verbose_breakdown"]["timing"]["total_us"]["p50"],
+        425.0
+    );
+    for key in ["hello_ms_p50", "floor_ms_p50", "ratio_p50"] {
+        assert!(report[key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    if Path::new("/usr/bin/time").is_file() {
+        assert!(report["rss_kib"].as_u64().unwrap() > 0);
+        assert!(report["rss_above_touched_kib"].is_i64());
+    }
+    assert!(report["machine"]["cpu"].is_string());
+}
