@@ -43,8 +43,8 @@ pub struct BenchArgs {
     /// Unmeasured warm-up runs of each kind.
     #[arg(long, default_value_t = 3)]
     pub warmup: usize,
-    /// Guest memory for both vessel and the KVM floor.
-    #[arg(long, default_value = "64M")]
+    /// Guest memory for both vessel and the KVM floor (vessel's default is 128 MiB).
+    #[arg(long, default_value = "128M")]
     pub memory: String,
     /// Guest example to boot.
     #[arg(long, default_value = "hello")]

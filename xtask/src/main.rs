@@ -10,7 +10,7 @@ use xtask::{bench, build, check, prereq, run, tcb, test};
 
 /// Vessel developer tooling.
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", version, about)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
