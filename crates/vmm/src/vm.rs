@@ -313,6 +313,7 @@ impl Vm {
             }
             Err(e) => return Err(VmmError::Run(e.into())),
         };
+        let internal = matches!(exit, VcpuExit::InternalError);
         let result = match exit {
             VcpuExit::IoOut(port, _) if is_hypercall_port(port) => LoopExit::Hypercall(port),
             VcpuExit::IoOut(..) => {
@@ -345,12 +346,46 @@ impl Vm {
                     VcpuExit::FailEntry(reason, cpu) => {
                         format!("VM entry failed (hardware reason {reason:#x}, cpu {cpu})")
                     }
-                    VcpuExit::InternalError => "KVM internal error (KVM_EXIT_INTERNAL_ERROR)".to_string(),
+                    VcpuExit::InternalError => String::new(),
                     other => format!("unexpected VM exit: {other:?}"),
                 })
             }
         };
+        if internal {
+            return Ok(LoopExit::Crash(self.internal_error()));
+        }
         Ok(result)
+    }
+
+    /// Describes a `KVM_EXIT_INTERNAL_ERROR` from its sub-error code.
+    fn internal_error(&mut self) -> String {
+        let run = self.vcpu.get_kvm_run();
+        if run.exit_reason != kvm_bindings::KVM_EXIT_INTERNAL_ERROR {
+            return "KVM internal error (KVM_EXIT_INTERNAL_ERROR)".into();
+        }
+        // SAFETY: `exit_reason` is KVM_EXIT_INTERNAL_ERROR, for which the
+        // kernel fills the `internal` member of the exit union; the read is a
+        // plain copy of two integers from the mapped `kvm_run` page.
+        let (suberror, ndata, data) = unsafe {
+            let internal = &run.__bindgen_anon_1.internal;
+            (internal.suberror, internal.ndata, internal.data)
+        };
+        let what = match suberror {
+            1 => "instruction emulation failed",
+            2 => "simultaneous exceptions",
+            3 => "exit during event delivery (e.g. a fault while delivering an exception)",
+            4 => "unexpected exit reason",
+            _ => "unknown",
+        };
+        let data: Vec<String> = data
+            .iter()
+            .take((ndata as usize).min(data.len()).min(4))
+            .map(|d| format!("{d:#x}"))
+            .collect();
+        format!(
+            "KVM internal error {suberror}: {what} (data: {})",
+            data.join(" ")
+        )
     }
 
     fn log_phases(&self, end: &GuestEnd) {
