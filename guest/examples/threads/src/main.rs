@@ -1,0 +1,62 @@
+//! Worker threads computing in parallel, sharing a mutex and a channel;
+//! one thread panics on purpose and the rest carry on.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use vessel_std::prelude::*;
+use vessel_std::sync::{Arc, Mutex, mpsc};
+use vessel_std::{process, thread};
+
+const WORKERS: u64 = 4;
+const PER_WORKER: u64 = 20_000;
+
+fn is_prime(n: u64) -> bool {
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+}
+
+#[vessel_std::main]
+fn main() {
+    let total = Arc::new(Mutex::new(0u64));
+    let (sender, receiver) = mpsc::channel();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let total = total.clone();
+            let sender = sender.clone();
+            thread::Builder::new()
+                .name(format!("worker-{w}"))
+                .spawn(move || {
+                    let range = w * PER_WORKER..(w + 1) * PER_WORKER;
+                    let primes = range.filter(|&n| is_prime(n)).count() as u64;
+                    *total.lock().unwrap() += primes;
+                    sender.send((w, primes)).unwrap();
+                    primes
+                })
+                .unwrap()
+        })
+        .collect();
+    drop(sender);
+
+    let mut reported: Vec<(u64, u64)> = receiver.iter().collect();
+    reported.sort();
+    let joined: u64 = workers.into_iter().map(|h| h.join().unwrap()).sum();
+    let total = *total.lock().unwrap();
+    for (worker, primes) in &reported {
+        println!("worker {worker}: {primes} primes");
+    }
+    println!("total: {total} primes below {}", WORKERS * PER_WORKER);
+
+    let crashed = thread::spawn(|| -> u32 { panic!("worker failed on purpose") });
+    let message = match crashed.join() {
+        Ok(_) => String::from("<no panic>"),
+        Err(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    println!("panicked thread joined with: {message}");
+
+    // pi(80000) = 7837.
+    let consistent = total == joined && total == 7837 && reported.len() == WORKERS as usize;
+    process::exit(if consistent { 0 } else { 1 });
+}

@@ -1,0 +1,55 @@
+//! The kernel's GDT and TSS. The TSS holds the interrupt stacks (IST) used
+//! for double faults, NMIs and machine checks, so that those are reported
+//! even when the current stack is exhausted.
+
+use super::stacks::{DOUBLE_FAULT_STACK, MACHINE_CHECK_STACK, NMI_STACK};
+use spin::Once;
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+
+/// IST slot (1-based, as the IDT encodes it) of the double-fault stack.
+pub const IST_DOUBLE_FAULT: u8 = 1;
+/// IST slot of the NMI stack.
+pub const IST_NMI: u8 = 2;
+/// IST slot of the machine-check stack.
+pub const IST_MACHINE_CHECK: u8 = 3;
+
+static TSS: Once<TaskStateSegment> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, [SegmentSelector; 3])> = Once::new();
+
+/// Loads the GDT and TSS and reloads the segment registers.
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        // The TSS is packed: build the table, then copy it in whole.
+        let mut ist = [VirtAddr::zero(); 7];
+        ist[usize::from(IST_DOUBLE_FAULT - 1)] = VirtAddr::new(DOUBLE_FAULT_STACK.top());
+        ist[usize::from(IST_NMI - 1)] = VirtAddr::new(NMI_STACK.top());
+        ist[usize::from(IST_MACHINE_CHECK - 1)] = VirtAddr::new(MACHINE_CHECK_STACK.top());
+        tss.interrupt_stack_table = ist;
+        tss
+    });
+    let (gdt, [code, data, tss_selector]) = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        let code = gdt.append(Descriptor::kernel_code_segment());
+        let data = gdt.append(Descriptor::kernel_data_segment());
+        // User segments, in the order SYSRET expects (data, then code).
+        gdt.append(Descriptor::user_data_segment());
+        gdt.append(Descriptor::user_code_segment());
+        let tss_selector = gdt.append(Descriptor::tss_segment(tss));
+        (gdt, [code, data, tss_selector])
+    });
+    gdt.load();
+    // SAFETY: the selectors index valid descriptors of the GDT just loaded,
+    // of the right types (code for CS, data for the others, TSS for TR).
+    unsafe {
+        CS::set_reg(*code);
+        SS::set_reg(*data);
+        DS::set_reg(*data);
+        ES::set_reg(*data);
+        load_tss(*tss_selector);
+    }
+}

@@ -1,0 +1,63 @@
+//! Statically allocated stacks: the boot stack and the interrupt stacks
+//! (IST) for faults that must not run on a possibly broken stack. Each has
+//! an unmapped guard page below it once vessel-rt's page tables are live.
+
+use core::cell::UnsafeCell;
+
+/// Size of a guard page.
+pub const GUARD_SIZE: usize = 4096;
+/// Size of the boot stack (runs the early boot and then the idle loop).
+pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+/// Size of each interrupt stack.
+pub const IST_STACK_SIZE: usize = 16 * 1024;
+
+/// A stack with a guard page below it, page aligned.
+#[repr(C, align(4096))]
+pub struct GuardedStack<const N: usize> {
+    guard: UnsafeCell<[u8; GUARD_SIZE]>,
+    stack: UnsafeCell<[u8; N]>,
+}
+
+// SAFETY: the stack memory is only ever accessed by the CPU through RSP, by
+// the one context that owns the stack at a time; Rust code never forms
+// references into it.
+unsafe impl<const N: usize> Sync for GuardedStack<N> {}
+
+impl<const N: usize> GuardedStack<N> {
+    /// A zeroed stack (lands in `.bss`).
+    pub const fn new() -> Self {
+        Self {
+            guard: UnsafeCell::new([0; GUARD_SIZE]),
+            stack: UnsafeCell::new([0; N]),
+        }
+    }
+
+    /// Address of the guard page.
+    pub fn guard_page(&self) -> u64 {
+        self.guard.get() as u64
+    }
+
+    /// The initial stack pointer (one past the top, 16-byte aligned).
+    pub fn top(&self) -> u64 {
+        self.stack.get() as u64 + N as u64
+    }
+}
+
+/// The stack `_start` runs on; later the idle loop's.
+pub static BOOT_STACK: GuardedStack<BOOT_STACK_SIZE> = GuardedStack::new();
+/// Interrupt stack for double faults (IST1).
+pub static DOUBLE_FAULT_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
+/// Interrupt stack for NMIs (IST2).
+pub static NMI_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
+/// Interrupt stack for machine checks (IST3).
+pub static MACHINE_CHECK_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
+
+/// Guard pages of all static stacks, to be left unmapped.
+pub fn guard_pages() -> [u64; 4] {
+    [
+        BOOT_STACK.guard_page(),
+        DOUBLE_FAULT_STACK.guard_page(),
+        NMI_STACK.guard_page(),
+        MACHINE_CHECK_STACK.guard_page(),
+    ]
+}

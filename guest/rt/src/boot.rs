@@ -1,0 +1,54 @@
+//! The boot sequence, from the entry point to the application's `main`.
+
+use crate::arch::{apic, gdt, paging, trap};
+use crate::boot_info::{self, BootParams};
+use crate::panic::fatal;
+use crate::{env, mem, platform, task, time};
+use vessel_abi::boot::BootInfo;
+use vessel_abi::layout::IMAGE_MIN_PHYS;
+
+/// Called by `_start` on the boot stack, interrupts disabled.
+pub(crate) extern "C" fn boot(boot_info_phys: u64, tsc_entry: u64) -> ! {
+    let params = read_boot_info(boot_info_phys);
+    gdt::init();
+    trap::init();
+    time::init(&params, tsc_entry);
+    mem::frames::init(&params);
+    paging::init(&params);
+    env::init(&params);
+    if let Err(e) = apic::init() {
+        fatal(format_args!("the local APIC cannot be used: {e:?}"));
+    }
+    task::run(|| {
+        time::mark_main();
+        platform::exit(app_main())
+    })
+}
+
+/// Copies the boot info out of host-written memory and validates it.
+fn read_boot_info(phys: u64) -> BootParams {
+    let size = size_of::<BootInfo>() as u64;
+    let in_boot_data = phys
+        .checked_add(size)
+        .is_some_and(|end| end <= IMAGE_MIN_PHYS);
+    if !in_boot_data || phys % 8 != 0 {
+        fatal(format_args!(
+            "boot info at {phys:#x} is outside the boot-data area"
+        ));
+    }
+    // SAFETY: the early page tables direct-map all RAM, which includes the
+    // boot-data area checked above; the struct is plain integers, so any bit
+    // pattern is a valid value, and it is read once, by value.
+    let info = unsafe { core::ptr::read_volatile(mem::phys_to_virt(phys) as *const BootInfo) };
+    boot_info::validate(&info).unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")))
+}
+
+/// Calls the application's entry, exported by [`crate::export_main!`].
+fn app_main() -> i32 {
+    unsafe extern "Rust" {
+        fn __vessel_app_main() -> i32;
+    }
+    // SAFETY: `export_main!` defines this symbol with exactly this
+    // signature (a safe Rust function); linking fails if it is missing.
+    unsafe { __vessel_app_main() }
+}

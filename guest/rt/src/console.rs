@@ -1,0 +1,124 @@
+//! The console: standard output and standard error of the guest.
+//!
+//! Output is batched so that a VM exit carries a whole buffer, never a byte:
+//! standard output is line buffered (flushed when a write ends with a line
+//! written, or the buffer fills), standard error is flushed at the end of
+//! every write, after any pending standard output, so the two interleave in
+//! order.
+
+use crate::platform::ConsoleRequest;
+use crate::sync::SpinLock;
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+use vessel_abi::hypercall::Stream;
+
+const BUFFER_SIZE: usize = 4096;
+
+struct Console {
+    buffer: [u8; BUFFER_SIZE],
+    len: usize,
+    stream: Stream,
+    saw_newline: bool,
+    request: ConsoleRequest,
+}
+
+impl Console {
+    const fn new() -> Self {
+        Self {
+            buffer: [0; BUFFER_SIZE],
+            len: 0,
+            stream: Stream::Stdout,
+            saw_newline: false,
+            request: ConsoleRequest::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.len > 0 {
+            // If the host cannot write, there is nobody to tell: drop it.
+            let _ = self.request.write(self.stream, &self.buffer[..self.len]);
+            self.len = 0;
+        }
+        self.saw_newline = false;
+    }
+
+    fn switch_stream(&mut self, stream: Stream) {
+        if self.stream != stream {
+            self.flush();
+            self.stream = stream;
+        }
+    }
+
+    fn finish_write(&mut self) {
+        if self.stream == Stream::Stderr || self.saw_newline {
+            self.flush();
+        }
+    }
+}
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut bytes = s.as_bytes();
+        self.saw_newline |= bytes.contains(&b'\n');
+        while !bytes.is_empty() {
+            if self.len == BUFFER_SIZE {
+                self.flush();
+            }
+            let n = bytes.len().min(BUFFER_SIZE - self.len);
+            self.buffer[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+}
+
+static CONSOLE: SpinLock<Console> = SpinLock::new(Console::new());
+/// A second console for reports made while the first is locked (a panic
+/// inside `print!`, an exception in the middle of a write).
+static EMERGENCY: SpinLock<Console> = SpinLock::new(Console::new());
+static EMERGENCY_IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Writes formatted text to standard output.
+pub fn print(args: fmt::Arguments<'_>) {
+    write(Stream::Stdout, args);
+}
+
+/// Writes formatted text to standard error.
+pub fn eprint(args: fmt::Arguments<'_>) {
+    write(Stream::Stderr, args);
+}
+
+fn write(stream: Stream, args: fmt::Arguments<'_>) {
+    let mut console = CONSOLE.lock();
+    console.switch_stream(stream);
+    let _ = console.write_fmt(args);
+    console.finish_write();
+}
+
+/// Flushes buffered standard output.
+pub fn flush() {
+    if let Some(mut console) = CONSOLE.try_lock() {
+        console.flush();
+    }
+}
+
+/// Writes a report to standard error even if the console is locked (by
+/// the code that failed). Used by the panic and exception paths.
+pub(crate) fn report(args: fmt::Arguments<'_>) {
+    if let Some(mut console) = CONSOLE.try_lock() {
+        console.switch_stream(Stream::Stderr);
+        let _ = console.write_fmt(args);
+        console.flush();
+        return;
+    }
+    if EMERGENCY_IN_USE.swap(true, Ordering::Acquire) {
+        return;
+    }
+    if let Some(mut console) = EMERGENCY.try_lock() {
+        console.stream = Stream::Stderr;
+        let _ = console.write_fmt(args);
+        console.flush();
+    }
+    EMERGENCY_IN_USE.store(false, Ordering::Release);
+}

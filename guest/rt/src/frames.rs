@@ -1,0 +1,146 @@
+//! The physical frame allocator's bookkeeping: one bit per 4 KiB frame.
+//!
+//! Written by hand because it must work before any heap exists (its storage
+//! is carved out of the first usable region) and must hand out physically
+//! contiguous, aligned runs for the heap and for page tables; the frame
+//! allocator crates we looked at either need a heap (buddy allocators on
+//! `BTreeSet`) or cannot allocate contiguous runs.
+//!
+//! This module is pure logic over a `&mut [u64]`, unit-tested on the host;
+//! `mem` wraps it in a lock and places it in guest memory.
+
+/// A set bit means "in use or not RAM"; a clear bit means free.
+pub struct FrameBitmap<'a> {
+    words: &'a mut [u64],
+    frames: usize,
+    free: usize,
+    /// Where the next search starts (next fit keeps allocation O(1) on average).
+    hint: usize,
+}
+
+impl<'a> FrameBitmap<'a> {
+    /// Takes over `words` to track `frames` frames, all initially in use.
+    ///
+    /// # Panics
+    /// If `words` is too small for `frames` bits.
+    pub fn new(words: &'a mut [u64], frames: usize) -> Self {
+        assert!(words.len() * 64 >= frames, "frame bitmap storage too small");
+        words.fill(u64::MAX);
+        Self {
+            words,
+            frames,
+            free: 0,
+            hint: 0,
+        }
+    }
+
+    /// Number of bitmap words needed for `frames` frames.
+    pub const fn words_for(frames: usize) -> usize {
+        frames.div_ceil(64)
+    }
+
+    /// Number of free frames.
+    pub fn free_frames(&self) -> usize {
+        self.free
+    }
+
+    /// Marks `[first, first + count)` free. Frames beyond the tracked range
+    /// are ignored.
+    pub fn release(&mut self, first: usize, count: usize) {
+        let end = first.saturating_add(count).min(self.frames);
+        for frame in first..end {
+            if self.is_used(frame) {
+                self.words[frame / 64] &= !(1 << (frame % 64));
+                self.free += 1;
+            }
+        }
+        self.hint = self.hint.min(first);
+    }
+
+    /// Marks `[first, first + count)` in use.
+    pub fn reserve(&mut self, first: usize, count: usize) {
+        let end = first.saturating_add(count).min(self.frames);
+        for frame in first..end {
+            if !self.is_used(frame) {
+                self.words[frame / 64] |= 1 << (frame % 64);
+                self.free -= 1;
+            }
+        }
+    }
+
+    /// Allocates `count` contiguous frames whose first frame number is a
+    /// multiple of `align` (a power of two). Returns the first frame number.
+    pub fn allocate(&mut self, count: usize, align: usize) -> Option<usize> {
+        if count == 0 || count > self.free || !align.is_power_of_two() {
+            return None;
+        }
+        let found = self
+            .find_run(self.hint, self.frames, count, align)
+            .or_else(|| self.find_run(0, self.hint.saturating_add(count), count, align))?;
+        self.reserve(found, count);
+        self.hint = found + count;
+        Some(found)
+    }
+
+    /// First-fit search for a free aligned run starting in `[from, to)`.
+    fn find_run(&self, from: usize, to: usize, count: usize, align: usize) -> Option<usize> {
+        let to = to.min(self.frames);
+        let mut start = from.next_multiple_of(align);
+        while start.checked_add(count)? <= self.frames && start < to {
+            match (start..start + count).find(|&f| self.is_used(f)) {
+                None => return Some(start),
+                Some(used) => start = (used + 1).next_multiple_of(align),
+            }
+        }
+        None
+    }
+
+    fn is_used(&self, frame: usize) -> bool {
+        self.words[frame / 64] & (1 << (frame % 64)) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocates_and_frees() {
+        let mut words = vec![0; FrameBitmap::words_for(1000)];
+        let mut bm = FrameBitmap::new(&mut words, 1000);
+        assert_eq!(bm.allocate(1, 1), None, "everything starts in use");
+        bm.release(10, 100);
+        assert_eq!(bm.free_frames(), 100);
+        assert_eq!(bm.allocate(1, 1), Some(10));
+        assert_eq!(bm.allocate(8, 8), Some(16), "aligned run");
+        assert_eq!(bm.free_frames(), 91);
+        bm.release(10, 1);
+        assert_eq!(bm.allocate(1, 1), Some(10), "freed frames are reused");
+    }
+
+    #[test]
+    fn finds_runs_across_holes_and_reports_exhaustion() {
+        let mut words = vec![0; 2];
+        let mut bm = FrameBitmap::new(&mut words, 128);
+        bm.release(0, 128);
+        bm.reserve(5, 1);
+        assert_eq!(bm.allocate(10, 1), Some(6));
+        assert_eq!(bm.allocate(5, 1), Some(16));
+        assert_eq!(bm.allocate(200, 1), None);
+        assert_eq!(bm.allocate(108, 1), None, "112 free, but not contiguous");
+        assert_eq!(bm.allocate(107, 1), Some(21));
+        assert_eq!(bm.allocate(5, 1), Some(0), "wraps around to the start");
+        assert_eq!(bm.free_frames(), 0);
+    }
+
+    #[test]
+    fn ignores_out_of_range_and_bad_alignment() {
+        let mut words = vec![0; 1];
+        let mut bm = FrameBitmap::new(&mut words, 64);
+        bm.release(60, 100);
+        assert_eq!(bm.free_frames(), 4);
+        assert_eq!(bm.allocate(1, 3), None);
+        assert_eq!(bm.allocate(4, 4), Some(60));
+        assert_eq!(bm.allocate(1, 1), None);
+    }
+}

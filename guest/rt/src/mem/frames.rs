@@ -1,0 +1,77 @@
+//! The global physical frame allocator: a [`FrameBitmap`] over all guest
+//! RAM, stored in the first usable region large enough to hold it.
+
+use super::{PAGE_SIZE, phys_to_virt};
+use crate::boot_info::BootParams;
+use crate::frames::FrameBitmap;
+use crate::sync::SpinLock;
+use x86_64::PhysAddr;
+use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
+
+static FRAMES: SpinLock<Option<FrameBitmap<'static>>> = SpinLock::new(None);
+
+/// Sets up the allocator from the validated memory map.
+pub fn init(params: &BootParams) {
+    let total_frames = (params.ram_end() / PAGE_SIZE) as usize;
+    let words = FrameBitmap::words_for(total_frames);
+    let storage_bytes = (words as u64 * 8).next_multiple_of(PAGE_SIZE);
+    let Some(home) = params.usable().find(|r| r.end - r.start >= storage_bytes) else {
+        crate::panic::fatal(format_args!("no usable region can hold the frame bitmap"));
+    };
+    // SAFETY: `home` is usable RAM that nothing else uses: the bitmap reserves
+    // these frames for itself below before any frame is handed out, and the
+    // direct map covers all RAM read-write. Alignment: page aligned.
+    let storage =
+        unsafe { core::slice::from_raw_parts_mut(phys_to_virt(home.start) as *mut u64, words) };
+    let mut bitmap = FrameBitmap::new(storage, total_frames);
+    for region in params.usable() {
+        bitmap.release(
+            frame_number(region.start),
+            ((region.end - region.start) / PAGE_SIZE) as usize,
+        );
+    }
+    bitmap.reserve(
+        frame_number(home.start),
+        (storage_bytes / PAGE_SIZE) as usize,
+    );
+    // Physical page 0 is never handed out, so a zero address is never valid.
+    bitmap.reserve(0, 1);
+    *FRAMES.lock() = Some(bitmap);
+}
+
+fn frame_number(phys: u64) -> usize {
+    (phys / PAGE_SIZE) as usize
+}
+
+/// Allocates `count` contiguous frames aligned to `align` frames; returns the
+/// physical address of the first. The contents are undefined.
+pub fn allocate(count: usize, align: usize) -> Option<u64> {
+    let first = FRAMES.lock().as_mut()?.allocate(count, align)?;
+    Some(first as u64 * PAGE_SIZE)
+}
+
+/// Allocates one frame and zeroes it.
+pub fn allocate_zeroed() -> Option<u64> {
+    let phys = allocate(1, 1)?;
+    // SAFETY: the frame was just allocated, so nothing else refers to it, and
+    // the direct map covers it read-write.
+    unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, PAGE_SIZE as usize) };
+    Some(phys)
+}
+
+/// Returns `count` frames starting at `phys` to the allocator.
+pub fn free(phys: u64, count: usize) {
+    if let Some(bitmap) = FRAMES.lock().as_mut() {
+        bitmap.release(frame_number(phys), count);
+    }
+}
+
+/// Hands frames to the `x86_64` crate's page-table code.
+pub struct GlobalFrames;
+
+// SAFETY: every frame returned is allocated from the bitmap, hence unused.
+unsafe impl FrameAllocator<Size4KiB> for GlobalFrames {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        allocate(1, 1).map(|phys| PhysFrame::containing_address(PhysAddr::new(phys)))
+    }
+}

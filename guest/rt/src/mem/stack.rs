@@ -1,0 +1,108 @@
+//! Kernel stacks for tasks: each lives in its own slot of a dedicated
+//! virtual region, with an unmapped guard page below it, so an overflow
+//! faults (and is reported as one) instead of corrupting memory.
+
+use super::{PAGE_SIZE, frames};
+use crate::arch::paging;
+use crate::sync::SpinLock;
+use alloc::vec::Vec;
+
+/// Start of the stack region (its own PML4 slot, away from everything else).
+const REGION_BASE: u64 = 0xffff_c000_0000_0000;
+/// Virtual size of one slot: the largest stack plus its guard page.
+const SLOT_SIZE: u64 = 4 << 20;
+/// Number of slots (the region spans 512 GiB).
+const SLOT_COUNT: u64 = (1 << 39) / SLOT_SIZE;
+/// Largest stack a task may ask for.
+pub const MAX_STACK_SIZE: usize = (SLOT_SIZE - PAGE_SIZE) as usize;
+
+struct Slots {
+    next_unused: u64,
+    free: Vec<u64>,
+}
+
+static SLOTS: SpinLock<Slots> = SpinLock::new(Slots {
+    next_unused: 0,
+    free: Vec::new(),
+});
+
+/// Why a stack could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackError {
+    /// Zero or more than [`MAX_STACK_SIZE`].
+    BadSize,
+    /// Out of frames or of stack slots.
+    OutOfMemory,
+}
+
+/// A mapped kernel stack with a guard page below it; unmapped on drop.
+pub struct KernelStack {
+    slot: u64,
+    pages: u64,
+}
+
+impl KernelStack {
+    /// Maps a stack of `size` bytes (rounded up to whole pages).
+    pub fn new(size: usize) -> Result<Self, StackError> {
+        if size == 0 || size > MAX_STACK_SIZE {
+            return Err(StackError::BadSize);
+        }
+        let slot = {
+            let mut slots = SLOTS.lock();
+            match slots.free.pop() {
+                Some(slot) => slot,
+                None if slots.next_unused < SLOT_COUNT => {
+                    slots.next_unused += 1;
+                    slots.next_unused - 1
+                }
+                None => return Err(StackError::OutOfMemory),
+            }
+        };
+        let mut stack = KernelStack { slot, pages: 0 };
+        let wanted = (size as u64).div_ceil(PAGE_SIZE);
+        for page in 0..wanted {
+            let frame = frames::allocate(1, 1).ok_or(StackError::OutOfMemory)?;
+            let virt = stack.top() - (page + 1) * PAGE_SIZE;
+            if paging::map_kernel_page(virt, frame, paging::Protection::ReadWrite).is_err() {
+                frames::free(frame, 1);
+                return Err(StackError::OutOfMemory);
+            }
+            // Counted as soon as mapped, so a failure later unmaps it on drop.
+            stack.pages += 1;
+        }
+        Ok(stack)
+    }
+
+    /// One past the highest byte of the stack (16-byte aligned).
+    pub fn top(&self) -> u64 {
+        REGION_BASE + (self.slot + 1) * SLOT_SIZE
+    }
+
+    /// The stack's memory, as words, for writing a task's initial frame.
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        let len = (self.pages * PAGE_SIZE / 8) as usize;
+        let base = self.top() - self.pages * PAGE_SIZE;
+        // SAFETY: `[base, top)` is mapped read-write to frames this stack owns
+        // exclusively, and `&mut self` guarantees no other reference from
+        // Rust code. (Once the task runs, the CPU uses it through RSP only.)
+        unsafe { core::slice::from_raw_parts_mut(base as *mut u64, len) }
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        for page in 0..self.pages {
+            let virt = self.top() - (page + 1) * PAGE_SIZE;
+            if let Some(frame) = paging::unmap_kernel_page(virt) {
+                frames::free(frame, 1);
+            }
+        }
+        SLOTS.lock().free.push(self.slot);
+    }
+}
+
+/// Whether `address` is in the guard page of a stack slot.
+pub fn is_guard(address: u64) -> bool {
+    let region = REGION_BASE..REGION_BASE + SLOT_COUNT * SLOT_SIZE;
+    region.contains(&address) && (address - REGION_BASE) % SLOT_SIZE < PAGE_SIZE
+}

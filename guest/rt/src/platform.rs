@@ -1,0 +1,140 @@
+//! The platform layer: how the guest talks to the hypervisor that runs it.
+//!
+//! Today there is one platform, Vessel's own VMM, reached by hypercalls
+//! (vessel-abi): one `out` instruction per request, the argument struct's
+//! guest-physical address in RAX. Argument structs and buffers live in
+//! statics of the image, whose physical address is known without a
+//! page-table walk, and which are the only memory the host is asked to read.
+
+use crate::arch::cpu;
+use core::arch::asm;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
+use vessel_abi::hypercall::{ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream};
+use vessel_abi::layout::KERNEL_VIRT_BASE;
+
+/// Physical address of something inside the loaded image.
+fn image_phys<T>(pointer: *const T) -> u64 {
+    let virt = pointer as u64;
+    assert!(
+        virt >= KERNEL_VIRT_BASE,
+        "hypercall memory must live in the image"
+    );
+    virt - KERNEL_VIRT_BASE
+}
+
+/// Issues hypercall `number` with the argument struct at `args`.
+///
+/// # Safety
+/// `args` must point to a live argument struct of the type `number`
+/// expects, inside the image, that nothing else accesses during the call.
+unsafe fn hypercall<T>(number: Number, args: *mut T) {
+    let phys = image_phys(args);
+    // SAFETY: an `out` to a hypercall port only makes the host read the
+    // argument struct (and the buffers it names, which the caller owns) and
+    // write its `status` field; the pointer is passed in RCX as well, so the
+    // compiler treats the struct as possibly written by the instruction.
+    unsafe {
+        asm!(
+            "out dx, eax",
+            in("dx") number.port(),
+            in("rax") phys,
+            in("rcx") args,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
+/// A host-visible console request and its buffer.
+pub(crate) struct ConsoleRequest {
+    args: ConsoleWrite,
+}
+
+impl ConsoleRequest {
+    /// An empty request.
+    pub(crate) const fn new() -> Self {
+        Self {
+            args: ConsoleWrite {
+                header: Header {
+                    status: Status::NotHandled as i64,
+                },
+                stream: 0,
+                reserved: 0,
+                buf: 0,
+                len: 0,
+            },
+        }
+    }
+
+    /// Writes `bytes` (which must live in the image) to the host's `stream`.
+    pub(crate) fn write(&mut self, stream: Stream, bytes: &[u8]) -> Result<(), Status> {
+        self.args = ConsoleWrite {
+            header: Header::default(),
+            stream: stream as u32,
+            reserved: 0,
+            buf: image_phys(bytes.as_ptr()),
+            len: bytes.len() as u64,
+        };
+        let args = &raw mut self.args;
+        // SAFETY: `args` is a ConsoleWrite in `self` (a static in the image,
+        // as every `ConsoleRequest` is) borrowed mutably for the call; the
+        // buffer is borrowed for the call too.
+        unsafe { hypercall(Number::ConsoleWrite, args) };
+        // SAFETY: reading back the status the host may have written.
+        let status = unsafe { core::ptr::read_volatile(&raw const (*args).header.status) };
+        match Status::from_raw(status) {
+            None if status >= 0 => Ok(()),
+            Some(error) => Err(error),
+            None => Err(Status::HostError),
+        }
+    }
+}
+
+/// The exit request. Used once: the first task to exit wins.
+struct ExitRequest(UnsafeCell<Exit>);
+
+// SAFETY: only the task that wins `EXITING` touches the cell.
+unsafe impl Sync for ExitRequest {}
+
+static EXIT_REQUEST: ExitRequest = ExitRequest(UnsafeCell::new(Exit {
+    header: Header {
+        status: Status::NotHandled as i64,
+    },
+    code: 0,
+    reason: 0,
+    tsc_entry: 0,
+    tsc_main: 0,
+    tsc_exit: 0,
+}));
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+/// Ends the VM with exit status `code`, after flushing buffered output.
+pub fn exit(code: i32) -> ! {
+    exit_with(code, ExitReason::Normal)
+}
+
+/// Ends the VM, telling the host why.
+pub(crate) fn exit_with(code: i32, reason: ExitReason) -> ! {
+    crate::console::flush();
+    cpu::disable_interrupts();
+    if EXITING.swap(true, Ordering::AcqRel) {
+        cpu::halt_forever();
+    }
+    let (tsc_entry, tsc_main) = crate::time::stamps();
+    let args = EXIT_REQUEST.0.get();
+    // SAFETY: this task won `EXITING`, so it alone uses the request, a
+    // static in the image.
+    unsafe {
+        args.write(Exit {
+            header: Header::default(),
+            code,
+            reason: reason as u32,
+            tsc_entry,
+            tsc_main,
+            tsc_exit: cpu::rdtsc(),
+        });
+        hypercall(Number::Exit, args);
+    }
+    // The host ignored the exit: make it see a crash rather than hang.
+    cpu::triple_fault()
+}

@@ -1,0 +1,227 @@
+//! Kernel tasks: threads of execution with their own stacks, scheduled
+//! preemptively, round robin.
+//!
+//! The interface is deliberately CPU-count agnostic: [`spawn`], [`current`],
+//! [`yield_now`], [`sleep_until`], [`JoinHandle::join`] and [`WaitQueue`] say
+//! nothing about where a task runs, so a per-CPU scheduler can replace the
+//! single run queue without changing their users.
+
+mod sched;
+mod wait_queue;
+
+pub use sched::{current, sleep_until, yield_now};
+pub(crate) use sched::{exit_current, run, timer_interrupt};
+pub use wait_queue::WaitQueue;
+
+use crate::arch::context;
+use crate::mem::stack::{KernelStack, StackError};
+use crate::sync::SpinLock;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+
+/// Default stack size of a spawned task.
+pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
+/// Stack size of the `main` task.
+pub const MAIN_STACK_SIZE: usize = 512 * 1024;
+/// Largest stack a task may have.
+pub const MAX_STACK_SIZE: usize = crate::mem::stack::MAX_STACK_SIZE;
+
+/// How a task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its function returned.
+    Finished,
+    /// It panicked; the panic message.
+    Panicked(String),
+}
+
+/// Why a task could not be spawned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    /// The stack size is zero or above [`MAX_STACK_SIZE`].
+    BadStackSize,
+    /// No memory for the stack.
+    OutOfMemory,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadStackSize => {
+                write!(f, "stack size must be between 1 and {MAX_STACK_SIZE} bytes")
+            }
+            Self::OutOfMemory => write!(f, "out of memory for the task's stack"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum State {
+    Ready,
+    Running,
+    Blocked,
+    Dead,
+}
+
+type Entry = Box<dyn FnOnce() + Send>;
+
+/// A task. Shared through `Arc`; the scheduler, wait queues and join
+/// handles each hold a reference.
+pub(crate) struct Task {
+    id: u64,
+    name: String,
+    state: AtomicU8,
+    /// Stack pointer while suspended; only touched by the scheduler with
+    /// interrupts disabled.
+    saved_rsp: UnsafeCell<u64>,
+    /// `None` for the boot task, which runs on the static boot stack.
+    _stack: Option<KernelStack>,
+    entry: SpinLock<Option<Entry>>,
+    outcome: SpinLock<Option<Outcome>>,
+    joiners: WaitQueue,
+    panicking: AtomicBool,
+}
+
+// SAFETY: all fields are Sync except `saved_rsp`, which only the scheduler
+// reads or writes, with interrupts disabled on the one CPU that switches.
+unsafe impl Sync for Task {}
+// SAFETY: as above; nothing in a task is tied to the task that created it.
+unsafe impl Send for Task {}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// Id of the task running the application's `main`.
+static MAIN_TASK_ID: AtomicU64 = AtomicU64::new(0);
+
+impl Task {
+    fn new(name: String, stack: Option<KernelStack>, saved_rsp: u64, entry: Option<Entry>) -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            name,
+            state: AtomicU8::new(State::Ready as u8),
+            saved_rsp: UnsafeCell::new(saved_rsp),
+            _stack: stack,
+            entry: SpinLock::new(entry),
+            outcome: SpinLock::new(None),
+            joiners: WaitQueue::new(),
+            panicking: AtomicBool::new(false),
+        }
+    }
+
+    fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            0 => State::Ready,
+            1 => State::Running,
+            2 => State::Blocked,
+            _ => State::Dead,
+        }
+    }
+
+    fn set_state(&self, state: State) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+}
+
+/// Information about a task, as seen by others.
+#[derive(Clone)]
+pub struct TaskRef(Arc<Task>);
+
+impl TaskRef {
+    /// The task's unique id (never reused).
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.0.id)
+            .field("name", &self.0.name)
+            .finish()
+    }
+}
+
+/// Owns the right to wait for a task's end.
+pub struct JoinHandle {
+    task: Arc<Task>,
+}
+
+impl JoinHandle {
+    /// Sleeps until the task has ended and returns how it ended.
+    pub fn join(self) -> Outcome {
+        let task = &self.task;
+        task.joiners.wait_until(|| task.outcome.lock().clone())
+    }
+
+    /// The task this handle refers to.
+    pub fn task(&self) -> TaskRef {
+        TaskRef(self.task.clone())
+    }
+}
+
+/// Starts a new task running `f` with a stack of `stack_size` bytes.
+pub fn spawn(
+    name: String,
+    stack_size: usize,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle, SpawnError> {
+    let mut stack = KernelStack::new(stack_size).map_err(|e| match e {
+        StackError::BadSize => SpawnError::BadStackSize,
+        StackError::OutOfMemory => SpawnError::OutOfMemory,
+    })?;
+    let rsp = context::prepare_stack(stack.words_mut(), task_entry);
+    let task = Arc::new(Task::new(name, Some(stack), rsp, Some(Box::new(f))));
+    sched::make_ready(task.clone());
+    Ok(JoinHandle { task })
+}
+
+/// First code a new task runs (through the context-switch trampoline).
+extern "C" fn task_entry() -> ! {
+    sched::finish_switch();
+    crate::arch::cpu::enable_interrupts();
+    let entry = sched::current_task().entry.lock().take();
+    if let Some(entry) = entry {
+        entry();
+    }
+    exit_current(Outcome::Finished)
+}
+
+/// The running task, as the panic handler sees it.
+pub(crate) struct Running(Arc<Task>);
+
+impl Running {
+    /// Whether this is the task running the application's `main`.
+    pub(crate) fn is_main(&self) -> bool {
+        self.0.id == MAIN_TASK_ID.load(Ordering::Relaxed)
+    }
+
+    /// Marks the task as panicking; returns whether it already was.
+    pub(crate) fn start_panicking(&self) -> bool {
+        self.0.panicking.swap(true, Ordering::AcqRel)
+    }
+
+    /// The task's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The task's name, copied.
+    pub(crate) fn name_owned(&self) -> String {
+        self.0.name.clone()
+    }
+}
+
+/// The running task, if the scheduler runs and it is not the idle task.
+pub(crate) fn current_spawned() -> Option<Running> {
+    sched::current_is_spawned_task().map(Running)
+}

@@ -1,0 +1,276 @@
+//! The scheduler: one run queue, round robin with a time slice, sleeping
+//! tasks ordered by deadline, and an idle task that halts the CPU.
+//!
+//! The timer is tickless: the LAPIC is armed only for the next sleeper's
+//! deadline or, when other tasks are waiting to run, the end of the current
+//! time slice. A lone task that never sleeps takes no timer interrupts.
+//!
+//! Locking discipline: the scheduler lock is an interrupt-disabling spin
+//! lock. Code that switches tasks disables interrupts first, takes the lock
+//! only to pick the next task, releases it, and then switches; the next task
+//! finishes the switch (drops what the previous one left behind) before it
+//! enables interrupts again.
+
+use super::{Outcome, State, Task, TaskRef};
+use crate::arch::{apic, context, cpu};
+use crate::sync::SpinLock;
+use crate::time::{self, Instant};
+use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::cmp::{Ordering, Reverse};
+use core::time::Duration;
+
+/// How long a task runs before others that are ready get the CPU.
+const TIME_SLICE: Duration = Duration::from_millis(10);
+
+struct Sleeper {
+    deadline: u64,
+    task: Arc<Task>,
+}
+
+impl PartialEq for Sleeper {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+impl Eq for Sleeper {}
+impl PartialOrd for Sleeper {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Sleeper {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.deadline.cmp(&other.deadline)
+    }
+}
+
+struct Scheduler {
+    current: Arc<Task>,
+    idle: Arc<Task>,
+    ready: VecDeque<Arc<Task>>,
+    sleepers: BinaryHeap<Reverse<Sleeper>>,
+    /// The task switched away from, kept alive until the switch is complete
+    /// (a dead task's stack must outlive the switch off it).
+    previous: Option<Arc<Task>>,
+    /// TSC value at which the current task's time slice ends.
+    slice_end: u64,
+    slice_ticks: u64,
+}
+
+static SCHEDULER: SpinLock<Option<Scheduler>> = SpinLock::new(None);
+
+fn with_scheduler<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    let mut guard = SCHEDULER.lock();
+    let scheduler = guard
+        .as_mut()
+        .expect("the scheduler runs once boot has finished");
+    f(scheduler)
+}
+
+/// Turns the boot context into the idle task, starts `main` as the first
+/// task and runs the idle loop.
+pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
+    let idle = Arc::new(Task::new(String::from("idle"), None, 0, None));
+    idle.set_state(State::Running);
+    *SCHEDULER.lock() = Some(Scheduler {
+        current: idle.clone(),
+        idle,
+        ready: VecDeque::new(),
+        sleepers: BinaryHeap::new(),
+        previous: None,
+        slice_end: 0,
+        slice_ticks: time::scale().ns_to_ticks(TIME_SLICE.as_nanos() as u64),
+    });
+    match super::spawn(String::from("main"), super::MAIN_STACK_SIZE, main) {
+        Ok(handle) => {
+            super::MAIN_TASK_ID.store(handle.task.id, core::sync::atomic::Ordering::Relaxed)
+        }
+        Err(e) => crate::panic::fatal(format_args!("cannot start the main task: {e}")),
+    }
+    loop {
+        cpu::disable_interrupts();
+        if with_scheduler(|s| s.ready.is_empty()) {
+            cpu::enable_interrupts_and_halt();
+        } else {
+            switch(false);
+        }
+    }
+}
+
+/// The running task.
+pub fn current() -> TaskRef {
+    TaskRef(current_task())
+}
+
+pub(super) fn current_task() -> Arc<Task> {
+    with_scheduler(|s| s.current.clone())
+}
+
+/// Whether the scheduler is running and the current task was spawned (not
+/// the boot/idle context).
+pub(crate) fn current_is_spawned_task() -> Option<Arc<Task>> {
+    let guard = SCHEDULER.try_lock()?;
+    let s = guard.as_ref()?;
+    (!Arc::ptr_eq(&s.current, &s.idle)).then(|| s.current.clone())
+}
+
+/// Puts a new or woken task on the run queue.
+pub(super) fn make_ready(task: Arc<Task>) {
+    with_scheduler(|s| {
+        task.set_state(State::Ready);
+        s.ready.push_back(task);
+        arm_timer(s, time::ticks());
+    });
+}
+
+/// Wakes `task` if it is blocked; does nothing otherwise.
+pub(super) fn wake(task: &Arc<Task>) {
+    with_scheduler(|s| {
+        if task.state() == State::Blocked {
+            task.set_state(State::Ready);
+            s.ready.push_back(task.clone());
+            arm_timer(s, time::ticks());
+        }
+    });
+}
+
+/// Gives the CPU to the next ready task, if any.
+pub fn yield_now() {
+    let enabled = cpu::interrupts_enabled();
+    cpu::disable_interrupts();
+    switch(true);
+    if enabled {
+        cpu::enable_interrupts();
+    }
+}
+
+/// Sleeps until the monotonic clock reaches `deadline`.
+pub fn sleep_until(deadline: Instant) {
+    while Instant::now() < deadline {
+        let enabled = cpu::interrupts_enabled();
+        cpu::disable_interrupts();
+        block_current(Some(deadline));
+        if enabled {
+            cpu::enable_interrupts();
+        }
+    }
+}
+
+/// Blocks the current task until something wakes it or `deadline` passes.
+/// Interrupts must be disabled. Returns with them still disabled.
+pub(super) fn block_current(deadline: Option<Instant>) {
+    with_scheduler(|s| {
+        s.current.set_state(State::Blocked);
+        if let Some(deadline) = deadline {
+            let deadline = deadline.ticks();
+            s.sleepers.push(Reverse(Sleeper {
+                deadline,
+                task: s.current.clone(),
+            }));
+            arm_timer(s, time::ticks());
+        }
+    });
+    switch(false);
+}
+
+/// Ends the current task with `outcome` and never returns.
+pub(crate) fn exit_current(outcome: Outcome) -> ! {
+    let task = current_task();
+    *task.outcome.lock() = Some(outcome);
+    cpu::disable_interrupts();
+    task.set_state(State::Dead);
+    task.joiners.wake_all();
+    drop(task);
+    switch(false);
+    unreachable!("a dead task was resumed");
+}
+
+/// Called from the timer interrupt (interrupts disabled): wakes sleepers
+/// whose deadline passed and preempts the current task at the end of its
+/// slice.
+pub(crate) fn timer_interrupt() {
+    let now = time::ticks();
+    let preempt = with_scheduler(|s| {
+        while let Some(Reverse(first)) = s.sleepers.peek() {
+            if first.deadline > now {
+                break;
+            }
+            let Some(Reverse(Sleeper { task, .. })) = s.sleepers.pop() else {
+                break;
+            };
+            if task.state() == State::Blocked {
+                task.set_state(State::Ready);
+                s.ready.push_back(task);
+            }
+        }
+        let idle = Arc::ptr_eq(&s.current, &s.idle);
+        let preempt = !s.ready.is_empty() && (idle || now >= s.slice_end);
+        arm_timer(s, now);
+        preempt
+    });
+    if preempt {
+        switch(true);
+    }
+}
+
+/// Arms the LAPIC timer for the next event the scheduler needs.
+fn arm_timer(s: &Scheduler, now: u64) {
+    let sleeper = s.sleepers.peek().map(|Reverse(first)| first.deadline);
+    let running_task = !Arc::ptr_eq(&s.current, &s.idle);
+    let slice = (running_task && !s.ready.is_empty()).then_some(s.slice_end);
+    if let Some(deadline) = sleeper.into_iter().chain(slice).min() {
+        apic::arm_timer(deadline, now);
+    }
+}
+
+/// Switches to the next ready task (or idle). If `requeue`, the current
+/// task goes to the back of the run queue. Interrupts must be disabled.
+fn switch(requeue: bool) {
+    let switch_pointers = with_scheduler(|s| {
+        let next = match s.ready.pop_front() {
+            Some(next) => next,
+            None if s.current.state() == State::Running && requeue => return None,
+            None => s.idle.clone(),
+        };
+        if Arc::ptr_eq(&next, &s.current) {
+            next.set_state(State::Running);
+            return None;
+        }
+        let previous = core::mem::replace(&mut s.current, next);
+        let was_idle = Arc::ptr_eq(&previous, &s.idle);
+        if previous.state() == State::Running {
+            previous.set_state(State::Ready);
+            if requeue && !was_idle {
+                s.ready.push_back(previous.clone());
+            }
+        }
+        s.current.set_state(State::Running);
+        let now = time::ticks();
+        s.slice_end = now.saturating_add(s.slice_ticks);
+        arm_timer(s, now);
+        let save = previous.saved_rsp.get();
+        // SAFETY: `next` is not running, so its saved RSP is stable; we hold
+        // the scheduler lock with interrupts disabled.
+        let load = unsafe { *s.current.saved_rsp.get() };
+        s.previous = Some(previous);
+        Some((save, load))
+    });
+    if let Some((save, load)) = switch_pointers {
+        // SAFETY: interrupts are disabled; `load` was saved by `switch` or
+        // made by `prepare_stack` for a task that is not running, whose stack
+        // lives as long as its `Task` (held by the scheduler); `save` points
+        // into the previous task, kept alive in `previous` until the next
+        // task calls `finish_switch`.
+        unsafe { context::switch(save, load) };
+        finish_switch();
+    }
+}
+
+/// Completes a switch on the new task's side: drops the previous task's
+/// reference (freeing its stack if it died).
+pub(super) fn finish_switch() {
+    let previous = with_scheduler(|s| s.previous.take());
+    drop(previous);
+}
