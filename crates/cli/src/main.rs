@@ -1,1 +1,148 @@
-fn main() {}
+//! `vessel`: run Vessel guest images in KVM microVMs.
+//!
+//! ```text
+//! vessel run [--memory SIZE] [--verbose] [-e KEY=VALUE]... IMAGE [--] [ARGS...]
+//! ```
+//!
+//! Exit status: the guest's exit code (`& 0xff`); 126 if the guest crashed;
+//! 125 for any error before the guest runs (bad option, bad image, no KVM).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
+use vessel_vmm::{GuestEnd, Vm, VmConfig};
+
+mod size;
+
+/// Exit status for errors before the guest runs.
+const STATUS_ERROR: u8 = 125;
+/// Exit status when the guest crashed.
+const STATUS_CRASH: u8 = 126;
+
+/// Run Vessel guest images in KVM microVMs.
+#[derive(Debug, Parser)]
+#[command(name = "vessel", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Boot IMAGE in a new microVM and run it to its end.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Guest memory size, e.g. 64M, 1G (K, M, G, T suffixes; powers of 1024).
+    #[arg(short, long, value_name = "SIZE", default_value = "128M", value_parser = size::parse_size)]
+    memory: u64,
+    /// Print timing, exit and memory statistics to stderr when the guest ends.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Set an environment variable in the guest (repeatable).
+    #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<String>,
+    /// The guest image (an x86-64 ELF).
+    image: PathBuf,
+    /// Arguments passed to the guest program (argv[1..]).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// Validates a `KEY=VALUE` environment entry.
+fn parse_env(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((key, _)) if !key.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+fn init_logging() {
+    // Logging is opt-in (VESSEL_LOG=debug etc.) so the default start-up path
+    // stays minimal.
+    let Ok(level) = std::env::var("VESSEL_LOG") else {
+        return;
+    };
+    let level = level
+        .parse::<tracing_subscriber::filter::LevelFilter>()
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::DEBUG);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    init_logging();
+    let Command::Run(args) = cli.command;
+    match run(args) {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("vessel: {e:#}");
+            ExitCode::from(STATUS_ERROR)
+        }
+    }
+}
+
+/// Reports a command-line error as one line (plus clap's usage line) with
+/// status 125; help and version go to stdout with status 0.
+fn usage_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+            let first = lines.next().unwrap_or("invalid command line");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "vessel: {first}");
+            if let Some(usage) = lines.find(|l| l.starts_with("Usage:")) {
+                let _ = writeln!(err, "{usage}");
+            }
+            ExitCode::from(STATUS_ERROR)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let config = VmConfig {
+        memory_bytes: args.memory,
+        image_path: args.image,
+        args: args.args,
+        env: args.env,
+        verbose: args.verbose,
+    };
+    let outcome = Vm::run(config)?;
+    let status = match &outcome.end {
+        GuestEnd::Exited { code, .. } => (*code & 0xff) as u8,
+        GuestEnd::Crashed(report) => {
+            eprintln!(
+                "vessel: guest crashed: {}\n{}",
+                report.description, report.registers
+            );
+            STATUS_CRASH
+        }
+    };
+    if args.verbose {
+        let s = &outcome.stats;
+        eprintln!(
+            "{}\n{}\n{}",
+            s.timing_line(),
+            s.exits_line(),
+            s.memory_line()
+        );
+    }
+    Ok(status)
+}

@@ -79,7 +79,12 @@ fn write(mem: &GuestMemoryMmap, bytes: &[u8], addr: u64) -> Result<(), BootError
         .map_err(|e| BootError::GuestWrite(format!("at {addr:#x}: {e}")))
 }
 
-fn write_entries(mem: &GuestMemoryMmap, table: u64, first: u64, entries: &[u64]) -> Result<(), BootError> {
+fn write_entries(
+    mem: &GuestMemoryMmap,
+    table: u64,
+    first: u64,
+    entries: &[u64],
+) -> Result<(), BootError> {
     let bytes: Vec<u8> = entries.iter().flat_map(|e| e.to_le_bytes()).collect();
     write(mem, &bytes, table + first * 8)
 }
@@ -97,11 +102,26 @@ pub fn write_gdt(mem: &GuestMemoryMmap) -> Result<(), BootError> {
 pub fn write_page_tables(mem: &GuestMemoryMmap, ranges: &[RamRange]) -> Result<(), BootError> {
     let table = |addr: u64| addr | PTE_PRESENT | PTE_WRITABLE;
     // PML4: slot 256 = direct map, slot 511 = kernel window.
-    write_entries(mem, PML4_ADDR, pml4_index(DIRECT_MAP_BASE), &[table(PDPT_DIRECT_ADDR)])?;
-    write_entries(mem, PML4_ADDR, pml4_index(KERNEL_VIRT_BASE), &[table(PDPT_KERNEL_ADDR)])?;
+    write_entries(
+        mem,
+        PML4_ADDR,
+        pml4_index(DIRECT_MAP_BASE),
+        &[table(PDPT_DIRECT_ADDR)],
+    )?;
+    write_entries(
+        mem,
+        PML4_ADDR,
+        pml4_index(KERNEL_VIRT_BASE),
+        &[table(PDPT_KERNEL_ADDR)],
+    )?;
 
     // Kernel window.
-    write_entries(mem, PDPT_KERNEL_ADDR, pdpt_index(KERNEL_VIRT_BASE), &[table(PD_KERNEL_ADDR)])?;
+    write_entries(
+        mem,
+        PDPT_KERNEL_ADDR,
+        pdpt_index(KERNEL_VIRT_BASE),
+        &[table(PD_KERNEL_ADDR)],
+    )?;
     let low = ranges.first().map_or(0, |r| r.len);
     let window = low.min(KERNEL_WINDOW_SIZE);
     let leaves: Vec<u64> = (0..window / PAGE_2M)
@@ -170,7 +190,11 @@ pub fn translate(mem: &GuestMemoryMmap, cr3: u64, va: u64) -> Option<Translation
         if leaf {
             let page_mask = (1u64 << shift) - 1;
             let phys = (entry & PTE_ADDR_MASK & !page_mask) | (va & page_mask);
-            return Some(Translation { phys, writable, executable });
+            return Some(Translation {
+                phys,
+                writable,
+                executable,
+            });
         }
         table = entry & PTE_ADDR_MASK;
     }
@@ -186,7 +210,12 @@ pub fn memory_map(ranges: &[RamRange], image_start: u64, image_end: u64) -> Vec<
     let mut out = Vec::new();
     let mut push = |start: u64, end: u64, kind: MemoryKind| {
         if end > start {
-            out.push(MemoryRegion { start, len: end - start, kind: kind as u32, reserved: 0 });
+            out.push(MemoryRegion {
+                start,
+                len: end - start,
+                kind: kind as u32,
+                reserved: 0,
+            });
         }
     };
     for r in ranges {
@@ -210,23 +239,47 @@ pub fn encode_boot_info(info: &BootInfo) -> [u8; BOOT_INFO_SIZE] {
     let mut out = [0u8; BOOT_INFO_SIZE];
     let mut put = |off: usize, bytes: &[u8]| out[off..off + bytes.len()].copy_from_slice(bytes);
     put(offset_of!(BootInfo, magic), &info.magic.to_le_bytes());
-    put(offset_of!(BootInfo, abi_version), &info.abi_version.to_le_bytes());
-    put(offset_of!(BootInfo, memory_region_count), &info.memory_region_count.to_le_bytes());
+    put(
+        offset_of!(BootInfo, abi_version),
+        &info.abi_version.to_le_bytes(),
+    );
+    put(
+        offset_of!(BootInfo, memory_region_count),
+        &info.memory_region_count.to_le_bytes(),
+    );
     for (i, r) in info.memory_regions.iter().enumerate() {
         let base = offset_of!(BootInfo, memory_regions) + i * size_of::<MemoryRegion>();
-        put(base + offset_of!(MemoryRegion, start), &r.start.to_le_bytes());
+        put(
+            base + offset_of!(MemoryRegion, start),
+            &r.start.to_le_bytes(),
+        );
         put(base + offset_of!(MemoryRegion, len), &r.len.to_le_bytes());
         put(base + offset_of!(MemoryRegion, kind), &r.kind.to_le_bytes());
-        put(base + offset_of!(MemoryRegion, reserved), &r.reserved.to_le_bytes());
+        put(
+            base + offset_of!(MemoryRegion, reserved),
+            &r.reserved.to_le_bytes(),
+        );
     }
-    put(offset_of!(BootInfo, memory_size), &info.memory_size.to_le_bytes());
-    for (off, list) in [(offset_of!(BootInfo, args), &info.args), (offset_of!(BootInfo, env), &info.env)] {
+    put(
+        offset_of!(BootInfo, memory_size),
+        &info.memory_size.to_le_bytes(),
+    );
+    for (off, list) in [
+        (offset_of!(BootInfo, args), &info.args),
+        (offset_of!(BootInfo, env), &info.env),
+    ] {
         put(off + offset_of!(StringList, addr), &list.addr.to_le_bytes());
         put(off + offset_of!(StringList, len), &list.len.to_le_bytes());
-        put(off + offset_of!(StringList, count), &list.count.to_le_bytes());
+        put(
+            off + offset_of!(StringList, count),
+            &list.count.to_le_bytes(),
+        );
     }
     put(offset_of!(BootInfo, tsc_khz), &info.tsc_khz.to_le_bytes());
-    put(offset_of!(BootInfo, wall_clock_ns), &info.wall_clock_ns.to_le_bytes());
+    put(
+        offset_of!(BootInfo, wall_clock_ns),
+        &info.wall_clock_ns.to_le_bytes(),
+    );
     put(offset_of!(BootInfo, boot_tsc), &info.boot_tsc.to_le_bytes());
     out
 }
@@ -276,7 +329,10 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
     let envc = pack(p.env, &mut strings)?;
     let available = BOOT_DATA_END - STRINGS_ADDR;
     if strings.len() as u64 > available {
-        return Err(BootError::ArgsTooLarge { needs: strings.len() as u64, available });
+        return Err(BootError::ArgsTooLarge {
+            needs: strings.len() as u64,
+            available,
+        });
     }
     let map = memory_map(p.ranges, p.image.0, p.image.1);
     let mut regions = [MemoryRegion::default(); MAX_MEMORY_REGIONS];
@@ -289,7 +345,11 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
         memory_region_count: map.len().min(MAX_MEMORY_REGIONS) as u32,
         memory_regions: regions,
         memory_size: p.memory_size,
-        args: StringList { addr: STRINGS_ADDR, len: args_len, count: argc },
+        args: StringList {
+            addr: STRINGS_ADDR,
+            len: args_len,
+            count: argc,
+        },
         env: StringList {
             addr: STRINGS_ADDR + args_len,
             len: strings.len() as u64 - args_len,
@@ -305,9 +365,21 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
 }
 
 /// Stores `wall_clock_ns` and `boot_tsc` into the written [`BootInfo`].
-pub fn write_clock(mem: &GuestMemoryMmap, wall_clock_ns: u64, boot_tsc: u64) -> Result<(), BootError> {
-    write(mem, &wall_clock_ns.to_le_bytes(), BOOT_INFO_ADDR + offset_of!(BootInfo, wall_clock_ns) as u64)?;
-    write(mem, &boot_tsc.to_le_bytes(), BOOT_INFO_ADDR + offset_of!(BootInfo, boot_tsc) as u64)
+pub fn write_clock(
+    mem: &GuestMemoryMmap,
+    wall_clock_ns: u64,
+    boot_tsc: u64,
+) -> Result<(), BootError> {
+    write(
+        mem,
+        &wall_clock_ns.to_le_bytes(),
+        BOOT_INFO_ADDR + offset_of!(BootInfo, wall_clock_ns) as u64,
+    )?;
+    write(
+        mem,
+        &boot_tsc.to_le_bytes(),
+        BOOT_INFO_ADDR + offset_of!(BootInfo, boot_tsc) as u64,
+    )
 }
 
 #[cfg(test)]
@@ -332,11 +404,28 @@ mod tests {
         let m = ram.memory();
         write_page_tables(m, ram.ranges()).unwrap();
         let t = translate(m, PML4_ADDR, KERNEL_VIRT_BASE + 0x20_1234).unwrap();
-        assert_eq!(t, Translation { phys: 0x20_1234, writable: true, executable: true });
+        assert_eq!(
+            t,
+            Translation {
+                phys: 0x20_1234,
+                writable: true,
+                executable: true
+            }
+        );
         let t = translate(m, PML4_ADDR, DIRECT_MAP_BASE + 0x7ff_fff8).unwrap();
-        assert_eq!(t, Translation { phys: 0x7ff_fff8, writable: true, executable: false });
+        assert_eq!(
+            t,
+            Translation {
+                phys: 0x7ff_fff8,
+                writable: true,
+                executable: false
+            }
+        );
         assert_eq!(translate(m, PML4_ADDR, DIRECT_MAP_BASE + (128 << 20)), None);
-        assert_eq!(translate(m, PML4_ADDR, KERNEL_VIRT_BASE + (128 << 20)), None);
+        assert_eq!(
+            translate(m, PML4_ADDR, KERNEL_VIRT_BASE + (128 << 20)),
+            None
+        );
         assert_eq!(translate(m, PML4_ADDR, 0x20_0000), None, "no identity map");
         // Only the non-zero table pages (and nothing else) were touched.
         assert_eq!(ram.resident_bytes().unwrap(), 5 * 4096);
@@ -351,15 +440,35 @@ mod tests {
         let t = translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30) - 8).unwrap();
         assert_eq!(t.phys, (3 << 30) - 8);
         assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30)), None);
-        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (4 << 30)).unwrap().phys, 4 << 30);
-        assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30) - 1).unwrap().phys, (6 << 30) - 1);
+        assert_eq!(
+            translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (4 << 30))
+                .unwrap()
+                .phys,
+            4 << 30
+        );
+        assert_eq!(
+            translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30) - 1)
+                .unwrap()
+                .phys,
+            (6 << 30) - 1
+        );
         assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30)), None);
-        assert_eq!(translate(&m, PML4_ADDR, KERNEL_VIRT_BASE + (1 << 30) - 1).unwrap().phys, (1 << 30) - 1);
+        assert_eq!(
+            translate(&m, PML4_ADDR, KERNEL_VIRT_BASE + (1 << 30) - 1)
+                .unwrap()
+                .phys,
+            (1 << 30) - 1
+        );
     }
 
     #[test]
     fn memory_map_is_sorted_and_complete() {
-        let r = |start, len, kind: MemoryKind| MemoryRegion { start, len, kind: kind as u32, reserved: 0 };
+        let r = |start, len, kind: MemoryKind| MemoryRegion {
+            start,
+            len,
+            kind: kind as u32,
+            reserved: 0,
+        };
         let map = memory_map(&ram_ranges(128 << 20), 0x20_0000, 0x23_4567);
         assert_eq!(
             map,
@@ -399,7 +508,8 @@ mod tests {
         let info = write_boot_info(m, &p).unwrap();
         write_clock(m, 11, 22).unwrap();
         let mut raw = [0u8; BOOT_INFO_SIZE];
-        m.read_slice(&mut raw, GuestAddress(BOOT_INFO_ADDR)).unwrap();
+        m.read_slice(&mut raw, GuestAddress(BOOT_INFO_ADDR))
+            .unwrap();
         let u64_at = |off: usize| u64::from_le_bytes(raw[off..off + 8].try_into().unwrap());
         let u32_at = |off: usize| u32::from_le_bytes(raw[off..off + 4].try_into().unwrap());
         assert_eq!(&raw[..8], b"VESSELBI");
@@ -410,9 +520,15 @@ mod tests {
         assert_eq!(u32_at(32), MemoryKind::BootData as u32);
         assert_eq!(u64_at(offset_of!(BootInfo, memory_size)), 8 << 20);
         let a = offset_of!(BootInfo, args);
-        assert_eq!((u64_at(a), u64_at(a + 8), u64_at(a + 16)), (STRINGS_ADDR, 10, 2));
+        assert_eq!(
+            (u64_at(a), u64_at(a + 8), u64_at(a + 16)),
+            (STRINGS_ADDR, 10, 2)
+        );
         let e = offset_of!(BootInfo, env);
-        assert_eq!((u64_at(e), u64_at(e + 8), u64_at(e + 16)), (STRINGS_ADDR + 10, 4, 1));
+        assert_eq!(
+            (u64_at(e), u64_at(e + 8), u64_at(e + 16)),
+            (STRINGS_ADDR + 10, 4, 1)
+        );
         assert_eq!(u64_at(offset_of!(BootInfo, tsc_khz)), 2_000_000);
         assert_eq!(u64_at(offset_of!(BootInfo, wall_clock_ns)), 11);
         assert_eq!(u64_at(offset_of!(BootInfo, boot_tsc)), 22);
@@ -434,10 +550,19 @@ mod tests {
                 env: &env,
                 tsc_khz: 1,
             };
-            write_boot_info(ram.memory(), &p).map(|_| ()).unwrap_err().to_string()
+            write_boot_info(ram.memory(), &p)
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
         };
-        assert!(base(vec!["x".repeat(2 << 20)], vec![]).starts_with("arguments and environment are too large"));
-        assert_eq!(base(vec![], vec!["NOEQUALS".into()]), "environment entry \"NOEQUALS\" is not KEY=VALUE");
+        assert!(
+            base(vec!["x".repeat(2 << 20)], vec![])
+                .starts_with("arguments and environment are too large")
+        );
+        assert_eq!(
+            base(vec![], vec!["NOEQUALS".into()]),
+            "environment entry \"NOEQUALS\" is not KEY=VALUE"
+        );
         assert!(base(vec!["a\0b".into()], vec![]).contains("NUL"));
     }
 }

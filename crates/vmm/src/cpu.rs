@@ -135,11 +135,21 @@ pub fn read_guest_tsc(vcpu: &VcpuFd) -> Result<u64, VmmError> {
         index: MSR_IA32_TSC,
         ..Default::default()
     }])
-    .map_err(|e| VmmError::kvm("building the MSR list", std::io::Error::other(format!("{e:?}"))))?;
-    let n = vcpu.get_msrs(&mut msrs).map_err(|e| VmmError::kvm("KVM_GET_MSRS", e))?;
+    .map_err(|e| {
+        VmmError::kvm(
+            "building the MSR list",
+            std::io::Error::other(format!("{e:?}")),
+        )
+    })?;
+    let n = vcpu
+        .get_msrs(&mut msrs)
+        .map_err(|e| VmmError::kvm("KVM_GET_MSRS", e))?;
     match msrs.as_slice().first() {
         Some(e) if n == 1 => Ok(e.data),
-        _ => Err(VmmError::kvm("KVM_GET_MSRS", std::io::Error::other("IA32_TSC not read"))),
+        _ => Err(VmmError::kvm(
+            "KVM_GET_MSRS",
+            std::io::Error::other("IA32_TSC not read"),
+        )),
     }
 }
 
@@ -214,12 +224,42 @@ impl fmt::Display for RegisterDump {
     /// Multi-line dump, four registers per line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rows: [[(&str, u64); 4]; 6] = [
-            [("rip", self.rip), ("rsp", self.rsp), ("rflags", self.rflags), ("rax", self.rax)],
-            [("rbx", self.rbx), ("rcx", self.rcx), ("rdx", self.rdx), ("rsi", self.rsi)],
-            [("rdi", self.rdi), ("rbp", self.rbp), ("r8", self.r8), ("r9", self.r9)],
-            [("r10", self.r10), ("r11", self.r11), ("r12", self.r12), ("r13", self.r13)],
-            [("r14", self.r14), ("r15", self.r15), ("cr0", self.cr0), ("cr2", self.cr2)],
-            [("cr3", self.cr3), ("cr4", self.cr4), ("efer", self.efer), ("", 0)],
+            [
+                ("rip", self.rip),
+                ("rsp", self.rsp),
+                ("rflags", self.rflags),
+                ("rax", self.rax),
+            ],
+            [
+                ("rbx", self.rbx),
+                ("rcx", self.rcx),
+                ("rdx", self.rdx),
+                ("rsi", self.rsi),
+            ],
+            [
+                ("rdi", self.rdi),
+                ("rbp", self.rbp),
+                ("r8", self.r8),
+                ("r9", self.r9),
+            ],
+            [
+                ("r10", self.r10),
+                ("r11", self.r11),
+                ("r12", self.r12),
+                ("r13", self.r13),
+            ],
+            [
+                ("r14", self.r14),
+                ("r15", self.r15),
+                ("cr0", self.cr0),
+                ("cr2", self.cr2),
+            ],
+            [
+                ("cr3", self.cr3),
+                ("cr4", self.cr4),
+                ("efer", self.efer),
+                ("", 0),
+            ],
         ];
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
@@ -262,7 +302,10 @@ mod tests {
     fn sregs_enter_long_mode() {
         let s = long_mode_sregs(kvm_sregs::default());
         assert_eq!(s.cr0 & (CR0_PE | CR0_PG), CR0_PE | CR0_PG);
-        assert_eq!(s.efer & (EFER_LME | EFER_LMA | EFER_NXE), EFER_LME | EFER_LMA | EFER_NXE);
+        assert_eq!(
+            s.efer & (EFER_LME | EFER_LMA | EFER_NXE),
+            EFER_LME | EFER_LMA | EFER_NXE
+        );
         assert_eq!(s.cs.selector, 0x08);
         assert_eq!(s.cs.l, 1);
         assert_eq!(s.ss.selector, 0x10);
@@ -275,10 +318,19 @@ mod tests {
 
     #[test]
     fn dump_lists_every_register() {
-        let d = RegisterDump { rip: 0x1234, efer: 0xd01, ..Default::default() };
+        let d = RegisterDump {
+            rip: 0x1234,
+            efer: 0xd01,
+            ..Default::default()
+        };
         let text = d.to_string();
-        for name in ["rip", "rsp", "rflags", "r15", "cr0", "cr2", "cr3", "cr4", "efer"] {
-            assert!(text.contains(&format!("{name}=")), "{name} missing in {text}");
+        for name in [
+            "rip", "rsp", "rflags", "r15", "cr0", "cr2", "cr3", "cr4", "efer",
+        ] {
+            assert!(
+                text.contains(&format!("{name}=")),
+                "{name} missing in {text}"
+            );
         }
         assert!(text.contains("rip=0x0000000000001234"));
     }

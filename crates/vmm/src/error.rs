@@ -113,7 +113,9 @@ pub enum LoadError {
     #[error("malformed ELF header: {0}")]
     BadHeader(String),
     /// The program-header table lies (partly) outside the file.
-    #[error("program header table (offset {offset:#x}, {count} entries) lies outside the file ({file_len} bytes)")]
+    #[error(
+        "program header table (offset {offset:#x}, {count} entries) lies outside the file ({file_len} bytes)"
+    )]
     PhdrsOutsideFile {
         /// `e_phoff`.
         offset: u64,
@@ -126,7 +128,9 @@ pub enum LoadError {
     #[error("no loadable segments")]
     NoLoadableSegments,
     /// A segment's file range lies outside the file.
-    #[error("segment {index}: file range {offset:#x}+{filesz:#x} lies outside the file ({file_len} bytes)")]
+    #[error(
+        "segment {index}: file range {offset:#x}+{filesz:#x} lies outside the file ({file_len} bytes)"
+    )]
     SegmentOutsideFile {
         /// Program-header index.
         index: usize,
@@ -148,7 +152,9 @@ pub enum LoadError {
         memsz: u64,
     },
     /// `ET_EXEC`: `p_vaddr != KERNEL_VIRT_BASE + p_paddr`.
-    #[error("segment {index}: virtual address {vaddr:#x} is not KERNEL_VIRT_BASE + physical address {paddr:#x}")]
+    #[error(
+        "segment {index}: virtual address {vaddr:#x} is not KERNEL_VIRT_BASE + physical address {paddr:#x}"
+    )]
     NotInKernelWindow {
         /// Program-header index.
         index: usize,
@@ -158,7 +164,10 @@ pub enum LoadError {
         paddr: u64,
     },
     /// A segment starts below `IMAGE_MIN_PHYS`.
-    #[error("segment {index}: physical address {paddr:#x} is below the image minimum {:#x}", vessel_abi::layout::IMAGE_MIN_PHYS)]
+    #[error(
+        "segment {index}: physical address {paddr:#x} is below the image minimum {:#x}",
+        vessel_abi::layout::IMAGE_MIN_PHYS
+    )]
     BelowImageMin {
         /// Program-header index.
         index: usize,
@@ -167,7 +176,9 @@ pub enum LoadError {
     },
     /// A segment ends beyond the 1 GiB kernel window (or its address
     /// arithmetic overflows).
-    #[error("segment {index}: physical range {start:#x}..{end:#x} lies outside the 1 GiB kernel window")]
+    #[error(
+        "segment {index}: physical range {start:#x}..{end:#x} lies outside the 1 GiB kernel window"
+    )]
     OutsideKernelWindow {
         /// Program-header index.
         index: usize,

@@ -66,8 +66,14 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 /// Writes a status into the header at `gpa`; silently does nothing if the
 /// header is not in guest memory.
 fn set_status(mem: &GuestMemoryMmap, gpa: u64, status: i64) {
-    if mem.write_slice(&status.to_le_bytes(), GuestAddress(gpa)).is_err() {
-        trace!(gpa, "hypercall header outside guest memory: status not written");
+    if mem
+        .write_slice(&status.to_le_bytes(), GuestAddress(gpa))
+        .is_err()
+    {
+        trace!(
+            gpa,
+            "hypercall header outside guest memory: status not written"
+        );
     }
 }
 
@@ -115,7 +121,12 @@ impl HypercallServer {
     }
 
     /// Serves `ConsoleWrite`; returns the status to store.
-    fn console_write(&mut self, gpa: u64, mem: &GuestMemoryMmap, console: &mut dyn ConsoleSink) -> i64 {
+    fn console_write(
+        &mut self,
+        gpa: u64,
+        mem: &GuestMemoryMmap,
+        console: &mut dyn ConsoleSink,
+    ) -> i64 {
         let mut raw = [0u8; size_of::<ConsoleWrite>()];
         if mem.read_slice(&mut raw, GuestAddress(gpa)).is_err() {
             return Status::BadAddress as i64;
@@ -134,7 +145,9 @@ impl HypercallServer {
             return 0;
         }
         // len <= 1 MiB, so the usize conversion is lossless.
-        if buf.checked_add(len).is_none() || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize) {
+        if buf.checked_add(len).is_none()
+            || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize)
+        {
             return Status::BadAddress as i64;
         }
         let chunk = (len as usize).min(COPY_CHUNK);
@@ -161,7 +174,8 @@ impl HypercallServer {
 /// Decodes an `Exit` request, or the status rejecting it.
 fn decode_exit(gpa: u64, mem: &GuestMemoryMmap) -> Result<ExitRequest, Status> {
     let mut raw = [0u8; size_of::<Exit>()];
-    mem.read_slice(&mut raw, GuestAddress(gpa)).map_err(|_| Status::BadAddress)?;
+    mem.read_slice(&mut raw, GuestAddress(gpa))
+        .map_err(|_| Status::BadAddress)?;
     let reason = match u32_at(&raw, offset_of!(Exit, reason)) {
         0 => ExitReason::Normal,
         1 => ExitReason::Panic,
@@ -204,7 +218,12 @@ mod tests {
         m.read_obj(GuestAddress(at)).unwrap()
     }
 
-    fn call(m: &GuestMemoryMmap, n: u16, gpa: u64, c: &mut dyn ConsoleSink) -> (Effect, ExitCounts) {
+    fn call(
+        m: &GuestMemoryMmap,
+        n: u16,
+        gpa: u64,
+        c: &mut dyn ConsoleSink,
+    ) -> (Effect, ExitCounts) {
         let mut counts = ExitCounts::default();
         let e = HypercallServer::new().handle(PORT_BASE + n, gpa, m, c, &mut counts);
         (e, counts)
@@ -251,7 +270,11 @@ mod tests {
         ] {
             console_write(&m, ARG, stream, buf, len);
             call(&m, 0, ARG, &mut c);
-            assert_eq!(status(&m, ARG), want as i64, "stream {stream} buf {buf:#x} len {len:#x}");
+            assert_eq!(
+                status(&m, ARG),
+                want as i64,
+                "stream {stream} buf {buf:#x} len {len:#x}"
+            );
         }
         assert!(c.stdout.is_empty() && c.stderr.is_empty());
     }
@@ -276,7 +299,8 @@ mod tests {
     fn unknown_hypercalls_fail() {
         let m = mem();
         let mut c = CaptureConsole::default();
-        m.write_obj(Status::NotHandled as i64, GuestAddress(ARG)).unwrap();
+        m.write_obj(Status::NotHandled as i64, GuestAddress(ARG))
+            .unwrap();
         let (e, counts) = call(&m, 0x42, ARG, &mut c);
         assert_eq!(e, Effect::Continue);
         assert_eq!(counts.unknown_hypercall, 1);
@@ -298,7 +322,13 @@ mod tests {
         assert_eq!(counts.exit, 1);
         assert_eq!(
             e,
-            Effect::Exit(ExitRequest { code: -3, reason: ExitReason::Panic, tsc_entry: 10, tsc_main: 20, tsc_exit: 30 })
+            Effect::Exit(ExitRequest {
+                code: -3,
+                reason: ExitReason::Panic,
+                tsc_entry: 10,
+                tsc_main: 20,
+                tsc_exit: 30
+            })
         );
         raw[12..16].copy_from_slice(&7u32.to_le_bytes());
         m.write_slice(&raw, GuestAddress(ARG)).unwrap();

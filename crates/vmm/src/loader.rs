@@ -90,7 +90,11 @@ impl ImagePlan {
     /// One past the highest physical address of the image.
     pub fn phys_end(&self) -> u64 {
         // Ends were checked not to overflow during planning.
-        self.segments.iter().map(|s| s.phys + s.memsz).max().unwrap_or(IMAGE_MIN_PHYS)
+        self.segments
+            .iter()
+            .map(|s| s.phys + s.memsz)
+            .max()
+            .unwrap_or(IMAGE_MIN_PHYS)
     }
 }
 
@@ -151,7 +155,8 @@ pub fn plan<S: ImageSource>(src: &mut S, low_ram: u64) -> Result<ImagePlan, Load
             "truncated ELF header ({got} of {EHDR_SIZE} bytes)"
         )));
     }
-    let hdr = goblin::elf64::header::Header::parse(&ehdr).map_err(|e| LoadError::BadHeader(e.to_string()))?;
+    let hdr = goblin::elf64::header::Header::parse(&ehdr)
+        .map_err(|e| LoadError::BadHeader(e.to_string()))?;
     if hdr.e_machine != EM_X86_64 {
         return Err(LoadError::WrongMachine {
             machine: hdr.e_machine,
@@ -250,11 +255,13 @@ pub fn plan_segments(
             }
         }
         let phys = if pie {
-            ph.p_vaddr.checked_add(IMAGE_MIN_PHYS).ok_or(LoadError::OutsideKernelWindow {
-                index,
-                start: ph.p_vaddr,
-                end: u64::MAX,
-            })?
+            ph.p_vaddr
+                .checked_add(IMAGE_MIN_PHYS)
+                .ok_or(LoadError::OutsideKernelWindow {
+                    index,
+                    start: ph.p_vaddr,
+                    end: u64::MAX,
+                })?
         } else {
             if KERNEL_VIRT_BASE.checked_add(ph.p_paddr) != Some(ph.p_vaddr) {
                 return Err(LoadError::NotInKernelWindow {
@@ -297,8 +304,14 @@ pub fn plan_segments(
     segments.sort_by_key(|s| s.phys);
     for pair in segments.windows(2) {
         if pair[0].phys + pair[0].memsz > pair[1].phys {
-            let (a, b) = (pair[0].index.min(pair[1].index), pair[0].index.max(pair[1].index));
-            return Err(LoadError::OverlappingSegments { first: a, second: b });
+            let (a, b) = (
+                pair[0].index.min(pair[1].index),
+                pair[0].index.max(pair[1].index),
+            );
+            return Err(LoadError::OverlappingSegments {
+                first: a,
+                second: b,
+            });
         }
     }
     let plan_end = segments.iter().map(|s| s.phys + s.memsz).max().unwrap_or(0);
@@ -342,8 +355,10 @@ pub fn load<S: ImageSource>(
         if seg.filesz == 0 {
             continue;
         }
-        src.seek(SeekFrom::Start(seg.file_offset)).map_err(read_err)?;
-        let count = usize::try_from(seg.filesz).map_err(|e| LoadError::GuestWrite(e.to_string()))?;
+        src.seek(SeekFrom::Start(seg.file_offset))
+            .map_err(read_err)?;
+        let count =
+            usize::try_from(seg.filesz).map_err(|e| LoadError::GuestWrite(e.to_string()))?;
         mem.read_exact_volatile_from(GuestAddress(seg.phys), src, count)
             .map_err(|e| LoadError::GuestWrite(e.to_string()))?;
     }
@@ -406,7 +421,9 @@ fn relocate<S: ImageSource>(
             DT_JMPREL => jmprel = Some(val),
             DT_PLTRELSZ => pltrelsz = val,
             DT_REL | DT_RELSZ if val != 0 => {
-                return Err(LoadError::BadDynamic("DT_REL relocations are not supported".into()));
+                return Err(LoadError::BadDynamic(
+                    "DT_REL relocations are not supported".into(),
+                ));
             }
             DT_RELR => {
                 return Err(LoadError::BadDynamic(
@@ -415,26 +432,35 @@ fn relocate<S: ImageSource>(
             }
             DT_NEEDED => {
                 return Err(LoadError::BadDynamic(
-                    "image needs shared libraries (DT_NEEDED); only static PIEs are supported".into(),
+                    "image needs shared libraries (DT_NEEDED); only static PIEs are supported"
+                        .into(),
                 ));
             }
             _ => {}
         }
     }
     if relaent != RELA_SIZE {
-        return Err(LoadError::BadDynamic(format!("DT_RELAENT is {relaent}, expected {RELA_SIZE}")));
+        return Err(LoadError::BadDynamic(format!(
+            "DT_RELAENT is {relaent}, expected {RELA_SIZE}"
+        )));
     }
     let virt_bias = KERNEL_VIRT_BASE + IMAGE_MIN_PHYS;
     let mut applied = 0u64;
     for (table, len) in [(rela, relasz), (jmprel, pltrelsz)] {
         let Some(table) = table else { continue };
         if len % RELA_SIZE != 0 {
-            return Err(LoadError::BadDynamic(format!("relocation table size {len} is not a multiple of {RELA_SIZE}")));
+            return Err(LoadError::BadDynamic(format!(
+                "relocation table size {len} is not a multiple of {RELA_SIZE}"
+            )));
         }
         let table_phys = table
             .checked_add(IMAGE_MIN_PHYS)
             .filter(|&p| in_segments(plan, p, len))
-            .ok_or_else(|| LoadError::BadDynamic(format!("relocation table at {table:#x} lies outside the image")))?;
+            .ok_or_else(|| {
+                LoadError::BadDynamic(format!(
+                    "relocation table at {table:#x} lies outside the image"
+                ))
+            })?;
         for i in 0..len / RELA_SIZE {
             let mut r = [0u8; RELA_SIZE as usize];
             mem.read_slice(&mut r, GuestAddress(table_phys + i * RELA_SIZE))
@@ -494,7 +520,11 @@ mod tests {
 
     fn base() -> ElfSpec {
         let mut spec = ElfSpec::exec(KERNEL_VIRT_BASE + IMAGE_MIN_PHYS);
-        spec.phdrs.push(code_seg(KERNEL_VIRT_BASE + IMAGE_MIN_PHYS, IMAGE_MIN_PHYS, 16));
+        spec.phdrs.push(code_seg(
+            KERNEL_VIRT_BASE + IMAGE_MIN_PHYS,
+            IMAGE_MIN_PHYS,
+            16,
+        ));
         spec.blobs.push((0x1000, vec![0x90; 16]));
         spec
     }
@@ -518,16 +548,28 @@ mod tests {
         assert_eq!(err(b"hello world, this is text\n"), "not an ELF file");
         let mut spec = base();
         spec.class = 1;
-        assert_eq!(err(&spec.to_bytes()), "not a 64-bit ELF file (ELFCLASS32, 32-bit)");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "not a 64-bit ELF file (ELFCLASS32, 32-bit)"
+        );
         let mut spec = base();
         spec.data = 2;
-        assert_eq!(err(&spec.to_bytes()), "not a little-endian ELF file (data encoding 2)");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "not a little-endian ELF file (data encoding 2)"
+        );
         let mut spec = base();
         spec.machine = header::EM_AARCH64;
-        assert_eq!(err(&spec.to_bytes()), "not an x86_64 ELF file (machine is AARCH64, 183)");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "not an x86_64 ELF file (machine is AARCH64, 183)"
+        );
         let mut spec = base();
         spec.e_type = header::ET_REL;
-        assert_eq!(err(&spec.to_bytes()), "not an executable or static-PIE ELF file (type is REL, 1)");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "not an executable or static-PIE ELF file (type is REL, 1)"
+        );
         assert!(err(&base().to_bytes()[..40]).starts_with("malformed ELF header: truncated"));
     }
 
@@ -539,24 +581,38 @@ mod tests {
 
         let mut spec = base();
         spec.phoff_override = Some(1 << 40);
-        assert!(err(&spec.to_bytes()).starts_with("program header table (offset 0x10000000000, 1 entries) lies outside"));
+        assert!(
+            err(&spec.to_bytes())
+                .starts_with("program header table (offset 0x10000000000, 1 entries) lies outside")
+        );
 
         let mut spec = base();
         spec.phdrs[0].p_offset = u64::MAX - 4;
-        assert!(err(&spec.to_bytes()).starts_with("segment 0: file range 0xfffffffffffffffb+0x10 lies outside the file"));
+        assert!(
+            err(&spec.to_bytes())
+                .starts_with("segment 0: file range 0xfffffffffffffffb+0x10 lies outside the file")
+        );
 
         let mut spec = base();
         spec.phdrs[0].p_filesz = 32;
-        assert_eq!(err(&spec.to_bytes()), "segment 0: file size 0x20 exceeds memory size 0x10");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "segment 0: file size 0x20 exceeds memory size 0x10"
+        );
 
         let mut spec = base();
         spec.phdrs[0].p_vaddr += 0x1000;
-        assert!(err(&spec.to_bytes()).contains("is not KERNEL_VIRT_BASE + physical address 0x200000"));
+        assert!(
+            err(&spec.to_bytes()).contains("is not KERNEL_VIRT_BASE + physical address 0x200000")
+        );
 
         let mut spec = base();
         spec.phdrs[0] = code_seg(KERNEL_VIRT_BASE + 0x1000, 0x1000, 16);
         spec.entry = KERNEL_VIRT_BASE + 0x1000;
-        assert_eq!(err(&spec.to_bytes()), "segment 0: physical address 0x1000 is below the image minimum 0x200000");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "segment 0: physical address 0x1000 is below the image minimum 0x200000"
+        );
 
         let mut spec = base();
         spec.phdrs[0].p_memsz = 1 << 30;
@@ -567,7 +623,11 @@ mod tests {
         assert!(err(&spec.to_bytes()).ends_with("lies outside the 1 GiB kernel window"));
 
         let mut spec = base();
-        spec.phdrs.push(code_seg(KERNEL_VIRT_BASE + IMAGE_MIN_PHYS + 8, IMAGE_MIN_PHYS + 8, 16));
+        spec.phdrs.push(code_seg(
+            KERNEL_VIRT_BASE + IMAGE_MIN_PHYS + 8,
+            IMAGE_MIN_PHYS + 8,
+            16,
+        ));
         assert_eq!(err(&spec.to_bytes()), "segments 0 and 1 overlap");
 
         let mut spec = base();
@@ -579,7 +639,10 @@ mod tests {
 
         let mut spec = base();
         spec.entry = KERNEL_VIRT_BASE + IMAGE_MIN_PHYS + 16;
-        assert_eq!(err(&spec.to_bytes()), "entry point 0xffffffff80200010 is not inside an executable loadable segment");
+        assert_eq!(
+            err(&spec.to_bytes()),
+            "entry point 0xffffffff80200010 is not inside an executable loadable segment"
+        );
 
         let mut spec = base();
         spec.phdrs[0].p_flags = 6;
@@ -612,7 +675,8 @@ mod tests {
             data.extend_from_slice(&val.to_le_bytes());
         }
         let len = data.len() as u64;
-        spec.phdrs.push(RawPhdr::load(6, 0x2000, 0x1000, 0x1000, len, len + 0x100));
+        spec.phdrs
+            .push(RawPhdr::load(6, 0x2000, 0x1000, 0x1000, len, len + 0x100));
         spec.phdrs.push(RawPhdr {
             p_type: PT_DYNAMIC,
             p_flags: 6,
@@ -630,7 +694,10 @@ mod tests {
     #[test]
     fn pie_relative_relocations_are_applied() {
         let m = mem(16 * MIB);
-        let img = pie(&[(0x1000, R_X86_64_RELATIVE, 0x2), (0x1008, R_X86_64_RELATIVE, 0x1000)]);
+        let img = pie(&[
+            (0x1000, R_X86_64_RELATIVE, 0x2),
+            (0x1008, R_X86_64_RELATIVE, 0x1000),
+        ]);
         let loaded = load(&mut Cursor::new(&img), &m, 16 * MIB).unwrap();
         assert_eq!(loaded.entry, KERNEL_VIRT_BASE + IMAGE_MIN_PHYS);
         assert_eq!(loaded.relocations, 2);
@@ -639,7 +706,8 @@ mod tests {
         assert_eq!(a, KERNEL_VIRT_BASE + IMAGE_MIN_PHYS + 2);
         assert_eq!(b, KERNEL_VIRT_BASE + IMAGE_MIN_PHYS + 0x1000);
         let mut code = [0u8; 4];
-        m.read_slice(&mut code, GuestAddress(IMAGE_MIN_PHYS)).unwrap();
+        m.read_slice(&mut code, GuestAddress(IMAGE_MIN_PHYS))
+            .unwrap();
         assert_eq!(code, [0x90, 0x90, 0xeb, 0xfe]);
     }
 
@@ -648,7 +716,10 @@ mod tests {
         let img = pie(&[(0x1000, 1, 0)]);
         assert_eq!(err(&img), "unsupported relocation type R_X86_64_64 (1)");
         let img = pie(&[(0x5000_0000, R_X86_64_RELATIVE, 0)]);
-        assert_eq!(err(&img), "relocation at offset 0x50000000 lies outside the loaded segments");
+        assert_eq!(
+            err(&img),
+            "relocation at offset 0x50000000 lies outside the loaded segments"
+        );
     }
 
     use proptest::prelude::*;

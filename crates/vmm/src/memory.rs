@@ -105,7 +105,8 @@ impl GuestRam {
             let len = usize::try_from(r.len).map_err(|e| MemoryError::Map(e.to_string()))?;
             spec.push((GuestAddress(r.start), len));
         }
-        let mem = GuestMemoryMmap::from_ranges(&spec).map_err(|e| MemoryError::Map(e.to_string()))?;
+        let mem =
+            GuestMemoryMmap::from_ranges(&spec).map_err(|e| MemoryError::Map(e.to_string()))?;
         Ok(Self { mem, size, ranges })
     }
 
@@ -194,8 +195,14 @@ mod tests {
     fn sizes_round_up_and_are_bounded() {
         assert_eq!(normalize_size(8 << 20).unwrap(), 8 << 20);
         assert_eq!(normalize_size((8 << 20) + 1).unwrap(), 10 << 20);
-        assert!(matches!(normalize_size(3 << 10), Err(MemoryError::TooSmall { .. })));
-        assert!(matches!(normalize_size(MAX_MEMORY + 1), Err(MemoryError::TooLarge { .. })));
+        assert!(matches!(
+            normalize_size(3 << 10),
+            Err(MemoryError::TooSmall { .. })
+        ));
+        assert!(matches!(
+            normalize_size(MAX_MEMORY + 1),
+            Err(MemoryError::TooLarge { .. })
+        ));
         assert_eq!(
             normalize_size(3 << 10).unwrap_err().to_string(),
             "guest memory size 3 KiB is too small: the minimum is 8 MiB"
@@ -204,12 +211,24 @@ mod tests {
 
     #[test]
     fn ranges_leave_the_mmio_hole() {
-        assert_eq!(ram_ranges(128 << 20), vec![RamRange { start: 0, len: 128 << 20 }]);
+        assert_eq!(
+            ram_ranges(128 << 20),
+            vec![RamRange {
+                start: 0,
+                len: 128 << 20
+            }]
+        );
         assert_eq!(
             ram_ranges(5 << 30),
             vec![
-                RamRange { start: 0, len: 3 << 30 },
-                RamRange { start: 4 << 30, len: 2 << 30 }
+                RamRange {
+                    start: 0,
+                    len: 3 << 30
+                },
+                RamRange {
+                    start: 4 << 30,
+                    len: 2 << 30
+                }
             ]
         );
     }
@@ -219,7 +238,9 @@ mod tests {
         let ram = GuestRam::new(64 << 20).unwrap();
         let before = ram.resident_bytes().unwrap();
         assert_eq!(before, 0);
-        ram.memory().write_slice(&[1u8; 10], GuestAddress(0x30_0000)).unwrap();
+        ram.memory()
+            .write_slice(&[1u8; 10], GuestAddress(0x30_0000))
+            .unwrap();
         assert_eq!(ram.resident_bytes().unwrap(), 4096);
     }
 

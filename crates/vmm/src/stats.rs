@@ -24,7 +24,13 @@ pub struct ExitCounts {
 impl ExitCounts {
     /// All exits.
     pub fn total(&self) -> u64 {
-        self.console_write + self.exit + self.unknown_hypercall + self.io_other + self.mmio + self.hlt + self.other
+        self.console_write
+            + self.exit
+            + self.unknown_hypercall
+            + self.io_other
+            + self.mmio
+            + self.hlt
+            + self.other
     }
 }
 
@@ -125,7 +131,11 @@ mod tests {
             total: Duration::from_micros(10),
             guest_entry_to_main: Some(Duration::from_micros(5)),
             main_to_exit: None,
-            exits: ExitCounts { console_write: 2, exit: 1, ..Default::default() },
+            exits: ExitCounts {
+                console_write: 2,
+                exit: 1,
+                ..Default::default()
+            },
             guest_size_kib: 131072,
             guest_touched_kib: 64,
             tsc_khz: 1,
@@ -138,14 +148,23 @@ mod tests {
             s.exits_line(),
             "[vessel] exits: total=3 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0"
         );
-        assert_eq!(s.memory_line(), "[vessel] memory: guest_size_kib=131072 guest_touched_kib=64");
+        assert_eq!(
+            s.memory_line(),
+            "[vessel] memory: guest_size_kib=131072 guest_touched_kib=64"
+        );
     }
 
     #[test]
     fn tsc_deltas() {
-        assert_eq!(tsc_delta(1000, 3000, 2_000_000), Some(Duration::from_micros(1)));
+        assert_eq!(
+            tsc_delta(1000, 3000, 2_000_000),
+            Some(Duration::from_micros(1))
+        );
         assert_eq!(tsc_delta(0, 3000, 2000), None);
         assert_eq!(tsc_delta(3000, 1000, 2000), None);
-        assert_eq!(tsc_delta(1, u64::MAX, 1), Some(Duration::from_nanos(u64::MAX)));
+        assert_eq!(
+            tsc_delta(1, u64::MAX, 1),
+            Some(Duration::from_nanos(u64::MAX))
+        );
     }
 }

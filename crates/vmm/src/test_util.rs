@@ -97,9 +97,11 @@ impl ElfSpec {
             let o = 64 + 56 * i;
             out[o..o + 4].copy_from_slice(&p.p_type.to_le_bytes());
             out[o + 4..o + 8].copy_from_slice(&p.p_flags.to_le_bytes());
-            for (j, v) in [p.p_offset, p.p_vaddr, p.p_paddr, p.p_filesz, p.p_memsz, p.p_align]
-                .into_iter()
-                .enumerate()
+            for (j, v) in [
+                p.p_offset, p.p_vaddr, p.p_paddr, p.p_filesz, p.p_memsz, p.p_align,
+            ]
+            .into_iter()
+            .enumerate()
             {
                 out[o + 8 + 8 * j..o + 16 + 8 * j].copy_from_slice(&v.to_le_bytes());
             }
@@ -123,7 +125,48 @@ pub fn exec_image(contents: &[u8], memsz: u64) -> Vec<u8> {
     let virt = KERNEL_VIRT_BASE + IMAGE_MIN_PHYS;
     let mut spec = ElfSpec::exec(virt);
     let len = contents.len() as u64;
-    spec.phdrs.push(RawPhdr::load(7, 0x1000, virt, IMAGE_MIN_PHYS, len, memsz.max(len)));
+    spec.phdrs.push(RawPhdr::load(
+        7,
+        0x1000,
+        virt,
+        IMAGE_MIN_PHYS,
+        len,
+        memsz.max(len),
+    ));
     spec.blobs.push((0x1000, contents.to_vec()));
     spec.to_bytes()
+}
+
+/// A complete tiny guest: writes `message` to stdout with one `ConsoleWrite`
+/// hypercall, then exits with `code` (hand-assembled x86-64 code, no
+/// runtime). Useful to test and benchmark the VMM without a guest kernel.
+pub fn hello_image(message: &[u8], code: i32) -> Vec<u8> {
+    use vessel_abi::hypercall::{Number, Status};
+    const DATA: u64 = 0x100;
+    let base = IMAGE_MIN_PHYS;
+    let console = base + DATA;
+    let exit = console + 0x20;
+    let text = exit + 0x28;
+    let mut contents = Vec::new();
+    for (gpa, number) in [(console, Number::ConsoleWrite), (exit, Number::Exit)] {
+        // mov rax, gpa; mov dx, port; out dx, eax
+        contents.extend_from_slice(&[0x48, 0xb8]);
+        contents.extend_from_slice(&gpa.to_le_bytes());
+        contents.extend_from_slice(&[0x66, 0xba]);
+        contents.extend_from_slice(&number.port().to_le_bytes());
+        contents.push(0xef);
+    }
+    contents.push(0xf4); // hlt: not reached
+    contents.resize(DATA as usize, 0xcc);
+    let not_handled = (Status::NotHandled as i64).to_le_bytes();
+    contents.extend_from_slice(&not_handled);
+    contents.extend_from_slice(&1u32.to_le_bytes());
+    contents.extend_from_slice(&0u32.to_le_bytes());
+    contents.extend_from_slice(&text.to_le_bytes());
+    contents.extend_from_slice(&(message.len() as u64).to_le_bytes());
+    contents.extend_from_slice(&not_handled);
+    contents.extend_from_slice(&code.to_le_bytes());
+    contents.extend_from_slice(&[0u8; 28]);
+    contents.extend_from_slice(message);
+    exec_image(&contents, contents.len() as u64)
 }

@@ -153,7 +153,9 @@ impl Vm {
 
         // VM creation.
         let kvm = Kvm::new().map_err(|e| VmmError::OpenKvm(e.into()))?;
-        let vm = kvm.create_vm().map_err(|e| VmmError::kvm("KVM_CREATE_VM", e))?;
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| VmmError::kvm("KVM_CREATE_VM", e))?;
         let ram = GuestRam::new(memory_size)?;
         ram.register(&vm)?;
         vm.create_irq_chip()
@@ -162,8 +164,8 @@ impl Vm {
 
         // Image and page tables.
         let path = &config.image_path;
-        let mut file = File::open(path)
-            .map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
+        let mut file =
+            File::open(path).map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
         let image = loader::load(&mut file, ram.memory(), ram.low_size())
             .map_err(|e| image_error(path, e))?;
         drop(file);
@@ -262,8 +264,10 @@ impl Vm {
                     match server.handle(port, gpa, self.ram.memory(), console, &mut counts) {
                         Effect::Continue => {}
                         Effect::Exit(req) => {
-                            self.stats.guest_entry_to_main = tsc_delta(req.tsc_entry, req.tsc_main, self.tsc_khz);
-                            self.stats.main_to_exit = tsc_delta(req.tsc_main, req.tsc_exit, self.tsc_khz);
+                            self.stats.guest_entry_to_main =
+                                tsc_delta(req.tsc_entry, req.tsc_main, self.tsc_khz);
+                            self.stats.main_to_exit =
+                                tsc_delta(req.tsc_main, req.tsc_exit, self.tsc_khz);
                             break GuestEnd::Exited {
                                 code: req.code,
                                 reason: req.reason,

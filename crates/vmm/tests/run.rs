@@ -41,7 +41,8 @@ impl Asm {
     fn hypercall(&mut self, number: u16, gpa: u64) -> &mut Self {
         self.mov_rax(gpa);
         self.0.extend_from_slice(&[0x66, 0xba]);
-        self.0.extend_from_slice(&(PORT_BASE + number).to_le_bytes());
+        self.0
+            .extend_from_slice(&(PORT_BASE + number).to_le_bytes());
         self.0.push(0xef);
         self
     }
@@ -107,7 +108,11 @@ fn image(code: &Asm) -> Vec<u8> {
 }
 
 fn require_kvm() {
-    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
+    if let Err(e) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
         panic!("these tests boot real VMs and need KVM: cannot open /dev/kvm: {e}");
     }
 }
@@ -118,7 +123,9 @@ fn run_with(code: &Asm, args: &[&str]) -> (RunOutcome, CaptureConsole) {
     let path = dir.path().join("guest");
     std::fs::write(&path, image(code)).unwrap();
     let mut console = CaptureConsole::default();
-    let config = VmConfig::new(&path).with_memory(16 << 20).with_args(args.iter().copied());
+    let config = VmConfig::new(&path)
+        .with_memory(16 << 20)
+        .with_args(args.iter().copied());
     let outcome = Vm::run_with_console(config, &mut console).expect("VM failed to run");
     (outcome, console)
 }
@@ -147,8 +154,15 @@ fn console_writes_and_exit() {
     assert_eq!(console.stdout, OUT_TEXT);
     assert_eq!(console.stderr, ERR_TEXT);
     let s = &outcome.stats;
-    assert_eq!((s.exits.console_write, s.exits.exit, s.exits.total()), (2, 1, 3));
-    assert!(s.guest_touched_kib > 0 && s.guest_touched_kib < 1024, "{}", s.guest_touched_kib);
+    assert_eq!(
+        (s.exits.console_write, s.exits.exit, s.exits.total()),
+        (2, 1, 3)
+    );
+    assert!(
+        s.guest_touched_kib > 0 && s.guest_touched_kib < 1024,
+        "{}",
+        s.guest_touched_kib
+    );
     assert_eq!(s.guest_size_kib, 16 << 10);
     assert!(s.tsc_khz > 0);
     // No TSC stamps in this guest.
@@ -157,21 +171,30 @@ fn console_writes_and_exit() {
 
 #[test]
 fn console_write_status_is_the_length() {
-    let (outcome, console) = run(Asm::default().hypercall(0, CW_STDOUT).status_to_exit_code(CW_STDOUT).exit());
+    let (outcome, console) = run(Asm::default()
+        .hypercall(0, CW_STDOUT)
+        .status_to_exit_code(CW_STDOUT)
+        .exit());
     assert_eq!(exit_code(&outcome), OUT_TEXT.len() as i32);
     assert_eq!(console.stdout, OUT_TEXT);
 }
 
 #[test]
 fn bad_address_write_fails_with_bad_address() {
-    let (outcome, console) = run(Asm::default().hypercall(0, CW_BAD).status_to_exit_code(CW_BAD).exit());
+    let (outcome, console) = run(Asm::default()
+        .hypercall(0, CW_BAD)
+        .status_to_exit_code(CW_BAD)
+        .exit());
     assert_eq!(exit_code(&outcome), Status::BadAddress as i32);
     assert!(console.stdout.is_empty());
 }
 
 #[test]
 fn unknown_hypercall_fails() {
-    let (outcome, _) = run(Asm::default().hypercall(0x42, UNKNOWN).status_to_exit_code(UNKNOWN).exit());
+    let (outcome, _) = run(Asm::default()
+        .hypercall(0x42, UNKNOWN)
+        .status_to_exit_code(UNKNOWN)
+        .exit());
     assert_eq!(exit_code(&outcome), Status::UnknownHypercall as i32);
     assert_eq!(outcome.stats.exits.unknown_hypercall, 1);
 }
@@ -189,7 +212,10 @@ fn argument_struct_outside_memory_is_survived() {
 #[test]
 fn other_port_io_is_ignored_and_reads_all_ones() {
     // xor eax, eax; out 0x80, al; in al, 0x71 -> exit code 0xff.
-    let (outcome, _) = run(Asm::default().raw(&[0x31, 0xc0, 0xe6, 0x80, 0xe4, 0x71]).store_eax(virt(EXIT + 8)).exit());
+    let (outcome, _) = run(Asm::default()
+        .raw(&[0x31, 0xc0, 0xe6, 0x80, 0xe4, 0x71])
+        .store_eax(virt(EXIT + 8))
+        .exit());
     assert_eq!(exit_code(&outcome), 0xff);
     assert_eq!(outcome.stats.exits.io_other, 2);
 }
@@ -199,7 +225,9 @@ fn boot_info_is_reachable_through_the_direct_map() {
     // rax = DIRECT_MAP_BASE + rdi; eax = boot_info.args.count.
     let count = (offset_of!(BootInfo, args) + 16) as u32;
     let mut asm = Asm::default();
-    asm.mov_rax(DIRECT_MAP_BASE).raw(&[0x48, 0x01, 0xf8, 0x8b, 0x80]).raw(&count.to_le_bytes());
+    asm.mov_rax(DIRECT_MAP_BASE)
+        .raw(&[0x48, 0x01, 0xf8, 0x8b, 0x80])
+        .raw(&count.to_le_bytes());
     asm.store_eax(virt(EXIT + 8)).exit();
     let (outcome, _) = run_with(&asm, &["one", "two"]);
     assert_eq!(exit_code(&outcome), 3);
@@ -209,11 +237,17 @@ fn boot_info_is_reachable_through_the_direct_map() {
 fn triple_fault_is_a_crash_with_registers() {
     // No IDT (limit 0): a page fault (nothing is mapped at 0) cannot be
     // delivered -> #DF -> triple fault.
-    let (outcome, _) = run(Asm::default().mov_rax(0xdead_beef).raw(&[0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0]));
+    let (outcome, _) = run(Asm::default()
+        .mov_rax(0xdead_beef)
+        .raw(&[0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0]));
     let GuestEnd::Crashed(report) = outcome.end else {
         panic!("expected a crash, got {:?}", outcome.end);
     };
-    assert!(report.description.contains("triple fault"), "{}", report.description);
+    assert!(
+        report.description.contains("triple fault"),
+        "{}",
+        report.description
+    );
     assert_eq!(report.registers.rax, 0xdead_beef);
     assert_eq!(report.registers.cr3, 0x1000);
     assert_ne!(report.registers.efer & (1 << 10), 0, "long mode active");
@@ -224,10 +258,20 @@ fn triple_fault_is_a_crash_with_registers() {
 #[test]
 fn errors_before_the_guest_runs() {
     require_kvm();
-    let err = Vm::run(VmConfig::new("/nonexistent/guest")).unwrap_err().to_string();
-    assert_eq!(err, "cannot load image /nonexistent/guest: cannot open: No such file or directory (os error 2)");
-    let err = Vm::run(VmConfig::new("/nonexistent/guest").with_memory(3 << 10)).unwrap_err().to_string();
-    assert_eq!(err, "guest memory size 3 KiB is too small: the minimum is 8 MiB");
+    let err = Vm::run(VmConfig::new("/nonexistent/guest"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "cannot load image /nonexistent/guest: cannot open: No such file or directory (os error 2)"
+    );
+    let err = Vm::run(VmConfig::new("/nonexistent/guest").with_memory(3 << 10))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "guest memory size 3 KiB is too small: the minimum is 8 MiB"
+    );
 }
 
 #[test]
