@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use vessel_vmm::{GuestEnd, Vm, VmConfig};
+use vessel_vmm::{GuestEnd, IrqChip, Vm, VmConfig};
 
 mod size;
 
@@ -44,6 +44,10 @@ struct RunArgs {
     /// Print timing, exit and memory statistics to stderr when the guest ends.
     #[arg(short, long)]
     verbose: bool,
+    /// In-kernel interrupt controllers: `split` (LAPIC only, fast start and
+    /// teardown) or `full` (LAPIC, IOAPIC and PIC).
+    #[arg(long, value_name = "KIND", default_value = "split", value_parser = ["split", "full"])]
+    irqchip: String,
     /// Set an environment variable in the guest (repeatable).
     #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<String>,
@@ -123,6 +127,11 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         args: args.args,
         env: args.env,
         verbose: args.verbose,
+        irqchip: if args.irqchip == "full" {
+            IrqChip::Full
+        } else {
+            IrqChip::Split
+        },
     };
     let outcome = Vm::run(config)?;
     let status = match &outcome.end {

@@ -448,7 +448,7 @@ fn relocate<S: ImageSource>(
     let mut applied = 0u64;
     for (table, len) in [(rela, relasz), (jmprel, pltrelsz)] {
         let Some(table) = table else { continue };
-        if len % RELA_SIZE != 0 {
+        if !len.is_multiple_of(RELA_SIZE) {
             return Err(LoadError::BadDynamic(format!(
                 "relocation table size {len} is not a multiple of {RELA_SIZE}"
             )));

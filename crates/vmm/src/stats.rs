@@ -38,7 +38,7 @@ impl ExitCounts {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RunStats {
     /// Opening `/dev/kvm`, creating the VM, mapping and registering memory,
-    /// creating the in-kernel irqchip.
+    /// creating the in-kernel interrupt controller(s).
     pub vm_create: Duration,
     /// Loading the image and writing page tables and GDT.
     pub load: Duration,

@@ -20,6 +20,20 @@ use crate::stats::{ExitCounts, RunStats, tsc_delta};
 /// Default guest memory size: 128 MiB.
 pub const DEFAULT_MEMORY_BYTES: u64 = 128 << 20;
 
+/// Which interrupt controllers KVM emulates in the kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IrqChip {
+    /// In-kernel LAPIC only (`KVM_CAP_SPLIT_IRQCHIP`); the PIC and IOAPIC
+    /// are not emulated (their ports and MMIO read as all-ones and ignore
+    /// writes). The LAPIC timer (TSC-deadline), IPIs and in-kernel `HLT`
+    /// work as with [`IrqChip::Full`]. The default: tearing down the full
+    /// irqchip's PIC/IOAPIC costs milliseconds (see the crate README).
+    #[default]
+    Split,
+    /// In-kernel LAPIC, IOAPIC and PIC (`KVM_CREATE_IRQCHIP`).
+    Full,
+}
+
 /// What to run and how.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmConfig {
@@ -33,6 +47,8 @@ pub struct VmConfig {
     pub env: Vec<String>,
     /// Log the phases of the run at `info` level (otherwise `debug`).
     pub verbose: bool,
+    /// In-kernel interrupt controllers.
+    pub irqchip: IrqChip,
 }
 
 impl VmConfig {
@@ -44,7 +60,14 @@ impl VmConfig {
             args: Vec::new(),
             env: Vec::new(),
             verbose: false,
+            irqchip: IrqChip::default(),
         }
+    }
+
+    /// Selects the in-kernel interrupt controllers.
+    pub fn with_irqchip(mut self, irqchip: IrqChip) -> Self {
+        self.irqchip = irqchip;
+        self
     }
 
     /// Sets the memory size in bytes.
@@ -158,8 +181,21 @@ impl Vm {
             .map_err(|e| VmmError::kvm("KVM_CREATE_VM", e))?;
         let ram = GuestRam::new(memory_size)?;
         ram.register(&vm)?;
-        vm.create_irq_chip()
-            .map_err(|e| VmmError::kvm("KVM_CREATE_IRQCHIP", e))?;
+        match config.irqchip {
+            IrqChip::Full => vm
+                .create_irq_chip()
+                .map_err(|e| VmmError::kvm("KVM_CREATE_IRQCHIP", e))?,
+            IrqChip::Split => {
+                let mut cap = kvm_bindings::kvm_enable_cap {
+                    cap: kvm_bindings::KVM_CAP_SPLIT_IRQCHIP,
+                    ..Default::default()
+                };
+                // Number of IOAPIC routes reserved for userspace.
+                cap.args[0] = 24;
+                vm.enable_cap(&cap)
+                    .map_err(|e| VmmError::kvm("KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)", e))?;
+            }
+        }
         let t_created = Instant::now();
 
         // Image and page tables.
