@@ -105,14 +105,32 @@ fn usage_error(e: clap::Error) -> ExitCode {
             let _ = e.print();
             ExitCode::SUCCESS
         }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(STATUS_ERROR)
+        }
         _ => {
+            // clap renders "error: ...", maybe indented detail lines, a blank
+            // line, "Usage: ..." and a hint; fold the message into one line.
             let text = e.render().to_string();
-            let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-            let first = lines.next().unwrap_or("invalid command line");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let mut message = Vec::new();
+            let mut usage = None;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if line.starts_with("Usage:") {
+                    usage = Some(line.to_string());
+                    break;
+                }
+                if line.starts_with("For more information") {
+                    break;
+                }
+                if line.starts_with("tip:") {
+                    continue;
+                }
+                message.push(line.strip_prefix("error: ").unwrap_or(line));
+            }
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "vessel: {first}");
-            if let Some(usage) = lines.find(|l| l.starts_with("Usage:")) {
+            let _ = writeln!(err, "vessel: {}", message.join(" "));
+            if let Some(usage) = usage {
                 let _ = writeln!(err, "{usage}");
             }
             ExitCode::from(STATUS_ERROR)
