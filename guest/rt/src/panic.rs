@@ -27,9 +27,12 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let message = info.message();
     if let Some(current) = task::current_spawned() {
         if !current.is_main() && !current.start_panicking() {
+            let name = match current.name() {
+                "" => "<unnamed>",
+                name => name,
+            };
             console::report(format_args!(
-                "thread '{}' panicked at {}:\n{message}\n",
-                current.name(),
+                "thread '{name}' panicked at {}:\n{message}\n",
                 Location(location)
             ));
             let mut text = String::new();

@@ -9,7 +9,7 @@ use vessel_std::sync::{Arc, Mutex, mpsc};
 use vessel_std::{process, thread};
 
 const WORKERS: u64 = 4;
-const PER_WORKER: u64 = 20_000;
+const PER_WORKER: u64 = 2_500;
 
 fn is_prime(n: u64) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
@@ -56,7 +56,7 @@ fn main() {
     };
     println!("panicked thread joined with: {message}");
 
-    // pi(80000) = 7837.
-    let consistent = total == joined && total == 7837 && reported.len() == WORKERS as usize;
+    // pi(10000) = 1229.
+    let consistent = total == joined && total == 1229 && reported.len() == WORKERS as usize;
     process::exit(if consistent { 0 } else { 1 });
 }
