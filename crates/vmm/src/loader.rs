@@ -734,7 +734,11 @@ mod tests {
 
         #[test]
         fn mutated_images_never_panic(
-            muts in proptest::collection::vec((0usize..0x1400, any::<u8>()), 1..16),
+            // Mostly headers (the first 0x200 bytes), sometimes contents.
+            muts in proptest::collection::vec(
+                (prop_oneof![3 => 0usize..0x200, 1 => 0usize..0x2200], any::<u8>()),
+                1..16,
+            ),
             which in 0usize..2,
         ) {
             let mut img = if which == 0 {
