@@ -241,7 +241,9 @@ pub mod hypercall {
 
     impl Default for Header {
         fn default() -> Self {
-            Self { status: Status::NotHandled as i64 }
+            Self {
+                status: Status::NotHandled as i64,
+            }
         }
     }
 
@@ -313,8 +315,14 @@ mod tests {
         assert_eq!(size_of::<MemoryRegion>(), 24);
         assert_eq!(size_of::<StringList>(), 24);
         assert_eq!(offset_of!(BootInfo, memory_regions), 16);
-        assert_eq!(offset_of!(BootInfo, memory_size), 16 + 24 * MAX_MEMORY_REGIONS);
-        assert_eq!(size_of::<BootInfo>(), 16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24);
+        assert_eq!(
+            offset_of!(BootInfo, memory_size),
+            16 + 24 * MAX_MEMORY_REGIONS
+        );
+        assert_eq!(
+            size_of::<BootInfo>(),
+            16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24
+        );
     }
 
     #[test]
@@ -339,7 +347,12 @@ mod tests {
 
     #[test]
     fn status_round_trips() {
-        for s in [Status::Ok, Status::BadAddress, Status::NotHandled, Status::HostError] {
+        for s in [
+            Status::Ok,
+            Status::BadAddress,
+            Status::NotHandled,
+            Status::HostError,
+        ] {
             assert_eq!(Status::from_raw(s as i64), Some(s));
         }
         assert_eq!(Status::from_raw(42), None);

@@ -47,24 +47,35 @@ impl<'a> FrameBitmap<'a> {
     /// Marks `[first, first + count)` free. Frames beyond the tracked range
     /// are ignored.
     pub fn release(&mut self, first: usize, count: usize) {
-        let end = first.saturating_add(count).min(self.frames);
-        for frame in first..end {
-            if self.is_used(frame) {
-                self.words[frame / 64] &= !(1 << (frame % 64));
-                self.free += 1;
-            }
-        }
+        self.set_range(first, count, false);
         self.hint = self.hint.min(first);
     }
 
     /// Marks `[first, first + count)` in use.
     pub fn reserve(&mut self, first: usize, count: usize) {
+        self.set_range(first, count, true);
+    }
+
+    /// Sets or clears a range of bits a whole word at a time where it can:
+    /// boot marks all of RAM free, and on a small VM this is most of its work.
+    fn set_range(&mut self, first: usize, count: usize, used: bool) {
         let end = first.saturating_add(count).min(self.frames);
-        for frame in first..end {
-            if !self.is_used(frame) {
-                self.words[frame / 64] |= 1 << (frame % 64);
-                self.free -= 1;
-            }
+        let mut frame = first;
+        while frame < end {
+            let (word, bit) = (frame / 64, frame % 64);
+            let bits = (end - frame).min(64 - bit);
+            let mask = if bits == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << bits) - 1) << bit
+            };
+            let old = self.words[word];
+            let new = if used { old | mask } else { old & !mask };
+            self.words[word] = new;
+            let was_free = (!old & mask).count_ones() as usize;
+            let now_free = (!new & mask).count_ones() as usize;
+            self.free = self.free + now_free - was_free;
+            frame += bits;
         }
     }
 

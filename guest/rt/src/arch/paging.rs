@@ -23,6 +23,9 @@ use x86_64::structures::paging::{
 use x86_64::{PhysAddr, VirtAddr};
 
 const HUGE_PAGE: u64 = 2 << 20;
+/// Flags of every non-leaf entry: the leaf entries alone decide access
+/// rights, so a table made for a read-only page can later map writable ones.
+const TABLE_FLAGS: Flags = Flags::PRESENT.union(Flags::WRITABLE);
 
 /// Access rights of a kernel mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,13 +124,17 @@ fn map_direct(tables: &mut OffsetPageTable<'static>, params: &BootParams) {
             continue;
         }
         if chunk < image.end && image.start < chunk + HUGE_PAGE {
-            for phys in (chunk..chunk + HUGE_PAGE).step_by(PAGE_SIZE as usize) {
-                let flags = if image.contains(&phys) {
-                    Protection::ReadOnly.flags()
+            let pages = (0..HUGE_PAGE / PAGE_SIZE).map(|i| {
+                let phys = chunk + i * PAGE_SIZE;
+                let protection = if image.contains(&phys) {
+                    Protection::ReadOnly
                 } else {
-                    read_write
+                    Protection::ReadWrite
                 };
-                map_4k(tables, phys_to_virt(phys), phys, flags);
+                Some((phys, protection.flags()))
+            });
+            if map_run(tables, phys_to_virt(chunk), pages).is_err() {
+                map_failed(chunk, "out of memory for page tables");
             }
         } else {
             let page = Page::<Size2MiB>::containing_address(VirtAddr::new(phys_to_virt(chunk)));
@@ -151,7 +158,9 @@ fn map_4k(tables: &mut OffsetPageTable<'static>, virt: u64, phys: u64, flags: Fl
     let frame = PhysFrame::containing_address(PhysAddr::new(phys));
     // SAFETY: the tables are not active yet, so no access can observe the
     // change; the frame is guest RAM.
-    let result = unsafe { tables.map_to(page, frame, flags, &mut GlobalFrames) };
+    let result = unsafe {
+        tables.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, &mut GlobalFrames)
+    };
     result.unwrap_or_else(|e| map_failed(virt, e)).ignore();
 }
 
@@ -169,27 +178,97 @@ fn flush_global_tlb() {
     }
 }
 
-/// Maps one 4 KiB kernel page (outside the image and the direct map: task
-/// stacks). `frame` must be a frame the caller owns.
-pub fn map_kernel_page(virt: u64, frame: u64, protection: Protection) -> Result<(), MapError> {
-    if virt < DIRECT_MAP_BASE || (KERNEL_VIRT_BASE..).contains(&virt) || is_direct_map(virt) {
-        return Err(MapError);
+/// Maps `pages` consecutive 4 KiB kernel pages from `virt` (outside the image
+/// and the direct map: task stacks) to frames drawn from `next_frame`, which
+/// the caller owns. Returns how many pages were mapped; fewer than asked if
+/// `next_frame` ran dry or the range is not free.
+pub fn map_kernel_range(
+    virt: u64,
+    pages: u64,
+    protection: Protection,
+    mut next_frame: impl FnMut() -> Option<u64>,
+) -> u64 {
+    let end = virt.saturating_add(pages * PAGE_SIZE);
+    if !is_kernel_heap_range(virt, end) {
+        return 0;
     }
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    let frame = PhysFrame::containing_address(PhysAddr::new(frame));
     let mut guard = KERNEL_TABLES.lock();
-    let tables = guard.as_mut().ok_or(MapError)?;
-    // SAFETY: `virt` is outside every region Rust code already references
-    // (image, direct map), and was unmapped (map_to fails otherwise), so
-    // mapping it cannot alias or change memory anything else uses.
-    let flush = unsafe { tables.map_to(page, frame, protection.flags(), &mut GlobalFrames) };
-    flush.map_err(|_| MapError)?.flush();
+    let Some(tables) = guard.as_mut() else {
+        return 0;
+    };
+    let flags = protection.flags();
+    let mut mapped = 0;
+    let mut frame_for = |_| {
+        let frame = next_frame()?;
+        mapped += 1;
+        Some((frame, flags))
+    };
+    let mut window = virt;
+    while window < end {
+        let window_end = ((window / HUGE_PAGE) + 1) * HUGE_PAGE;
+        let count = (window_end.min(end) - window) / PAGE_SIZE;
+        if map_run(tables, window, (0..count).map(&mut frame_for)).is_err() {
+            break;
+        }
+        window += count * PAGE_SIZE;
+    }
+    mapped
+}
+
+/// Maps consecutive 4 KiB pages from `virt` (all within one 2 MiB-aligned
+/// window) to the frames and flags `pages` yields, stopping at the first
+/// `None`. Walks the tables once, not once per page: under an emulating
+/// hypervisor every instruction at boot counts.
+fn map_run(
+    tables: &mut OffsetPageTable<'static>,
+    virt: u64,
+    mut pages: impl Iterator<Item = Option<(u64, Flags)>>,
+) -> Result<(), MapError> {
+    let Some(Some((phys, flags))) = pages.next() else {
+        return Err(MapError);
+    };
+    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+    let frame = PhysFrame::containing_address(PhysAddr::new(phys));
+    // SAFETY: `virt` is unmapped (map_to fails otherwise) and outside
+    // everything Rust code references; the frame is RAM the caller owns.
+    let first = unsafe {
+        tables.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, &mut GlobalFrames)
+    };
+    first.map_err(|_| MapError)?.flush();
+    let table = leaf_table(tables, virt);
+    let first_index = usize::from(VirtAddr::new(virt).p1_index());
+    for (index, next) in (first_index + 1..512).zip(pages) {
+        let Some((phys, flags)) = next else {
+            return Err(MapError);
+        };
+        if !table[index].is_unused() {
+            return Err(MapError);
+        }
+        // Not-present entries are never cached, so no TLB flush is needed.
+        table[index].set_addr(PhysAddr::new(phys), flags);
+    }
     Ok(())
 }
 
-/// Unmaps one kernel page mapped by [`map_kernel_page`]; returns its frame.
+/// The level-1 table that maps `virt`, which must already be mapped by a
+/// 4 KiB page.
+fn leaf_table<'a>(tables: &'a mut OffsetPageTable<'static>, virt: u64) -> &'a mut PageTable {
+    let address = VirtAddr::new(virt);
+    let mut table: &mut PageTable = tables.level_4_table_mut();
+    for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
+        let next = phys_to_virt(table[index].addr().as_u64()) as *mut PageTable;
+        // SAFETY: `virt` is mapped by a 4 KiB page, so each entry on the way
+        // points at a page table (not a huge page), a frame owned by these
+        // tables and reachable through the direct map; the returned borrow
+        // is tied to `tables`, which owns the whole hierarchy.
+        table = unsafe { &mut *next };
+    }
+    table
+}
+
+/// Unmaps one kernel page mapped by [`map_kernel_range`]; returns its frame.
 pub fn unmap_kernel_page(virt: u64) -> Option<u64> {
-    if virt < DIRECT_MAP_BASE || (KERNEL_VIRT_BASE..).contains(&virt) || is_direct_map(virt) {
+    if !is_kernel_heap_range(virt, virt + PAGE_SIZE) {
         return None;
     }
     let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
@@ -199,6 +278,9 @@ pub fn unmap_kernel_page(virt: u64) -> Option<u64> {
     Some(frame.start_address().as_u64())
 }
 
-fn is_direct_map(virt: u64) -> bool {
-    (DIRECT_MAP_BASE..DIRECT_MAP_BASE + crate::boot_info::MAX_MEMORY).contains(&virt)
+/// Whether `[start, end)` lies in the upper half, outside the direct map and
+/// the image window: the only place on-demand kernel mappings may go.
+fn is_kernel_heap_range(start: u64, end: u64) -> bool {
+    let direct_map_end = DIRECT_MAP_BASE + crate::boot_info::MAX_MEMORY;
+    start >= direct_map_end && start < end && end <= KERNEL_VIRT_BASE
 }

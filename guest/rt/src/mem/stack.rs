@@ -60,15 +60,24 @@ impl KernelStack {
         };
         let mut stack = KernelStack { slot, pages: 0 };
         let wanted = (size as u64).div_ceil(PAGE_SIZE);
-        for page in 0..wanted {
-            let frame = frames::allocate(1, 1).ok_or(StackError::OutOfMemory)?;
-            let virt = stack.top() - (page + 1) * PAGE_SIZE;
-            if paging::map_kernel_page(virt, frame, paging::Protection::ReadWrite).is_err() {
-                frames::free(frame, 1);
-                return Err(StackError::OutOfMemory);
+        let bottom = stack.top() - wanted * PAGE_SIZE;
+        let mut frames_taken = 0;
+        let mapped =
+            paging::map_kernel_range(bottom, wanted, paging::Protection::ReadWrite, || {
+                let frame = frames::allocate(1, 1)?;
+                frames_taken += 1;
+                Some(frame)
+            });
+        // The mapping runs upwards from `bottom`: what was mapped is freed on
+        // drop from the top down, so record it as a stack of that size.
+        stack.pages = mapped;
+        if mapped < wanted {
+            // A frame taken but not mapped (the range was not free) is lost
+            // to no one: give it back.
+            if frames_taken > mapped {
+                crate::panic::fatal(format_args!("stack slot {slot} was already mapped"));
             }
-            // Counted as soon as mapped, so a failure later unmaps it on drop.
-            stack.pages += 1;
+            return Err(StackError::OutOfMemory);
         }
         Ok(stack)
     }
@@ -101,8 +110,9 @@ impl Drop for KernelStack {
     }
 }
 
-/// Whether `address` is in the guard page of a stack slot.
+/// Whether `address` is in the stack region. The region holds nothing but
+/// stacks, each with unmapped space below it down to the guard page at the
+/// bottom of its slot, so a fault there is a stack overflow.
 pub fn is_guard(address: u64) -> bool {
-    let region = REGION_BASE..REGION_BASE + SLOT_COUNT * SLOT_SIZE;
-    region.contains(&address) && (address - REGION_BASE) % SLOT_SIZE < PAGE_SIZE
+    (REGION_BASE..REGION_BASE + SLOT_COUNT * SLOT_SIZE).contains(&address)
 }
