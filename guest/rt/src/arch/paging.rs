@@ -11,14 +11,13 @@
 //! * later, on demand, task stacks (see `mem::stack`).
 
 use crate::boot_info::BootParams;
-use crate::mem::frames::{self, GlobalFrames};
+use crate::mem::frames;
 use crate::mem::{PAGE_SIZE, phys_to_virt};
 use crate::sync::SpinLock;
 use vessel_abi::layout::{DIRECT_MAP_BASE, KERNEL_VIRT_BASE};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size2MiB,
-    Size4KiB,
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
@@ -86,19 +85,7 @@ pub fn init(params: &BootParams) {
         let pml4 = &mut *(phys_to_virt(pml4_phys) as *mut PageTable);
         OffsetPageTable::new(pml4, VirtAddr::new(DIRECT_MAP_BASE))
     };
-    let guards = super::stacks::guard_pages();
-    for (start, end, protection) in image_sections() {
-        for virt in (start..end).step_by(PAGE_SIZE as usize) {
-            if !guards.contains(&virt) {
-                map_4k(
-                    &mut tables,
-                    virt,
-                    virt - KERNEL_VIRT_BASE,
-                    protection.flags(),
-                );
-            }
-        }
-    }
+    map_image(&mut tables);
     map_direct(&mut tables, params);
     let frame = PhysFrame::containing_address(PhysAddr::new(pml4_phys));
     // SAFETY: the new tables map everything the kernel uses from here on at
@@ -109,63 +96,90 @@ pub fn init(params: &BootParams) {
     *KERNEL_TABLES.lock() = Some(tables);
 }
 
-/// Maps all RAM at DIRECT_MAP_BASE: 2 MiB pages, or 4 KiB pages around the
-/// image so its frames can be mapped read-only.
-fn map_direct(tables: &mut OffsetPageTable<'static>, params: &BootParams) {
-    let [(image_start, _, _), _, (_, image_end, _)] = image_sections();
-    let image = (image_start - KERNEL_VIRT_BASE)..(image_end - KERNEL_VIRT_BASE);
-    let read_write = Protection::ReadWrite.flags();
-    for chunk in (0..params.ram_end()).step_by(HUGE_PAGE as usize) {
-        if !params
-            .regions()
-            .iter()
-            .any(|r| r.start <= chunk && chunk < r.end)
-        {
-            continue;
-        }
-        if chunk < image.end && image.start < chunk + HUGE_PAGE {
-            let pages = (0..HUGE_PAGE / PAGE_SIZE).map(|i| {
-                let phys = chunk + i * PAGE_SIZE;
-                let protection = if image.contains(&phys) {
-                    Protection::ReadOnly
+/// Maps the image section by section, W^X, leaving static stacks' guard
+/// pages unmapped.
+fn map_image(tables: &mut OffsetPageTable<'static>) {
+    let guards = super::stacks::guard_pages();
+    for (start, end, protection) in image_sections() {
+        for window in windows(start, end) {
+            let pages = window.clone().step_by(PAGE_SIZE as usize).map(|virt| {
+                let flags = if guards.contains(&virt) {
+                    Flags::empty()
                 } else {
-                    Protection::ReadWrite
+                    protection.flags()
                 };
-                Some((phys, protection.flags()))
+                (virt - KERNEL_VIRT_BASE, flags)
             });
-            if map_run(tables, phys_to_virt(chunk), pages).is_err() {
-                map_failed(chunk, "out of memory for page tables");
+            let first = window.start;
+            if map_run(tables, first, pages).is_err() {
+                map_failed(first);
             }
-        } else {
-            let page = Page::<Size2MiB>::containing_address(VirtAddr::new(phys_to_virt(chunk)));
-            let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(chunk));
-            // SAFETY: the tables are not active yet; the frame is guest RAM.
-            let result = unsafe {
-                tables.map_to(
-                    page,
-                    frame,
-                    read_write | Flags::HUGE_PAGE,
-                    &mut GlobalFrames,
-                )
-            };
-            result.unwrap_or_else(|e| map_failed(chunk, e)).ignore();
         }
     }
 }
 
-fn map_4k(tables: &mut OffsetPageTable<'static>, virt: u64, phys: u64, flags: Flags) {
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    let frame = PhysFrame::containing_address(PhysAddr::new(phys));
-    // SAFETY: the tables are not active yet, so no access can observe the
-    // change; the frame is guest RAM.
-    let result = unsafe {
-        tables.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, &mut GlobalFrames)
+/// Maps all RAM at DIRECT_MAP_BASE: 2 MiB pages, or 4 KiB pages around the
+/// image so that its frames are mapped read-only there too (no writable
+/// alias of the kernel's code).
+fn map_direct(tables: &mut OffsetPageTable<'static>, params: &BootParams) {
+    let [(image_start, ..), _, (_, image_end, _)] = image_sections();
+    let image = (image_start - KERNEL_VIRT_BASE)..(image_end - KERNEL_VIRT_BASE);
+    let is_ram = |chunk: u64| {
+        params
+            .regions()
+            .iter()
+            .any(|r| r.start <= chunk && chunk < r.end)
     };
-    result.unwrap_or_else(|e| map_failed(virt, e)).ignore();
+    for chunk in (0..params.ram_end())
+        .step_by(HUGE_PAGE as usize)
+        .filter(|&c| is_ram(c))
+    {
+        let virt = phys_to_virt(chunk);
+        let mapped = if chunk < image.end && image.start < chunk + HUGE_PAGE {
+            let pages = (chunk..chunk + HUGE_PAGE)
+                .step_by(PAGE_SIZE as usize)
+                .map(|phys| {
+                    let protection = if image.contains(&phys) {
+                        Protection::ReadOnly
+                    } else {
+                        Protection::ReadWrite
+                    };
+                    (phys, protection.flags())
+                });
+            map_run(tables, virt, pages)
+        } else {
+            table_for(tables, virt, 2).and_then(|directory| {
+                let entry = &mut directory[VirtAddr::new(virt).p2_index()];
+                if !entry.is_unused() {
+                    return Err(MapError);
+                }
+                let flags = Protection::ReadWrite.flags() | Flags::HUGE_PAGE;
+                entry.set_addr(PhysAddr::new(chunk), flags);
+                Ok(())
+            })
+        };
+        if mapped.is_err() {
+            map_failed(virt);
+        }
+    }
 }
 
-fn map_failed<T: core::fmt::Debug>(address: u64, error: T) -> ! {
-    crate::panic::fatal(format_args!("cannot map {address:#x} at boot: {error:?}"))
+/// Splits `[start, end)` at 2 MiB boundaries (one page table each).
+fn windows(start: u64, end: u64) -> impl Iterator<Item = core::ops::Range<u64>> {
+    let mut next = start;
+    core::iter::from_fn(move || {
+        let window_start = next;
+        (window_start < end).then(|| {
+            next = ((window_start / HUGE_PAGE) + 1) * HUGE_PAGE;
+            window_start..next.min(end)
+        })
+    })
+}
+
+fn map_failed(address: u64) -> ! {
+    crate::panic::fatal(format_args!(
+        "cannot map {address:#x} at boot: out of memory for page tables"
+    ))
 }
 
 /// Flushes the whole TLB, global entries included (by toggling CR4.PGE).
@@ -180,8 +194,8 @@ fn flush_global_tlb() {
 
 /// Maps `pages` consecutive 4 KiB kernel pages from `virt` (outside the image
 /// and the direct map: task stacks) to frames drawn from `next_frame`, which
-/// the caller owns. Returns how many pages were mapped; fewer than asked if
-/// `next_frame` ran dry or the range is not free.
+/// the caller owns. Returns how many pages were mapped, from `virt` upwards:
+/// fewer than asked if `next_frame` ran dry or the range is not free.
 pub fn map_kernel_range(
     virt: u64,
     pages: u64,
@@ -198,49 +212,35 @@ pub fn map_kernel_range(
     };
     let flags = protection.flags();
     let mut mapped = 0;
-    let mut frame_for = |_| {
-        let frame = next_frame()?;
-        mapped += 1;
-        Some((frame, flags))
-    };
-    let mut window = virt;
-    while window < end {
-        let window_end = ((window / HUGE_PAGE) + 1) * HUGE_PAGE;
-        let count = (window_end.min(end) - window) / PAGE_SIZE;
-        if map_run(tables, window, (0..count).map(&mut frame_for)).is_err() {
+    for window in windows(virt, end) {
+        let count = (window.end - window.start) / PAGE_SIZE;
+        let before = mapped;
+        let frames = (0..count)
+            .map_while(|_| next_frame())
+            .inspect(|_| mapped += 1);
+        let result = map_run(tables, window.start, frames.map(|frame| (frame, flags)));
+        if result.is_err() || mapped - before < count {
             break;
         }
-        window += count * PAGE_SIZE;
     }
     mapped
 }
 
-/// Maps consecutive 4 KiB pages from `virt` (all within one 2 MiB-aligned
-/// window) to the frames and flags `pages` yields, stopping at the first
-/// `None`. Walks the tables once, not once per page: under an emulating
-/// hypervisor every instruction at boot counts.
+/// Maps consecutive 4 KiB pages from `virt`, all within one 2 MiB-aligned
+/// window, to the `(frame, flags)` that `pages` yields; empty flags leave a
+/// page unmapped (a guard page). Walks the tables once per run, not once per
+/// page: under an emulating hypervisor every boot instruction counts.
 fn map_run(
     tables: &mut OffsetPageTable<'static>,
     virt: u64,
-    mut pages: impl Iterator<Item = Option<(u64, Flags)>>,
+    pages: impl Iterator<Item = (u64, Flags)>,
 ) -> Result<(), MapError> {
-    let Some(Some((phys, flags))) = pages.next() else {
-        return Err(MapError);
-    };
-    let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-    let frame = PhysFrame::containing_address(PhysAddr::new(phys));
-    // SAFETY: `virt` is unmapped (map_to fails otherwise) and outside
-    // everything Rust code references; the frame is RAM the caller owns.
-    let first = unsafe {
-        tables.map_to_with_table_flags(page, frame, flags, TABLE_FLAGS, &mut GlobalFrames)
-    };
-    first.map_err(|_| MapError)?.flush();
-    let table = leaf_table(tables, virt);
+    let table = table_for(tables, virt, 3)?;
     let first_index = usize::from(VirtAddr::new(virt).p1_index());
-    for (index, next) in (first_index + 1..512).zip(pages) {
-        let Some((phys, flags)) = next else {
-            return Err(MapError);
-        };
+    for (index, (phys, flags)) in (first_index..512).zip(pages) {
+        if flags.is_empty() {
+            continue;
+        }
         if !table[index].is_unused() {
             return Err(MapError);
         }
@@ -250,20 +250,32 @@ fn map_run(
     Ok(())
 }
 
-/// The level-1 table that maps `virt`, which must already be mapped by a
-/// 4 KiB page.
-fn leaf_table<'a>(tables: &'a mut OffsetPageTable<'static>, virt: u64) -> &'a mut PageTable {
+/// The table `depth` levels below the PML4 (2: page directory, 3: page
+/// table) on the way to `virt`, creating missing tables.
+fn table_for<'a>(
+    tables: &'a mut OffsetPageTable<'static>,
+    virt: u64,
+    depth: usize,
+) -> Result<&'a mut PageTable, MapError> {
     let address = VirtAddr::new(virt);
+    let indices = [address.p4_index(), address.p3_index(), address.p2_index()];
     let mut table: &mut PageTable = tables.level_4_table_mut();
-    for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
-        let next = phys_to_virt(table[index].addr().as_u64()) as *mut PageTable;
-        // SAFETY: `virt` is mapped by a 4 KiB page, so each entry on the way
-        // points at a page table (not a huge page), a frame owned by these
-        // tables and reachable through the direct map; the returned borrow
-        // is tied to `tables`, which owns the whole hierarchy.
+    for &index in &indices[..depth] {
+        let entry = &mut table[index];
+        if entry.is_unused() {
+            let frame = frames::allocate_zeroed().ok_or(MapError)?;
+            entry.set_addr(PhysAddr::new(frame), TABLE_FLAGS);
+        } else if entry.flags().contains(Flags::HUGE_PAGE) {
+            return Err(MapError);
+        }
+        let next = phys_to_virt(entry.addr().as_u64()) as *mut PageTable;
+        // SAFETY: the entry points at a page table (present, not a huge
+        // page): a frame these tables own, zeroed when it was made and
+        // reachable through the direct map; the borrow is tied to `tables`,
+        // which owns the whole hierarchy.
         table = unsafe { &mut *next };
     }
-    table
+    Ok(table)
 }
 
 /// Unmaps one kernel page mapped by [`map_kernel_range`]; returns its frame.

@@ -5,8 +5,6 @@ use super::{PAGE_SIZE, phys_to_virt};
 use crate::boot_info::BootParams;
 use crate::frames::FrameBitmap;
 use crate::sync::SpinLock;
-use x86_64::PhysAddr;
-use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
 
 static FRAMES: SpinLock<Option<FrameBitmap<'static>>> = SpinLock::new(None);
 
@@ -23,13 +21,13 @@ pub fn init(params: &BootParams) {
     // direct map covers all RAM read-write. Alignment: page aligned.
     let storage =
         unsafe { core::slice::from_raw_parts_mut(phys_to_virt(home.start) as *mut u64, words) };
-    let mut bitmap = FrameBitmap::new(storage, total_frames);
-    for region in params.usable() {
-        bitmap.release(
-            frame_number(region.start),
-            ((region.end - region.start) / PAGE_SIZE) as usize,
-        );
-    }
+    let free = params.usable().map(|r| {
+        (
+            frame_number(r.start),
+            ((r.end - r.start) / PAGE_SIZE) as usize,
+        )
+    });
+    let mut bitmap = FrameBitmap::with_free_ranges(storage, total_frames, free);
     bitmap.reserve(
         frame_number(home.start),
         (storage_bytes / PAGE_SIZE) as usize,
@@ -63,15 +61,5 @@ pub fn allocate_zeroed() -> Option<u64> {
 pub fn free(phys: u64, count: usize) {
     if let Some(bitmap) = FRAMES.lock().as_mut() {
         bitmap.release(frame_number(phys), count);
-    }
-}
-
-/// Hands frames to the `x86_64` crate's page-table code.
-pub struct GlobalFrames;
-
-// SAFETY: every frame returned is allocated from the bitmap, hence unused.
-unsafe impl FrameAllocator<Size4KiB> for GlobalFrames {
-    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
-        allocate(1, 1).map(|phys| PhysFrame::containing_address(PhysAddr::new(phys)))
     }
 }

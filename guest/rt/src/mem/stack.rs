@@ -38,7 +38,8 @@ pub enum StackError {
 /// A mapped kernel stack with a guard page below it; unmapped on drop.
 pub struct KernelStack {
     slot: u64,
-    pages: u64,
+    /// Lowest mapped address; `[bottom, top())` is mapped.
+    bottom: u64,
 }
 
 impl KernelStack {
@@ -58,24 +59,30 @@ impl KernelStack {
                 None => return Err(StackError::OutOfMemory),
             }
         };
-        let mut stack = KernelStack { slot, pages: 0 };
-        let wanted = (size as u64).div_ceil(PAGE_SIZE);
-        let bottom = stack.top() - wanted * PAGE_SIZE;
-        let mut frames_taken = 0;
-        let mapped =
-            paging::map_kernel_range(bottom, wanted, paging::Protection::ReadWrite, || {
-                let frame = frames::allocate(1, 1)?;
-                frames_taken += 1;
-                Some(frame)
-            });
-        // The mapping runs upwards from `bottom`: what was mapped is freed on
-        // drop from the top down, so record it as a stack of that size.
-        stack.pages = mapped;
-        if mapped < wanted {
-            // A frame taken but not mapped (the range was not free) is lost
-            // to no one: give it back.
-            if frames_taken > mapped {
-                crate::panic::fatal(format_args!("stack slot {slot} was already mapped"));
+        let top = slot_top(slot);
+        let pages = (size as u64).div_ceil(PAGE_SIZE);
+        let bottom = top - pages * PAGE_SIZE;
+        // One contiguous run when memory allows (one bitmap search), else
+        // frame by frame.
+        let run = frames::allocate(pages as usize, 1);
+        let mut taken = 0;
+        let mapped = paging::map_kernel_range(bottom, pages, paging::Protection::ReadWrite, || {
+            let frame = match run {
+                Some(first) => first + taken * PAGE_SIZE,
+                None => frames::allocate(1, 1)?,
+            };
+            taken += 1;
+            Some(frame)
+        });
+        let stack = KernelStack { slot, bottom };
+        if mapped < pages {
+            // Out of frames (or of memory for page tables): dropping the
+            // stack unmaps and frees what was mapped; frames of the run that
+            // were never mapped go back too. (Frame by frame, every frame
+            // taken was mapped: a fresh slot has no mappings to collide with.)
+            drop(stack);
+            if let Some(first) = run {
+                frames::free(first + mapped * PAGE_SIZE, (pages - mapped) as usize);
             }
             return Err(StackError::OutOfMemory);
         }
@@ -84,30 +91,32 @@ impl KernelStack {
 
     /// One past the highest byte of the stack (16-byte aligned).
     pub fn top(&self) -> u64 {
-        REGION_BASE + (self.slot + 1) * SLOT_SIZE
+        slot_top(self.slot)
     }
 
     /// The stack's memory, as words, for writing a task's initial frame.
     pub fn words_mut(&mut self) -> &mut [u64] {
-        let len = (self.pages * PAGE_SIZE / 8) as usize;
-        let base = self.top() - self.pages * PAGE_SIZE;
-        // SAFETY: `[base, top)` is mapped read-write to frames this stack owns
-        // exclusively, and `&mut self` guarantees no other reference from
+        let len = ((self.top() - self.bottom) / 8) as usize;
+        // SAFETY: `[bottom, top)` is mapped read-write to frames this stack
+        // owns exclusively, and `&mut self` guarantees no other reference from
         // Rust code. (Once the task runs, the CPU uses it through RSP only.)
-        unsafe { core::slice::from_raw_parts_mut(base as *mut u64, len) }
+        unsafe { core::slice::from_raw_parts_mut(self.bottom as *mut u64, len) }
     }
 }
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        for page in 0..self.pages {
-            let virt = self.top() - (page + 1) * PAGE_SIZE;
+        for virt in (self.bottom..self.top()).step_by(PAGE_SIZE as usize) {
             if let Some(frame) = paging::unmap_kernel_page(virt) {
                 frames::free(frame, 1);
             }
         }
         SLOTS.lock().free.push(self.slot);
     }
+}
+
+fn slot_top(slot: u64) -> u64 {
+    REGION_BASE + (slot + 1) * SLOT_SIZE
 }
 
 /// Whether `address` is in the stack region. The region holds nothing but
