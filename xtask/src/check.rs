@@ -39,11 +39,9 @@ pub fn fmt_host(project: &Project) -> Result<()> {
 /// `cargo fmt --check` on the guest workspace.
 pub fn fmt_guest(project: &Project) -> Result<()> {
     project.require_guest()?;
-    cmd::run(
-        cmd::guest_cargo(project)
-            .args(["fmt", "--check", "--manifest-path"])
-            .arg(project.guest_manifest()),
-    )
+    // `guest_cargo` runs in guest/; `--manifest-path` to a virtual
+    // workspace makes cargo-fmt fail with "Failed to find targets".
+    cmd::run(cmd::guest_cargo(project).args(["fmt", "--check"]))
 }
 
 /// Clippy on the host workspace, warnings denied.

@@ -88,7 +88,7 @@ fn threads_join_with_results_and_survive_a_panicking_thread() {
     let out = vessel(&[], "threads", &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    for (worker, primes) in [(0, 303), (1, 262), (2, 246), (3, 249)] {
+    for (worker, primes) in [(0, 367), (1, 302), (2, 281), (3, 279)] {
         assert!(
             text.contains(&format!("worker {worker}: {primes} primes\n")),
             "{text}"

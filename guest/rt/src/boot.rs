@@ -31,7 +31,7 @@ fn read_boot_info(phys: u64) -> BootParams {
     let in_boot_data = phys
         .checked_add(size)
         .is_some_and(|end| end <= IMAGE_MIN_PHYS);
-    if !in_boot_data || phys % 8 != 0 {
+    if !in_boot_data || !phys.is_multiple_of(8) {
         fatal(format_args!(
             "boot info at {phys:#x} is outside the boot-data area"
         ));

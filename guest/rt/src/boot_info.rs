@@ -127,7 +127,7 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
         });
     }
     let size = info.memory_size;
-    if size == 0 || size % PAGE_SIZE != 0 || size > MAX_MEMORY {
+    if size == 0 || !size.is_multiple_of(PAGE_SIZE) || size > MAX_MEMORY {
         return Err(BootInfoError::BadMemorySize(size));
     }
     let count = info.memory_region_count;
@@ -146,7 +146,7 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
             .start
             .checked_add(raw.len)
             .ok_or(BootInfoError::BadRegion(i))?;
-        let aligned = raw.start % PAGE_SIZE == 0 && raw.len % PAGE_SIZE == 0;
+        let aligned = raw.start.is_multiple_of(PAGE_SIZE) && raw.len.is_multiple_of(PAGE_SIZE);
         if raw.len == 0 || !aligned || end > MAX_MEMORY {
             return Err(BootInfoError::BadRegion(i));
         }
@@ -266,7 +266,8 @@ mod tests {
 
     #[test]
     fn rejects_malformed_fields() {
-        let cases: [(fn(&mut BootInfo), BootInfoError); 10] = [
+        type Case = (fn(&mut BootInfo), BootInfoError);
+        let cases: [Case; 10] = [
             (|b| b.magic = 7, BootInfoError::BadMagic(7)),
             (
                 |b| b.abi_version = 99,

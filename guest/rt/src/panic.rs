@@ -25,25 +25,26 @@ static VM_PANICKING: AtomicBool = AtomicBool::new(false);
 fn panic(info: &PanicInfo<'_>) -> ! {
     let location = info.location();
     let message = info.message();
-    if let Some(current) = task::current_spawned() {
-        if !current.is_main() && !current.start_panicking() {
-            let name = match current.name() {
-                "" => "<unnamed>",
-                name => name,
-            };
-            console::report(format_args!(
-                "thread '{name}' panicked at {}:\n{message}\n",
-                Location(location)
-            ));
-            let mut text = String::new();
-            // Capture the message only if memory allows: the panic may be
-            // an allocation failure.
-            if text.try_reserve(256).is_ok() {
-                let _ = write!(Truncated(&mut text), "{message}");
-            }
-            drop(current);
-            task::exit_current(Outcome::Panicked(text));
+    if let Some(current) = task::current_spawned()
+        && !current.is_main()
+        && !current.start_panicking()
+    {
+        let name = match current.name() {
+            "" => "<unnamed>",
+            name => name,
+        };
+        console::report(format_args!(
+            "thread '{name}' panicked at {}:\n{message}\n",
+            Location(location)
+        ));
+        let mut text = String::new();
+        // Capture the message only if memory allows: the panic may be an
+        // allocation failure.
+        if text.try_reserve(256).is_ok() {
+            let _ = write!(Truncated(&mut text), "{message}");
         }
+        drop(current);
+        task::exit_current(Outcome::Panicked(text));
     }
     if VM_PANICKING.swap(true, Ordering::AcqRel) {
         console::report(format_args!("panicked while panicking: {message}\n"));

@@ -12,7 +12,10 @@ const WORKERS: u64 = 4;
 const PER_WORKER: u64 = 2_500;
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 #[vessel_std::main]

@@ -51,7 +51,7 @@ const INITIAL_FRAME_WORDS: usize = 7;
 pub fn prepare_stack(stack: &mut [u64], entry: extern "C" fn() -> !) -> u64 {
     assert!(stack.len() >= INITIAL_FRAME_WORDS, "task stack too small");
     assert!(
-        stack.as_ptr_range().end as usize % 16 == 0,
+        (stack.as_ptr_range().end as usize).is_multiple_of(16),
         "task stack top misaligned"
     );
     let base = stack.len() - INITIAL_FRAME_WORDS;
