@@ -171,3 +171,19 @@ fn stack_overflow_is_caught_by_the_guard_page() {
     assert!(err.contains("stack guard page: stack overflow"), "{err}");
     assert!(err.contains("rip=0x"), "registers are reported: {err}");
 }
+
+#[test]
+fn heap_exhaustion_is_reported_as_a_panic() {
+    let out = vessel(&["--memory", "32M"], "oom", &[]);
+    assert_eq!(out.status.code(), Some(101));
+    assert!(
+        stdout(&out).contains("holding 16 MiB\n"),
+        "the heap grew first: {}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("memory allocation of 1048576 bytes failed"),
+        "{err}"
+    );
+}
