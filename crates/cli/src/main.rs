@@ -1,15 +1,19 @@
 //! `vessel`: run Vessel guest images in KVM microVMs.
 //!
 //! ```text
-//! vessel run [--memory SIZE] [--verbose] [-e KEY=VALUE]... IMAGE [--] [ARGS...]
+//! vessel run [--memory SIZE] [--verbose] [--timeout SECS] [--no-seccomp]
+//!            [-e KEY=VALUE]... IMAGE [--] [ARGS...]
 //! ```
 //!
 //! Exit status: the guest's exit code (`& 0xff`); 126 if the guest crashed;
-//! 125 for any error before the guest runs (bad option, bad image, no KVM).
+//! 124 if it ran longer than `--timeout`; 125 for any error before the guest
+//! runs (bad option, bad image, no KVM); 159 if the VMM made a system call
+//! its seccomp filter forbids.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +25,8 @@ mod size;
 const STATUS_ERROR: u8 = 125;
 /// Exit status when the guest crashed.
 const STATUS_CRASH: u8 = 126;
+/// Exit status when the guest ran longer than `--timeout` (as timeout(1)).
+const STATUS_TIMEOUT: u8 = 124;
 
 /// Run Vessel guest images in KVM microVMs.
 #[derive(Debug, Parser)]
@@ -48,6 +54,13 @@ struct RunArgs {
     /// teardown) or `full` (LAPIC, IOAPIC and PIC).
     #[arg(long, value_name = "KIND", default_value = "split", value_parser = ["split", "full"])]
     irqchip: String,
+    /// Stop the guest if it runs longer than SECS seconds (decimals allowed);
+    /// vessel then exits with status 124.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+    /// Do not confine the VMM with its seccomp filter (for debugging).
+    #[arg(long)]
+    no_seccomp: bool,
     /// Set an environment variable in the guest (repeatable).
     #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<String>,
@@ -64,6 +77,17 @@ fn parse_env(s: &str) -> Result<String, String> {
         Some((key, _)) if !key.is_empty() => Ok(s.to_string()),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
+}
+
+/// Parses `--timeout`: positive seconds, decimals allowed.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(format!("the timeout must be positive, got {s:?}"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("timeout {s:?} is too large"))
 }
 
 fn init_logging() {
@@ -150,6 +174,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         } else {
             IrqChip::Split
         },
+        seccomp: !args.no_seccomp,
+        timeout: args.timeout,
     };
     let outcome = Vm::run(config)?;
     let status = match &outcome.end {
@@ -160,6 +186,13 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
                 report.description, report.registers
             );
             STATUS_CRASH
+        }
+        GuestEnd::TimedOut { limit, registers } => {
+            eprintln!(
+                "vessel: guest timed out: still running after {} s (--timeout); stopped it\n{registers}",
+                limit.as_secs_f64()
+            );
+            STATUS_TIMEOUT
         }
     };
     if args.verbose {

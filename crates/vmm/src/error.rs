@@ -35,6 +35,12 @@ pub enum VmmError {
     /// `KVM_RUN` itself failed (not a guest fault).
     #[error("KVM_RUN failed: {0}")]
     Run(io::Error),
+    /// The seccomp filter could not be installed.
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
+    /// The `--timeout` timer could not be armed.
+    #[error("cannot arm the run-time limit timer: {0}")]
+    Watchdog(io::Error),
 }
 
 impl VmmError {

@@ -14,6 +14,7 @@
 //! match outcome.end {
 //!     GuestEnd::Exited { code, .. } => println!("guest exited with {code}"),
 //!     GuestEnd::Crashed(report) => eprintln!("guest crashed: {report}"),
+//!     GuestEnd::TimedOut { limit, .. } => eprintln!("guest ran longer than {limit:?}"),
 //! }
 //! # Ok::<(), vessel_vmm::VmmError>(())
 //! ```
@@ -26,7 +27,9 @@
 //! * [`hypercall`]: decoding and serving hypercalls;
 //! * [`console`]: where guest console output goes;
 //! * [`vm`]: configuration, VM construction and the run loop;
-//! * [`stats`]: timing, exit counts and memory statistics.
+//! * [`stats`]: timing, exit counts and memory statistics;
+//! * [`seccomp`]: the system-call filter of the vCPU thread;
+//! * [`watchdog`]: the run-time limit.
 
 pub mod boot;
 pub mod console;
@@ -35,9 +38,11 @@ pub mod error;
 pub mod hypercall;
 pub mod loader;
 pub mod memory;
+pub mod seccomp;
 pub mod stats;
 pub mod test_util;
 pub mod vm;
+pub mod watchdog;
 
 pub use console::{CaptureConsole, ConsoleSink, StdConsole};
 pub use cpu::{CrashReport, RegisterDump};

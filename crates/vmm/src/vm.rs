@@ -1,6 +1,7 @@
 //! VM configuration, construction and the run loop.
 
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,7 @@ use crate::hypercall::{Effect, HypercallServer};
 use crate::loader::{self, LoadedImage};
 use crate::memory::{GuestRam, normalize_size};
 use crate::stats::{ExitCounts, RunStats, tsc_delta};
+use crate::watchdog::Watchdog;
 
 /// Default guest memory size: 128 MiB.
 pub const DEFAULT_MEMORY_BYTES: u64 = 128 << 20;
@@ -49,6 +51,12 @@ pub struct VmConfig {
     pub verbose: bool,
     /// In-kernel interrupt controllers.
     pub irqchip: IrqChip,
+    /// Confine the thread that runs the vCPU with the seccomp filter of
+    /// [`crate::seccomp`] before the first `KVM_RUN`. Irreversible for that
+    /// thread, so off in [`VmConfig::new`]; the `vessel` command turns it on.
+    pub seccomp: bool,
+    /// Stop the guest (with [`GuestEnd::TimedOut`]) if it runs longer.
+    pub timeout: Option<Duration>,
 }
 
 impl VmConfig {
@@ -61,7 +69,21 @@ impl VmConfig {
             env: Vec::new(),
             verbose: false,
             irqchip: IrqChip::default(),
+            seccomp: false,
+            timeout: None,
         }
+    }
+
+    /// Enables or disables the seccomp filter on the vCPU thread.
+    pub fn with_seccomp(mut self, seccomp: bool) -> Self {
+        self.seccomp = seccomp;
+        self
+    }
+
+    /// Sets a run-time limit.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Selects the in-kernel interrupt controllers.
@@ -115,6 +137,13 @@ pub enum GuestEnd {
     },
     /// The guest crashed (triple fault, failed entry, halt, unexpected exit).
     Crashed(CrashReport),
+    /// The guest ran longer than [`VmConfig::timeout`] and was stopped.
+    TimedOut {
+        /// The limit.
+        limit: Duration,
+        /// Where the guest was when it was stopped.
+        registers: RegisterDump,
+    },
 }
 
 /// The result of a run.
@@ -142,6 +171,8 @@ pub struct Vm {
     tsc_khz: u64,
     image: LoadedImage,
     verbose: bool,
+    seccomp: bool,
+    timeout: Option<Duration>,
     stats: RunStats,
     started: Instant,
 }
@@ -263,6 +294,8 @@ impl Vm {
             tsc_khz,
             image,
             verbose: config.verbose,
+            seccomp: config.seccomp,
+            timeout: config.timeout,
             stats,
             started,
         })
@@ -286,6 +319,15 @@ impl Vm {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         boot::write_clock(self.ram.memory(), wall_clock_ns, boot_tsc)?;
+        // Everything the run loop needs exists now: arm the watchdog, then
+        // confine this thread.
+        let watchdog = match self.timeout {
+            Some(limit) => Some(Watchdog::arm(limit).map_err(VmmError::Watchdog)?),
+            None => None,
+        };
+        if self.seccomp {
+            crate::seccomp::apply(self.vcpu.as_raw_fd())?;
+        }
         self.stats.vcpu_setup += t0.elapsed();
 
         let run_start = Instant::now();
@@ -295,6 +337,14 @@ impl Vm {
             let exit = self.next_exit(&mut counts)?;
             match exit {
                 LoopExit::Continue => {}
+                LoopExit::Interrupted => {
+                    if let Some(dog) = watchdog.as_ref().filter(|d| d.expired()) {
+                        break GuestEnd::TimedOut {
+                            limit: dog.limit(),
+                            registers: RegisterDump::read(&self.vcpu),
+                        };
+                    }
+                }
                 LoopExit::Hypercall(port) => {
                     let gpa = self.rax()?;
                     match server.handle(port, gpa, self.ram.memory(), console, &mut counts) {
@@ -319,6 +369,7 @@ impl Vm {
                 }
             }
         };
+        drop(watchdog);
         let now = Instant::now();
         self.stats.run = now - run_start;
         self.stats.total = now - self.started;
@@ -349,7 +400,7 @@ impl Vm {
         let exit = match self.vcpu.run() {
             Ok(exit) => exit,
             Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
-                return Ok(LoopExit::Continue);
+                return Ok(LoopExit::Interrupted);
             }
             Err(e) => return Err(VmmError::Run(e.into())),
         };
@@ -459,6 +510,8 @@ impl Vm {
 enum LoopExit {
     /// Handled (or spurious); resume.
     Continue,
+    /// `KVM_RUN` was interrupted by a signal (the watchdog's, perhaps).
+    Interrupted,
     /// An `out` to this hypercall port.
     Hypercall(u16),
     /// The guest cannot continue.

@@ -141,6 +141,7 @@ fn exit_code(outcome: &RunOutcome) -> i32 {
             *code
         }
         GuestEnd::Crashed(report) => panic!("guest crashed: {report}"),
+        GuestEnd::TimedOut { .. } => panic!("guest timed out"),
     }
 }
 
