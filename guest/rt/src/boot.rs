@@ -1,15 +1,24 @@
 //! The boot sequence, from the entry point to the application's `main`.
 
 use crate::arch::{apic, gdt, paging, trap};
-use crate::boot_info::{self, BootParams};
+use crate::boot_info;
 use crate::panic::fatal;
 use crate::{env, mem, platform, task, time};
 use vessel_abi::boot::BootInfo;
 use vessel_abi::layout::IMAGE_MIN_PHYS;
 
-/// Called by `_start` on the boot stack, interrupts disabled.
+/// Called by `_start` (the Vessel entry) on the boot stack, interrupts
+/// disabled.
 pub(crate) extern "C" fn boot(boot_info_phys: u64, tsc_entry: u64) -> ! {
-    let params = read_boot_info(boot_info_phys);
+    crate::console::init();
+    boot_with(read_boot_info(boot_info_phys), tsc_entry)
+}
+
+/// The boot path common to every entry: from boot info (copied out of host
+/// memory, or built from PVH start info) to the application's `main`.
+pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64) -> ! {
+    let params = boot_info::validate(&info)
+        .unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")));
     gdt::init();
     trap::init();
     time::init(&params, tsc_entry);
@@ -25,8 +34,8 @@ pub(crate) extern "C" fn boot(boot_info_phys: u64, tsc_entry: u64) -> ! {
     })
 }
 
-/// Copies the boot info out of host-written memory and validates it.
-fn read_boot_info(phys: u64) -> BootParams {
+/// Copies the boot info out of host-written memory.
+fn read_boot_info(phys: u64) -> BootInfo {
     let size = size_of::<BootInfo>() as u64;
     let in_boot_data = phys
         .checked_add(size)
@@ -39,8 +48,7 @@ fn read_boot_info(phys: u64) -> BootParams {
     // SAFETY: the early page tables direct-map all RAM, which includes the
     // boot-data area checked above; the struct is plain integers, so any bit
     // pattern is a valid value, and it is read once, by value.
-    let info = unsafe { core::ptr::read_volatile(mem::phys_to_virt(phys) as *const BootInfo) };
-    boot_info::validate(&info).unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")))
+    unsafe { core::ptr::read_volatile(mem::phys_to_virt(phys) as *const BootInfo) }
 }
 
 /// Calls the application's entry, exported by [`crate::export_main!`].

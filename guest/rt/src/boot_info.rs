@@ -7,7 +7,6 @@
 
 use core::fmt;
 use vessel_abi::boot::{BOOT_INFO_MAGIC, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, StringList};
-use vessel_abi::layout::IMAGE_MIN_PHYS;
 
 /// Size of a page frame.
 pub const PAGE_SIZE: u64 = 4096;
@@ -182,7 +181,9 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
     Ok(params)
 }
 
-/// Strings must lie entirely inside one boot-data region below the image.
+/// Strings must lie entirely inside one boot-data or image region (the
+/// Vessel VMM puts them in boot data below the image; on PVH, vessel-rt
+/// unpacks the command line into a buffer in its own image).
 fn check_strings(list: &StringList, params: &BootParams) -> Result<(), BootInfoError> {
     if list.len == 0 {
         return if list.count == 0 {
@@ -195,11 +196,12 @@ fn check_strings(list: &StringList, params: &BootParams) -> Result<(), BootInfoE
         .addr
         .checked_add(list.len)
         .ok_or(BootInfoError::StringsOutOfBounds)?;
-    let inside = params
-        .regions()
-        .iter()
-        .any(|r| r.kind == MemoryKind::BootData && r.start <= list.addr && end <= r.end);
-    if !inside || end > IMAGE_MIN_PHYS || list.count > list.len {
+    let inside = params.regions().iter().any(|r| {
+        matches!(r.kind, MemoryKind::BootData | MemoryKind::Image)
+            && r.start <= list.addr
+            && end <= r.end
+    });
+    if !inside || list.count > list.len {
         return Err(BootInfoError::StringsOutOfBounds);
     }
     Ok(())

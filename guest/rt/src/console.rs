@@ -6,7 +6,7 @@
 //! every write, after any pending standard output, so the two interleave in
 //! order.
 
-use crate::platform::ConsoleRequest;
+use crate::platform;
 use crate::sync::SpinLock;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,6 @@ struct Console {
     len: usize,
     stream: Stream,
     saw_newline: bool,
-    request: ConsoleRequest,
 }
 
 impl Console {
@@ -29,14 +28,12 @@ impl Console {
             len: 0,
             stream: Stream::Stdout,
             saw_newline: false,
-            request: ConsoleRequest::new(),
         }
     }
 
     fn flush(&mut self) {
         if self.len > 0 {
-            // If the host cannot write, there is nobody to tell: drop it.
-            let _ = self.request.write(self.stream, &self.buffer[..self.len]);
+            platform::current().console_write(self.stream, &self.buffer[..self.len]);
             self.len = 0;
         }
         self.saw_newline = false;
@@ -78,6 +75,16 @@ static CONSOLE: SpinLock<Console> = SpinLock::new(Console::new());
 /// inside `print!`, an exception in the middle of a write).
 static EMERGENCY: SpinLock<Console> = SpinLock::new(Console::new());
 static EMERGENCY_IN_USE: AtomicBool = AtomicBool::new(false);
+
+/// Shows the console buffers to the host (a no-op unless the platform keeps
+/// guest memory private from the host, as confidential VMs do).
+pub(crate) fn init() {
+    for console in [&CONSOLE, &EMERGENCY] {
+        let buffer = console.lock().buffer.as_ptr() as u64;
+        let phys = buffer - vessel_abi::layout::KERNEL_VIRT_BASE;
+        platform::current().share_with_host(phys, BUFFER_SIZE as u64);
+    }
+}
 
 /// Writes formatted text to standard output.
 pub fn print(args: fmt::Arguments<'_>) {

@@ -21,6 +21,7 @@ extern crate alloc;
 
 pub mod boot_info;
 pub mod frames;
+pub mod pvh;
 pub mod time_conv;
 
 #[cfg(target_os = "none")]

@@ -40,9 +40,37 @@ impl TscScale {
     }
 }
 
+/// Seconds since the Unix epoch of a UTC calendar time (proleptic
+/// Gregorian; `month` 1–12, `day` 1–31), as a battery-backed clock gives it.
+pub const fn unix_seconds(
+    year: u64,
+    month: u64,
+    day: u64,
+    hour: u64,
+    minute: u64,
+    second: u64,
+) -> u64 {
+    // Days from 1970-01-01 to the date: Howard Hinnant's days_from_civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y / 400;
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    days * 86_400 + hour * 3_600 + minute * 60 + second
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_to_unix_time() {
+        assert_eq!(unix_seconds(1970, 1, 1, 0, 0, 0), 0);
+        assert_eq!(unix_seconds(2000, 3, 1, 0, 0, 0), 951_868_800);
+        assert_eq!(unix_seconds(2026, 11, 23, 12, 34, 56), 1_795_437_296);
+        assert_eq!(unix_seconds(2024, 2, 29, 23, 59, 59), 1_709_251_199);
+    }
 
     #[test]
     fn converts_both_ways() {

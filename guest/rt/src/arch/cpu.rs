@@ -31,6 +31,25 @@ pub unsafe fn write_msr(msr: u32, value: u64) {
     unsafe { Msr::new(msr).write(value) }
 }
 
+/// Writes a byte to an I/O port.
+///
+/// # Safety
+/// The port must belong to a device whose programming cannot break memory
+/// safety.
+pub unsafe fn port_write_u8(port: u16, value: u8) {
+    // SAFETY: forwarded to the caller.
+    unsafe { x86_64::instructions::port::Port::new(port).write(value) }
+}
+
+/// Reads a byte from an I/O port.
+///
+/// # Safety
+/// As for [`port_write_u8`].
+pub unsafe fn port_read_u8(port: u16) -> u8 {
+    // SAFETY: forwarded to the caller.
+    unsafe { x86_64::instructions::port::Port::new(port).read() }
+}
+
 /// Returns `(eax, ebx, ecx, edx)` of CPUID leaf `leaf`, sub-leaf 0.
 pub fn cpuid(leaf: u32) -> (u32, u32, u32, u32) {
     let r = core::arch::x86_64::__cpuid_count(leaf, 0);

@@ -8,5 +8,7 @@ pub mod cpu;
 pub mod entry;
 pub mod gdt;
 pub mod paging;
+pub mod pvh;
 pub mod stacks;
 pub mod trap;
+pub mod tsc;

@@ -74,6 +74,12 @@ fn image_sections() -> [(u64, u64, Protection); 3] {
     ]
 }
 
+/// The physical span of the loaded image.
+pub fn image_phys() -> core::ops::Range<u64> {
+    let [(start, ..), _, (_, end, _)] = image_sections();
+    start - KERNEL_VIRT_BASE..end - KERNEL_VIRT_BASE
+}
+
 /// Builds the kernel's page tables and switches to them.
 pub fn init(params: &BootParams) {
     let pml4_phys = frames::allocate_zeroed()

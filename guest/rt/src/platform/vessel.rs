@@ -1,12 +1,12 @@
-//! The platform layer: how the guest talks to the hypervisor that runs it.
-//!
-//! Today there is one platform, Vessel's own VMM, reached by hypercalls
+//! The Vessel platform: Vessel's own VMM, reached by hypercalls
 //! (vessel-abi): one `out` instruction per request, the argument struct's
 //! guest-physical address in RAX. Argument structs and buffers live in
 //! statics of the image, whose physical address is known without a
 //! page-table walk, and which are the only memory the host is asked to read.
 
+use super::Platform;
 use crate::arch::cpu;
+use crate::sync::SpinLock;
 use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -45,14 +45,14 @@ unsafe fn hypercall<T>(number: Number, args: *mut T) {
     }
 }
 
-/// A host-visible console request and its buffer.
-pub(crate) struct ConsoleRequest {
+/// A host-visible console request.
+struct ConsoleRequest {
     args: ConsoleWrite,
 }
 
 impl ConsoleRequest {
     /// An empty request.
-    pub(crate) const fn new() -> Self {
+    const fn new() -> Self {
         Self {
             args: ConsoleWrite {
                 header: Header {
@@ -67,7 +67,7 @@ impl ConsoleRequest {
     }
 
     /// Writes `bytes` (which must live in the image) to the host's `stream`.
-    pub(crate) fn write(&mut self, stream: Stream, bytes: &[u8]) -> Result<(), Status> {
+    fn write(&mut self, stream: Stream, bytes: &[u8]) -> Result<(), Status> {
         self.args = ConsoleWrite {
             header: Header::default(),
             stream: stream as u32,
@@ -108,15 +108,29 @@ static EXIT_REQUEST: ExitRequest = ExitRequest(UnsafeCell::new(Exit {
 }));
 static EXITING: AtomicBool = AtomicBool::new(false);
 
-/// Ends the VM with exit status `code`, after flushing buffered output.
-pub fn exit(code: i32) -> ! {
-    exit_with(code, ExitReason::Normal)
+/// Vessel's own VMM.
+pub(crate) struct Vessel {
+    console: SpinLock<ConsoleRequest>,
+}
+
+/// The one instance.
+pub(crate) static VESSEL: Vessel = Vessel {
+    console: SpinLock::new(ConsoleRequest::new()),
+};
+
+impl Platform for Vessel {
+    fn console_write(&self, stream: Stream, bytes: &[u8]) {
+        // If the host cannot write, there is nobody to tell: drop it.
+        let _ = self.console.lock().write(stream, bytes);
+    }
+
+    fn exit(&self, code: i32, reason: ExitReason) -> ! {
+        exit_with(code, reason)
+    }
 }
 
 /// Ends the VM, telling the host why.
-pub(crate) fn exit_with(code: i32, reason: ExitReason) -> ! {
-    crate::console::flush();
-    cpu::disable_interrupts();
+fn exit_with(code: i32, reason: ExitReason) -> ! {
     if EXITING.swap(true, Ordering::AcqRel) {
         cpu::halt_forever();
     }

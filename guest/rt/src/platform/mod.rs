@@ -1,0 +1,84 @@
+//! The platform layer: how the guest reaches the machine it runs on.
+//!
+//! One interface, chosen at boot from how the image was entered:
+//! * [`vessel`]: Vessel's own VMM (entered at `_start`): hypercalls for the
+//!   console and exit, boot info from the VMM;
+//! * [`pc`]: a standard PC as QEMU, Firecracker or Cloud Hypervisor present
+//!   it (entered through PVH): a 16550 UART console, exit through
+//!   `isa-debug-exit` or a reset.
+//!
+//! Everything that touches the host goes through here: the console, exit,
+//! port I/O and memory shared with the host. That is the seam for
+//! confidential-VM platforms (TDX, SEV-SNP), which must do port I/O by
+//! TDCALL/GHCB and convert pages before sharing them; they would be further
+//! implementations of [`Platform`], chosen by cargo features of vessel-rt.
+
+pub(crate) mod pc;
+pub(crate) mod vessel;
+
+use core::sync::atomic::{AtomicU8, Ordering};
+use vessel_abi::hypercall::{ExitReason, Stream};
+
+/// What a platform provides.
+pub(crate) trait Platform: Sync {
+    /// Writes `bytes` to the console stream. The bytes live in the image
+    /// (memory the host may be shown).
+    fn console_write(&self, stream: Stream, bytes: &[u8]);
+
+    /// Ends the VM. Buffered console output has been flushed.
+    fn exit(&self, code: i32, reason: ExitReason) -> !;
+
+    /// Writes a byte to an I/O port.
+    ///
+    /// # Safety
+    /// The port must belong to a device whose programming cannot break
+    /// memory safety (nothing that sets up DMA or remaps memory).
+    unsafe fn port_write_u8(&self, port: u16, value: u8) {
+        // SAFETY: forwarded to the caller.
+        unsafe { crate::arch::cpu::port_write_u8(port, value) }
+    }
+
+    /// Reads a byte from an I/O port.
+    ///
+    /// # Safety
+    /// As for [`Platform::port_write_u8`] (reads can have side effects).
+    unsafe fn port_read_u8(&self, port: u16) -> u8 {
+        // SAFETY: forwarded to the caller.
+        unsafe { crate::arch::cpu::port_read_u8(port) }
+    }
+
+    /// Makes `[phys, phys + len)` readable and writable by the host (a no-op
+    /// on a normal VM, where the host sees all guest memory).
+    fn share_with_host(&self, _phys: u64, _len: u64) {}
+}
+
+const VESSEL: u8 = 0;
+const PC: u8 = 1;
+
+/// Which platform booted; set once, first thing at entry.
+static CURRENT: AtomicU8 = AtomicU8::new(VESSEL);
+
+/// Records that the image was entered through PVH on a standard PC.
+pub(crate) fn select_pc() {
+    CURRENT.store(PC, Ordering::Relaxed);
+}
+
+/// The platform this image booted on.
+pub(crate) fn current() -> &'static dyn Platform {
+    match CURRENT.load(Ordering::Relaxed) {
+        PC => &pc::PC,
+        _ => &vessel::VESSEL,
+    }
+}
+
+/// Ends the VM with exit status `code`, after flushing buffered output.
+pub fn exit(code: i32) -> ! {
+    exit_with(code, ExitReason::Normal)
+}
+
+/// Ends the VM, telling the host why.
+pub(crate) fn exit_with(code: i32, reason: ExitReason) -> ! {
+    crate::console::flush();
+    crate::arch::cpu::disable_interrupts();
+    current().exit(code, reason)
+}
