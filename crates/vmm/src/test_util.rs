@@ -3,6 +3,8 @@
 
 use vessel_abi::layout::{IMAGE_MIN_PHYS, KERNEL_VIRT_BASE};
 
+pub mod hostile;
+
 /// A raw ELF64 program header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RawPhdr {
