@@ -40,8 +40,12 @@ const CALIBRATION_MS: u64 = 10;
 /// Most polls of the PIT before giving up (no PIT present).
 const MAX_POLLS: u32 = 10_000_000;
 
+/// Lowest TSC frequency believed (100 MHz): anything less means the PIT
+/// did not really count.
+const MIN_PLAUSIBLE_KHZ: u64 = 100_000;
+
 /// Measures the TSC against PIT channel 2 over 10 ms. `None` if the PIT
-/// never counts down (the machine has none).
+/// does not count down (the machine has none).
 pub fn calibrate_with_pit() -> Option<u64> {
     let count = PIT_HZ * CALIBRATION_MS / 1000;
     // SAFETY: ports 0x61 (PC speaker/gate control) and 0x42/0x43 (PIT) set
@@ -63,5 +67,6 @@ pub fn calibrate_with_pit() -> Option<u64> {
         }
         cpu::rdtsc() - start
     };
-    Some(elapsed / CALIBRATION_MS)
+    let khz = elapsed / CALIBRATION_MS;
+    (khz >= MIN_PLAUSIBLE_KHZ).then_some(khz)
 }

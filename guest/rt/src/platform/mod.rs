@@ -13,6 +13,7 @@
 //! TDCALL/GHCB and convert pages before sharing them; they would be further
 //! implementations of [`Platform`], chosen by cargo features of vessel-rt.
 
+mod kvmclock;
 pub(crate) mod pc;
 pub(crate) mod vessel;
 

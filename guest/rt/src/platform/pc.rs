@@ -8,11 +8,12 @@
 //!   101 as 203); then a keyboard-controller reset, which QEMU with
 //!   `-no-reboot` and Firecracker turn into the VM's end (exit code lost);
 //!   then a triple fault.
-//! * Time: TSC frequency from CPUID, else calibrated against the PIT (10 ms,
-//!   bounded); wall clock from the CMOS real-time clock (1 s resolution), or
-//!   the epoch if there is none.
+//! * Time: kvmclock on KVM (QEMU, Firecracker): exact TSC frequency and wall
+//!   clock. Elsewhere the TSC frequency from CPUID, else calibrated against
+//!   the PIT (10 ms, bounded), and the wall clock from the CMOS real-time
+//!   clock (1 s resolution), or the epoch if there is none.
 
-use super::Platform;
+use super::{Platform, kvmclock};
 use crate::arch::{cpu, paging, tsc};
 use crate::mem::phys_to_virt;
 use crate::panic::fatal;
@@ -149,14 +150,7 @@ pub(crate) fn boot_info_from_pvh(phys: u64) -> BootInfo {
     )
     .unwrap_or_else(|e| fatal(format_args!("PVH boot: {e}")));
     let (args, env) = unpack_command_line(info.cmdline_paddr);
-    let tsc_khz = tsc::khz_from_cpuid()
-        .or_else(tsc::calibrate_with_pit)
-        .unwrap_or_else(|| {
-            fatal(format_args!(
-                "cannot tell the TSC frequency: no CPUID leaf, no PIT"
-            ))
-        });
-    let boot_tsc = cpu::rdtsc();
+    let clock = clock();
     BootInfo {
         magic: BOOT_INFO_MAGIC,
         abi_version: vessel_abi::ABI_VERSION,
@@ -165,9 +159,29 @@ pub(crate) fn boot_info_from_pvh(phys: u64) -> BootInfo {
         memory_size: map.memory_size,
         args,
         env,
+        tsc_khz: clock.tsc_khz,
+        wall_clock_ns: clock.wall_clock_ns,
+        boot_tsc: clock.tsc,
+    }
+}
+
+/// TSC frequency and wall clock: kvmclock when on KVM (exact); else CPUID
+/// for the frequency, the PIT as a last resort, and the CMOS clock.
+fn clock() -> kvmclock::Reading {
+    if let Some(reading) = kvmclock::read() {
+        return reading;
+    }
+    let tsc_khz = tsc::khz_from_cpuid()
+        .or_else(tsc::calibrate_with_pit)
+        .unwrap_or_else(|| {
+            fatal(format_args!(
+                "cannot tell the TSC frequency: no kvmclock, no CPUID leaf, no PIT"
+            ))
+        });
+    kvmclock::Reading {
         tsc_khz,
         wall_clock_ns: cmos_unix_seconds().saturating_mul(1_000_000_000),
-        boot_tsc,
+        tsc: cpu::rdtsc(),
     }
 }
 
