@@ -63,12 +63,14 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Writes a status into the header at `gpa`; silently does nothing if the
-/// header is not in guest memory.
+/// Writes a status into the header at `gpa`; does nothing at all if the
+/// header is not entirely in guest memory. (The range is checked first:
+/// `write_slice` would write the bytes that fit before failing, leaving a
+/// torn status in the guest's last bytes of RAM.)
 fn set_status(mem: &GuestMemoryMmap, gpa: u64, status: i64) {
-    if mem
-        .write_slice(&status.to_le_bytes(), GuestAddress(gpa))
-        .is_err()
+    let bytes = status.to_le_bytes();
+    if !GuestMemoryBackend::check_range(mem, GuestAddress(gpa), bytes.len())
+        || mem.write_slice(&bytes, GuestAddress(gpa)).is_err()
     {
         trace!(
             gpa,
@@ -349,5 +351,208 @@ mod tests {
         console_write(&m, ARG, 1, BUF, 4);
         call(&m, 0, ARG, &mut Broken);
         assert_eq!(status(&m, ARG), Status::HostError as i64);
+    }
+
+    mod props {
+        //! Property tests: random argument structs at random addresses
+        //! against a small two-region memory (with a hole between), checked
+        //! against a reference model of the ABI. The host never panics,
+        //! writes nothing but the 8-byte status (and only inside memory), and
+        //! answers with exactly the documented status.
+
+        use super::*;
+        use proptest::prelude::*;
+
+        const REGIONS: [(u64, u64); 2] = [(0, 0x1_0000), (0x2_0000, 0x3_0000)];
+
+        fn small_mem() -> GuestMemoryMmap {
+            let spec: Vec<_> = REGIONS
+                .iter()
+                .map(|&(s, e)| (GuestAddress(s), (e - s) as usize))
+                .collect();
+            GuestMemoryMmap::from_ranges(&spec).unwrap()
+        }
+
+        fn snapshot(m: &GuestMemoryMmap) -> Vec<u8> {
+            let mut out = Vec::new();
+            for &(s, e) in &REGIONS {
+                let mut v = vec![0u8; (e - s) as usize];
+                m.read_slice(&mut v, GuestAddress(s)).unwrap();
+                out.extend(v);
+            }
+            out
+        }
+
+        /// Whether `[a, a + len)` lies inside one region.
+        fn in_mem(a: u64, len: u64) -> bool {
+            let Some(end) = a.checked_add(len) else {
+                return false;
+            };
+            REGIONS.iter().any(|&(s, e)| a >= s && end <= e)
+        }
+
+        /// Addresses near every region edge, and anywhere.
+        fn address() -> impl Strategy<Value = u64> {
+            let edges: Vec<u64> = REGIONS
+                .iter()
+                .flat_map(|&(s, e)| [s, e])
+                .chain([u64::MAX, 1 << 32])
+                .collect();
+            prop_oneof![
+                3 => (proptest::sample::select(edges), -48i64..48)
+                    .prop_map(|(edge, d)| edge.wrapping_add_signed(d)),
+                2 => 0u64..0x3_1000,
+                1 => any::<u64>(),
+            ]
+        }
+
+        fn length() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                3 => 0u64..64,
+                1 => Just(MAX_CONSOLE_WRITE),
+                1 => Just(MAX_CONSOLE_WRITE + 1),
+                1 => 0u64..0x2_0000,
+                1 => any::<u64>(),
+            ]
+        }
+
+        fn stream() -> impl Strategy<Value = u32> {
+            prop_oneof![4 => 1u32..3, 1 => any::<u32>()]
+        }
+
+        /// The status the ABI documents for a request (None: none written).
+        fn model(
+            m: &GuestMemoryMmap,
+            number: u16,
+            gpa: u64,
+        ) -> (Option<i64>, Option<Vec<u8>>, Option<ExitRequest>) {
+            let header = in_mem(gpa, 8);
+            let st = |s: Status| header.then_some(s as i64);
+            match number {
+                0 => {
+                    if !in_mem(gpa, 32) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    let mut raw = [0u8; 32];
+                    m.read_slice(&mut raw, GuestAddress(gpa)).unwrap();
+                    let stream = u32_at(&raw, 8);
+                    let (buf, len) = (u64_at(&raw, 16), u64_at(&raw, 24));
+                    if stream != 1 && stream != 2 {
+                        return (st(Status::BadArgument), None, None);
+                    }
+                    if len > MAX_CONSOLE_WRITE {
+                        return (st(Status::BadLength), None, None);
+                    }
+                    if len == 0 {
+                        return (Some(0), None, None);
+                    }
+                    if !in_mem(buf, len) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    let mut bytes = vec![0u8; len as usize];
+                    m.read_slice(&mut bytes, GuestAddress(buf)).unwrap();
+                    let mut tagged = vec![stream as u8];
+                    tagged.extend(bytes);
+                    (Some(len as i64), Some(tagged), None)
+                }
+                1 => {
+                    if !in_mem(gpa, 40) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    match decode_exit(gpa, m) {
+                        Ok(req) => (None, None, Some(req)),
+                        Err(s) => (st(s), None, None),
+                    }
+                }
+                _ => (st(Status::UnknownHypercall), None, None),
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+            #[test]
+            fn decoder_matches_the_model(
+                number in prop_oneof![4 => 0u16..2, 1 => 2u16..0x100],
+                gpa in address(),
+                stream in stream(),
+                reserved in any::<u32>(),
+                buf in address(),
+                len in length(),
+                code in any::<i32>(),
+                reason in prop_oneof![3 => 0u32..2, 1 => any::<u32>()],
+                noise in any::<[u8; 8]>(),
+            ) {
+                let m = small_mem();
+                // Fill some memory so buffers have content.
+                for &(s, _) in &REGIONS {
+                    m.write_slice(&[0x5a; 0x100], GuestAddress(s)).unwrap();
+                }
+                // The argument struct, as far as it lies in memory. Console
+                // and exit layouts differ; write the one the number uses.
+                let mut raw = Vec::new();
+                raw.extend_from_slice(&noise);
+                if number == 1 {
+                    raw.extend_from_slice(&code.to_le_bytes());
+                    raw.extend_from_slice(&reason.to_le_bytes());
+                    raw.extend_from_slice(&buf.to_le_bytes());
+                    raw.extend_from_slice(&len.to_le_bytes());
+                    raw.extend_from_slice(&noise);
+                } else {
+                    raw.extend_from_slice(&stream.to_le_bytes());
+                    raw.extend_from_slice(&reserved.to_le_bytes());
+                    raw.extend_from_slice(&buf.to_le_bytes());
+                    raw.extend_from_slice(&len.to_le_bytes());
+                }
+                for (i, b) in raw.iter().enumerate() {
+                    if let Some(a) = gpa.checked_add(i as u64) {
+                        let _ = m.write_slice(&[*b], GuestAddress(a));
+                    }
+                }
+                let (want_status, want_out, want_exit) = model(&m, number, gpa);
+                let before = snapshot(&m);
+
+                let mut console = CaptureConsole::default();
+                let mut counts = ExitCounts::default();
+                let effect = HypercallServer::new().handle(
+                    PORT_BASE + number, gpa, &m, &mut console, &mut counts,
+                );
+                prop_assert_eq!(counts.total(), 1);
+
+                // Effect and console output.
+                match want_exit {
+                    Some(req) => prop_assert_eq!(effect, Effect::Exit(req)),
+                    None => prop_assert_eq!(effect, Effect::Continue),
+                }
+                match want_out {
+                    Some(tagged) => {
+                        let (which, bytes) = (tagged[0], &tagged[1..]);
+                        let (got, other) = if which == 1 {
+                            (&console.stdout, &console.stderr)
+                        } else {
+                            (&console.stderr, &console.stdout)
+                        };
+                        prop_assert_eq!(got.as_slice(), bytes);
+                        prop_assert!(other.is_empty());
+                    }
+                    None => prop_assert!(console.stdout.is_empty() && console.stderr.is_empty()),
+                }
+
+                // Memory: only the status header may change, to the status.
+                let after = snapshot(&m);
+                let mut expected = before.clone();
+                if let Some(status) = want_status {
+                    let mut off = 0u64;
+                    for &(s, e) in &REGIONS {
+                        if gpa >= s && gpa + 8 <= e {
+                            let o = (off + gpa - s) as usize;
+                            expected[o..o + 8].copy_from_slice(&status.to_le_bytes());
+                        }
+                        off += e - s;
+                    }
+                }
+                prop_assert!(after == expected, "memory changed beyond the status header");
+            }
+        }
     }
 }

@@ -385,6 +385,16 @@ pub fn hostile_guest() -> HostileGuest {
         g.record_at(name, DIRECT_MAP_BASE + gpa, Status::BadAddress);
     }
 
+    // A header that itself straddles the end of RAM: the host must not
+    // write any part of a status. The qword at RAM end - 8 (the status of
+    // the first probe above) must stay as it was.
+    g.hypercall(cw, MEMORY - 3);
+    g.record_at(
+        "console write: header straddling the end of RAM leaves RAM untouched",
+        DIRECT_MAP_BASE + MEMORY - 8,
+        Status::BadAddress,
+    );
+
     // --- Argument structs entirely outside RAM: no status can be written;
     // the host must simply carry on (counted, not recorded).
     for gpa in [MEMORY, 0xd000_0000, 1 << 32, u64::MAX - 7, u64::MAX] {
