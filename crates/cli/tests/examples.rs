@@ -1,16 +1,32 @@
-//! Boots every guest example in a real KVM microVM through the `vessel`
-//! binary and checks its output and exit status.
+//! Boots every guest example in a real microVM and checks its output and
+//! exit status, on each hypervisor Vessel supports: the Vessel VMM (through
+//! the `vessel` binary) and QEMU through the PVH entry (`tools/qemu-run`,
+//! `microvm` machine, plus a `q35` smoke test). The same image, unchanged,
+//! must behave the same everywhere.
 //!
 //! The images come from the guest workspace, built by `cargo xtask build`
-//! or `cargo xtask test` into `target/guest`. Without `/dev/kvm` these tests
-//! fail (vessel exits 125 with a message); they never skip.
+//! or `cargo xtask test` into `target/guest`. Without `/dev/kvm` the Vessel
+//! runs fail (vessel exits 125 with a message) and QEMU falls back to TCG;
+//! nothing is skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where an image is booted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hypervisor {
+    Vessel,
+    QemuMicrovm,
+    QemuQ35,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 fn image(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/guest/x86_64-unknown-none/release")
+    let path = repo()
+        .join("target/guest/x86_64-unknown-none/release")
         .join(name);
     assert!(
         path.exists(),
@@ -20,74 +36,106 @@ fn image(name: &str) -> PathBuf {
     path
 }
 
-fn vessel(args: &[&str], image_name: &str, guest_args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_vessel"))
-        .arg("run")
-        .args(args)
+/// What a boot printed and how it ended.
+struct Run {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Everything the guest printed (on QEMU both streams share the serial
+    /// line, which arrives on stdout).
+    fn console(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+fn boot(hypervisor: Hypervisor, options: &[&str], image_name: &str, args: &[&str]) -> Run {
+    let mut command = match hypervisor {
+        Hypervisor::Vessel => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_vessel"));
+            c.arg("run");
+            c
+        }
+        Hypervisor::QemuMicrovm | Hypervisor::QemuQ35 => {
+            let mut c = Command::new(repo().join("tools/qemu-run"));
+            let machine = if hypervisor == Hypervisor::QemuQ35 {
+                "q35"
+            } else {
+                "microvm"
+            };
+            c.args(["--machine", machine]);
+            c
+        }
+    };
+    let output: Output = command
+        .args(options)
         .arg(image(image_name))
         .arg("--")
-        .args(guest_args)
+        .args(args)
         .output()
-        .expect("run vessel");
+        .expect("start the hypervisor");
+    let run = Run {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
     eprintln!(
-        "stderr of {image_name}:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "{hypervisor:?} {image_name}: status {:?}\n{}",
+        run.status,
+        run.console()
     );
-    output
+    run
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+/// Runs each named check on the Vessel VMM and on QEMU microvm.
+macro_rules! on_every_hypervisor {
+    ($($check:ident),* $(,)?) => {
+        mod vessel {
+            $( #[test] fn $check() { super::$check(super::Hypervisor::Vessel) } )*
+        }
+        mod qemu_microvm {
+            $( #[test] fn $check() { super::$check(super::Hypervisor::QemuMicrovm) } )*
+        }
+    };
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("utf-8 stderr")
-}
+on_every_hypervisor!(
+    hello_prints_greeting_and_args,
+    hello_sees_environment,
+    threads_join_with_results_and_survive_a_panicking_thread,
+    sleep_takes_at_least_the_requested_time,
+    main_returning_an_error_exits_1_with_the_error,
+    panic_exits_101_with_message_and_location,
+    stack_overflow_is_caught_by_the_guard_page,
+    heap_exhaustion_is_reported_as_a_panic,
+);
 
-#[test]
-fn hello_prints_greeting_and_args() {
-    let out = vessel(&[], "hello", &["one", "two words"]);
-    assert_eq!(out.status.code(), Some(0));
+fn hello_prints_greeting_and_args(hv: Hypervisor) {
+    let out = boot(hv, &[], "hello", &["one", "two words"]);
+    assert_eq!(out.status, Some(0));
     assert_eq!(
-        stdout(&out),
+        out.stdout,
         "Hello, world! This is a Vessel unikernel.\nargs: [\"hello\", \"one\", \"two words\"]\n"
     );
 }
 
-#[test]
-fn hello_sees_environment() {
-    let out = vessel(&["-e", "NAME=Vessel", "--env", "OTHER=x=y"], "hello", &[]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        stdout(&out).starts_with("Hello, Vessel! "),
-        "{}",
-        stdout(&out)
+fn hello_sees_environment(hv: Hypervisor) {
+    let out = boot(
+        hv,
+        &["-e", "NAME=Vessel", "--env", "OTHER=x=y"],
+        "hello",
+        &[],
     );
+    assert_eq!(out.status, Some(0));
+    assert!(out.stdout.starts_with("Hello, Vessel! "), "{}", out.stdout);
 }
 
-#[test]
-fn hello_verbose_reports_timing_exits_and_memory() {
-    let out = vessel(&["--verbose", "--memory", "64M"], "hello", &[]);
-    assert_eq!(out.status.code(), Some(0));
-    let err = stderr(&out);
-    let exits = err
-        .lines()
-        .find_map(|l| l.strip_prefix("[vessel] exits: total="))
-        .expect("exits line");
-    let total: u32 = exits.split_whitespace().next().unwrap().parse().unwrap();
-    assert!(total >= 2, "at least one console write and the exit: {err}");
-    assert!(err.contains("[vessel] timing: vm_create_us="), "{err}");
-    assert!(
-        err.contains("[vessel] memory: guest_size_kib=65536 "),
-        "{err}"
-    );
-}
-
-#[test]
-fn threads_join_with_results_and_survive_a_panicking_thread() {
-    let out = vessel(&[], "threads", &[]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+fn threads_join_with_results_and_survive_a_panicking_thread(hv: Hypervisor) {
+    let out = boot(hv, &[], "threads", &[]);
+    let text = out.console();
+    assert_eq!(out.status, Some(0), "{text}");
     for (worker, primes) in [(0, 367), (1, 302), (2, 281), (3, 279)] {
         assert!(
             text.contains(&format!("worker {worker}: {primes} primes\n")),
@@ -99,10 +147,9 @@ fn threads_join_with_results_and_survive_a_panicking_thread() {
         text.contains("panicked thread joined with: worker failed on purpose\n"),
         "{text}"
     );
-    let err = stderr(&out);
     assert!(
-        err.contains("thread '<unnamed>' panicked at examples/threads/src/main.rs:"),
-        "{err}"
+        text.contains("thread '<unnamed>' panicked at examples/threads/src/main.rs:"),
+        "{text}"
     );
 }
 
@@ -116,11 +163,10 @@ fn slept_us(text: &str, clock: &str) -> u64 {
         .unwrap()
 }
 
-#[test]
-fn sleep_takes_at_least_the_requested_time() {
-    let out = vessel(&[], "sleep", &["50"]);
-    let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+fn sleep_takes_at_least_the_requested_time(hv: Hypervisor) {
+    let out = boot(hv, &[], "sleep", &["50"]);
+    let text = out.stdout;
+    assert_eq!(out.status, Some(0), "{text}");
     assert!(slept_us(&text, "monotonic") >= 50_000, "{text}");
     assert!(slept_us(&text, "wall clock") >= 50_000, "{text}");
     let unix: u64 = text
@@ -138,52 +184,85 @@ fn sleep_takes_at_least_the_requested_time() {
     );
 }
 
-#[test]
-fn main_returning_an_error_exits_1_with_the_error() {
-    let out = vessel(&[], "sleep", &["soon"]);
-    assert_eq!(out.status.code(), Some(1));
+fn main_returning_an_error_exits_1_with_the_error(hv: Hypervisor) {
+    let out = boot(hv, &[], "sleep", &["soon"]);
+    assert_eq!(out.status, Some(1));
+    let text = out.console();
     assert!(
-        stderr(&out).contains("Error: \"bad duration \\\"soon\\\": invalid digit"),
+        text.contains("Error: \"bad duration \\\"soon\\\": invalid digit"),
+        "{text}"
+    );
+}
+
+fn panic_exits_101_with_message_and_location(hv: Hypervisor) {
+    let out = boot(hv, &[], "panic", &[]);
+    assert_eq!(out.status, Some(101));
+    assert!(out.stdout.starts_with("about to panic\n"), "{}", out.stdout);
+    let text = out.console();
+    assert!(
+        text.contains("thread 'main' panicked at examples/panic/src/main.rs:12:5:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("deliberate panic: answer was None\n"),
+        "{text}"
+    );
+}
+
+fn stack_overflow_is_caught_by_the_guard_page(hv: Hypervisor) {
+    let out = boot(hv, &[], "overflow", &[]);
+    assert_eq!(out.status, Some(101));
+    let text = out.console();
+    assert!(text.contains("CPU exception: "), "{text}");
+    assert!(text.contains("stack guard page: stack overflow"), "{text}");
+    assert!(text.contains("rip=0x"), "registers are reported: {text}");
+}
+
+fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
+    let out = boot(hv, &["--memory", "32M"], "oom", &[]);
+    assert_eq!(out.status, Some(101));
+    let text = out.console();
+    assert!(
+        text.contains("holding 16 MiB\n"),
+        "the heap grew first: {text}"
+    );
+    assert!(
+        text.contains("memory allocation of 1048576 bytes failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hello_boots_on_qemu_q35_through_firmware() {
+    let out = boot(Hypervisor::QemuQ35, &[], "hello", &["q35"]);
+    assert_eq!(out.status, Some(0));
+    assert!(
+        out.stdout
+            .ends_with("Hello, world! This is a Vessel unikernel.\nargs: [\"hello\", \"q35\"]\n"),
         "{}",
-        stderr(&out)
+        out.stdout
     );
 }
 
 #[test]
-fn panic_exits_101_with_message_and_location() {
-    let out = vessel(&[], "panic", &[]);
-    assert_eq!(out.status.code(), Some(101));
-    assert_eq!(stdout(&out), "about to panic\n");
-    let err = stderr(&out);
-    assert!(
-        err.contains("thread 'main' panicked at examples/panic/src/main.rs:12:5:\n"),
-        "{err}"
+fn vessel_verbose_reports_timing_exits_and_memory() {
+    let out = boot(
+        Hypervisor::Vessel,
+        &["--verbose", "--memory", "64M"],
+        "hello",
+        &[],
     );
-    assert!(err.contains("deliberate panic: answer was None\n"), "{err}");
-}
-
-#[test]
-fn stack_overflow_is_caught_by_the_guard_page() {
-    let out = vessel(&[], "overflow", &[]);
-    assert_eq!(out.status.code(), Some(101));
-    let err = stderr(&out);
-    assert!(err.contains("CPU exception: "), "{err}");
-    assert!(err.contains("stack guard page: stack overflow"), "{err}");
-    assert!(err.contains("rip=0x"), "registers are reported: {err}");
-}
-
-#[test]
-fn heap_exhaustion_is_reported_as_a_panic() {
-    let out = vessel(&["--memory", "32M"], "oom", &[]);
-    assert_eq!(out.status.code(), Some(101));
+    assert_eq!(out.status, Some(0));
+    let err = out.stderr;
+    let exits = err
+        .lines()
+        .find_map(|l| l.strip_prefix("[vessel] exits: total="))
+        .expect("exits line");
+    let total: u32 = exits.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(total >= 2, "at least one console write and the exit: {err}");
+    assert!(err.contains("[vessel] timing: vm_create_us="), "{err}");
     assert!(
-        stdout(&out).contains("holding 16 MiB\n"),
-        "the heap grew first: {}",
-        stdout(&out)
-    );
-    let err = stderr(&out);
-    assert!(
-        err.contains("memory allocation of 1048576 bytes failed"),
+        err.contains("[vessel] memory: guest_size_kib=65536 "),
         "{err}"
     );
 }
