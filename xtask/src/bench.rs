@@ -4,9 +4,11 @@
 //! from spawn to exit, (b) `kvm-floor --memory <same>` wall time (the
 //! cheapest possible KVM VM: create, one `HLT`, exit), (c) `vessel run
 //! --verbose <hello>` under GNU time for vessel's own breakdown, VM exits,
-//! touched guest memory and the process's peak RSS. Results are printed and
-//! written to `target/bench/boot.json`. Benchmarks report; they never fail
-//! because a target is missed.
+//! touched guest memory and the process's peak RSS, (d) the same image on
+//! QEMU's `microvm` machine through the PVH entry (`tools/qemu-run`, KVM,
+//! minimal devices). Results are printed and written to
+//! `target/bench/boot.json`. Benchmarks report; they never fail because a
+//! target is missed.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -33,6 +35,9 @@ pub const TARGET_EXITS: u64 = 10;
 pub const TARGET_IMAGE_BYTES: u64 = 256 * 1024;
 /// Target: vessel's peak RSS at most this much above the touched guest memory.
 pub const TARGET_RSS_ABOVE_TOUCHED_KIB: u64 = 3 * 1024;
+/// Target: vessel boots the image at least this many times faster than QEMU
+/// microvm (p50 against p50).
+pub const TARGET_VS_QEMU: f64 = 15.0;
 
 /// Arguments of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
@@ -258,47 +263,63 @@ pub fn measure(project: &Project, args: &BenchArgs) -> Result<Value> {
         c.args(["--memory", &args.memory]);
         c
     };
+    let qemu_run = project.root().join("tools/qemu-run");
+    let qemu_cmd = || {
+        let mut c = Command::new(&qemu_run);
+        c.args(["--machine", "microvm", "--memory", &args.memory])
+            .arg(&image);
+        c
+    };
 
     note(format!(
-        "bench: {} warm-up + {} measured runs each of `{}`, `{}`, and a verbose run",
+        "bench: {} warm-up + {} measured runs each of `{}`, `{}`, `{}`, and a verbose run",
         args.warmup,
         args.runs,
         cmd::describe(&hello_cmd()),
-        cmd::describe(&floor_cmd())
+        cmd::describe(&floor_cmd()),
+        cmd::describe(&qemu_cmd())
     ));
     for _ in 0..args.warmup {
         wall_ms(&mut hello_cmd())?;
         wall_ms(&mut floor_cmd())?;
+        wall_ms(&mut qemu_cmd())?;
     }
-    let mut hello = Vec::new();
-    let mut floor_ms = Vec::new();
+    let mut samples = Samples::default();
     let mut verbose = Vec::new();
     for i in 0..args.runs {
-        // Alternate the order so neither measure always runs right after
-        // the other.
-        if i % 2 == 0 {
-            hello.push(wall_ms(&mut hello_cmd())?);
-            floor_ms.push(wall_ms(&mut floor_cmd())?);
-        } else {
-            floor_ms.push(wall_ms(&mut floor_cmd())?);
-            hello.push(wall_ms(&mut hello_cmd())?);
+        // Rotate the order so no measure always runs right after another.
+        for slot in 0..3 {
+            match (i + slot) % 3 {
+                0 => samples.hello.push(wall_ms(&mut hello_cmd())?),
+                1 => samples.floor.push(wall_ms(&mut floor_cmd())?),
+                _ => samples.qemu.push(wall_ms(&mut qemu_cmd())?),
+            }
         }
         verbose.push(verbose_run(&vessel, &args.memory, &image, &rss_file)?);
     }
     let _ = fs::remove_file(&rss_file);
-    summarize(project, args, &image, &hello, &floor_ms, &verbose)
+    summarize(project, args, &image, &samples, &verbose)
+}
+
+/// Wall times (ms) of the three measures.
+#[derive(Default)]
+struct Samples {
+    hello: Vec<f64>,
+    floor: Vec<f64>,
+    qemu: Vec<f64>,
 }
 
 fn summarize(
     project: &Project,
     args: &BenchArgs,
     image: &Path,
-    hello: &[f64],
-    floor: &[f64],
+    samples: &Samples,
     verbose: &[Verbose],
 ) -> Result<Value> {
-    let hello = Stats::of(hello).context("no hello samples")?;
-    let floor = Stats::of(floor).context("no floor samples")?;
+    let hello = Stats::of(&samples.hello).context("no hello samples")?;
+    let qemu = Stats::of(&samples.qemu).context("no QEMU samples")?;
+    let vs_qemu = qemu.p50 / hello.p50;
+    let floor = Stats::of(&samples.floor).context("no floor samples")?;
     let ratio = hello.p50 / floor.p50;
     let exits = Stats::of(&field(verbose, "exits", "total"));
     let touched = Stats::of(&field(verbose, "memory", "guest_touched_kib"));
@@ -355,6 +376,10 @@ fn summarize(
         "floor_ms_p90": round(floor.p90, 3),
         "floor_ms_min": round(floor.min, 3),
         "ratio_p50": round(ratio, 3),
+        "qemu_microvm_ms_p50": round(qemu.p50, 3),
+        "qemu_microvm_ms_p90": round(qemu.p90, 3),
+        "qemu_microvm_ms_min": round(qemu.min, 3),
+        "vessel_vs_qemu_ratio": round(vs_qemu, 3),
         "exits": exits_max,
         "rss_kib": rss_kib,
         "rss_kib_stats": rss.map(|s| s.to_json(0)),
@@ -365,6 +390,7 @@ fn summarize(
         "verbose_breakdown": Value::Object(breakdown),
         "targets": {
             "ratio_p50": {"target": format!("<= {TARGET_RATIO}"), "value": round(ratio, 3), "met": ratio <= TARGET_RATIO},
+            "vessel_vs_qemu_ratio": {"target": format!(">= {TARGET_VS_QEMU}"), "value": round(vs_qemu, 3), "met": vs_qemu >= TARGET_VS_QEMU},
             "exits": {"target": format!("<= {TARGET_EXITS}"), "value": exits_max, "met": met(exits_max.map(|e| e <= TARGET_EXITS))},
             "image_bytes": {"target": format!("<= {TARGET_IMAGE_BYTES}"), "value": image_bytes, "met": image_bytes <= TARGET_IMAGE_BYTES},
             "rss_above_touched_kib": {"target": format!("<= {TARGET_RSS_ABOVE_TOUCHED_KIB}"), "value": rss_above, "met": met(rss_above.map(|r| r <= TARGET_RSS_ABOVE_TOUCHED_KIB as i64))},
@@ -427,7 +453,11 @@ pub fn print_report(report: &Value) {
         "{:<28} {:>10} {:>10} {:>10}",
         "wall time (ms)", "p50", "p90", "min"
     );
-    for (label, key) in [("vessel run hello", "hello"), ("kvm-floor", "floor")] {
+    for (label, key) in [
+        ("vessel run hello", "hello"),
+        ("kvm-floor", "floor"),
+        ("qemu microvm hello", "qemu_microvm"),
+    ] {
         row(
             label,
             &report[format!("{key}_ms_p50")],

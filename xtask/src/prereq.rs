@@ -19,6 +19,8 @@ pub enum Purpose {
     Build,
     /// Booting a guest (`cargo xtask run`).
     Run,
+    /// Booting a guest on QEMU (`cargo xtask run --hypervisor qemu`).
+    RunQemu,
     /// The whole test suite (`cargo xtask test`).
     Test,
     /// Benchmarks (`cargo xtask bench`).
@@ -46,12 +48,20 @@ pub struct AptNeed {
 /// Every Debian package any xtask command needs: the single list to extend
 /// (e.g. `qemu-system-x86` for the PVH boot tests, `musl-tools` and
 /// `busybox-static` for Linux-compatibility tests).
-pub const APT_NEEDS: &[AptNeed] = &[AptNeed {
-    // GNU time reports the peak RSS of the `vessel` process (`%M`).
-    program: "/usr/bin/time",
-    package: "time",
-    needed_for: &[Purpose::Bench],
-}];
+pub const APT_NEEDS: &[AptNeed] = &[
+    AptNeed {
+        // GNU time reports the peak RSS of the `vessel` process (`%M`).
+        program: "/usr/bin/time",
+        package: "time",
+        needed_for: &[Purpose::Bench],
+    },
+    AptNeed {
+        // The same images boot on QEMU (microvm, q35) through PVH.
+        program: "qemu-system-x86_64",
+        package: "qemu-system-x86",
+        needed_for: &[Purpose::Test, Purpose::Bench, Purpose::RunQemu],
+    },
+];
 
 /// Rust components every workflow needs.
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];

@@ -21,6 +21,10 @@ pub struct RunArgs {
     /// Ask vessel to print its timing, exit and memory summary.
     #[arg(long)]
     pub verbose: bool,
+    /// Where to boot: `vessel` (the Vessel VMM), `qemu` (QEMU microvm) or
+    /// `qemu-q35`, the last two through the PVH entry (`tools/qemu-run`).
+    #[arg(long, default_value = "vessel", value_parser = ["vessel", "qemu", "qemu-q35"])]
+    pub hypervisor: String,
     /// Arguments for the guest program (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
@@ -28,23 +32,45 @@ pub struct RunArgs {
 
 /// Builds host and guest, boots the example and returns vessel's exit code.
 pub fn run(project: &Project, args: &RunArgs) -> Result<i32> {
-    prereq::ensure(project, Purpose::Run)?;
-    build::host_release_packages(project, &["vessel"])?;
+    let on_qemu = args.hypervisor != "vessel";
+    prereq::ensure(
+        project,
+        if on_qemu {
+            Purpose::RunQemu
+        } else {
+            Purpose::Run
+        },
+    )?;
+    if !on_qemu {
+        build::host_release_packages(project, &["vessel"])?;
+    }
     build::guest_release(project)?;
     let image = build::guest_image(project, &args.example)?;
-    let mut vessel = Command::new(project.host_release_bin("vessel"));
-    vessel.arg("run");
+    let mut vessel = if on_qemu {
+        let mut qemu = Command::new(project.root().join("tools/qemu-run"));
+        let machine = if args.hypervisor == "qemu-q35" {
+            "q35"
+        } else {
+            "microvm"
+        };
+        qemu.args(["--machine", machine]);
+        qemu
+    } else {
+        let mut vessel = Command::new(project.host_release_bin("vessel"));
+        vessel.arg("run");
+        vessel
+    };
     if let Some(memory) = &args.memory {
         vessel.args(["--memory", memory]);
     }
-    if args.verbose {
+    if args.verbose && !on_qemu {
         vessel.arg("--verbose");
     }
     vessel.arg(&image).arg("--").args(&args.args);
     let status = cmd::status(&mut vessel)?;
     let code = exit_code(status);
     if code != 0 {
-        note(format!("vessel exited with status {code}"));
+        note(format!("the guest exited with status {code}"));
     }
     Ok(code)
 }

@@ -1,5 +1,5 @@
-//! The benchmark driver, run against fake `vessel` and `kvm-floor`
-//! scripts in a temporary project tree (no KVM needed).
+//! The benchmark driver, run against fake `vessel`, `kvm-floor` and
+//! `tools/qemu-run` scripts in a temporary project tree (no KVM needed).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -30,6 +30,7 @@ esac
 echo hello"#,
     );
     script(&project.host_release_bin("kvm-floor"), "exit 0");
+    script(&root.join("tools/qemu-run"), "sleep 0.05; echo hello");
     let image = project.guest_image("hello");
     fs::create_dir_all(image.parent().unwrap()).unwrap();
     fs::write(&image, vec![0u8; 4096]).unwrap();
@@ -54,6 +55,8 @@ echo hello"#,
         report["verbose_breakdown"]["timing"]["total_us"]["p50"],
         425.0
     );
+    assert!(report["qemu_microvm_ms_p50"].as_f64().unwrap() >= 50.0);
+    assert!(report["vessel_vs_qemu_ratio"].as_f64().unwrap() > 0.0);
     for key in ["hello_ms_p50", "floor_ms_p50", "ratio_p50"] {
         assert!(report[key].as_f64().unwrap() > 0.0, "{key}");
     }
