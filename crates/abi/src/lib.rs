@@ -231,6 +231,25 @@ pub mod hypercall {
         }
     }
 
+    /// Interprets the status the host wrote back for a call that asked to
+    /// transfer `requested` bytes. The host is untrusted: a count other than
+    /// the one requested, or a code this ABI does not define, is reported as
+    /// [`Status::HostError`], never taken at face value; a status the host
+    /// left untouched is [`Status::NotHandled`].
+    pub const fn check_transfer(raw: i64, requested: u64) -> Result<u64, Status> {
+        if raw >= 0 {
+            return if raw as u64 == requested {
+                Ok(requested)
+            } else {
+                Err(Status::HostError)
+            };
+        }
+        match Status::from_raw(raw) {
+            Some(status) => Err(status),
+            None => Err(Status::HostError),
+        }
+    }
+
     /// First field of every argument struct.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -343,6 +362,23 @@ mod tests {
         assert!(is_hypercall_port(PORT_BASE + PORT_COUNT - 1));
         assert!(!is_hypercall_port(PORT_BASE + PORT_COUNT));
         assert!(!is_hypercall_port(PORT_BASE - 1));
+    }
+
+    #[test]
+    fn transfer_results_from_the_host_are_checked() {
+        assert_eq!(check_transfer(12, 12), Ok(12));
+        assert_eq!(check_transfer(0, 0), Ok(0));
+        // A hostile or buggy host: wrong counts and undefined codes.
+        assert_eq!(check_transfer(13, 12), Err(Status::HostError));
+        assert_eq!(check_transfer(5, 12), Err(Status::HostError));
+        assert_eq!(check_transfer(i64::MAX, 12), Err(Status::HostError));
+        assert_eq!(check_transfer(-77, 12), Err(Status::HostError));
+        // Defined errors pass through; an untouched status says so.
+        assert_eq!(check_transfer(-2, 12), Err(Status::BadAddress));
+        assert_eq!(
+            check_transfer(Status::NotHandled as i64, 12),
+            Err(Status::NotHandled)
+        );
     }
 
     #[test]

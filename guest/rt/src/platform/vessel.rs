@@ -10,7 +10,9 @@ use crate::sync::SpinLock;
 use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
-use vessel_abi::hypercall::{ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream};
+use vessel_abi::hypercall::{
+    ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream, check_transfer,
+};
 use vessel_abi::layout::KERNEL_VIRT_BASE;
 
 /// Physical address of something inside the loaded image.
@@ -82,11 +84,7 @@ impl ConsoleRequest {
         unsafe { hypercall(Number::ConsoleWrite, args) };
         // SAFETY: reading back the status the host may have written.
         let status = unsafe { core::ptr::read_volatile(&raw const (*args).header.status) };
-        match Status::from_raw(status) {
-            None if status >= 0 => Ok(()),
-            Some(error) => Err(error),
-            None => Err(Status::HostError),
-        }
+        check_transfer(status, bytes.len() as u64).map(drop)
     }
 }
 
