@@ -110,7 +110,23 @@ on_every_hypervisor!(
     panic_exits_101_with_message_and_location,
     stack_overflow_is_caught_by_the_guard_page,
     heap_exhaustion_is_reported_as_a_panic,
+    usermode_runs_ring3_code_and_catches_its_faults,
 );
+
+fn usermode_runs_ring3_code_and_catches_its_faults(hv: Hypervisor) {
+    let out = boot(hv, &[], "usermode", &[]);
+    assert_eq!(out.status, Some(0), "{}", out.console());
+    assert_eq!(
+        out.stdout,
+        "hello from ring 3\n\
+         user program exited with code 7\n\
+         unmapped read: fault vector 14, error code 0x4, address 0xdead000, rip 0x400000\n\
+         read_bytes(0xdead000): bad user address 0xdead000\n\
+         read_bytes(0xffff800000000000): bad user address 0xffff800000000000\n\
+         hlt: fault vector 13, error code 0x0, address 0x0, rip 0x400000\n\
+         spinning program preempted: true, still at 0x400000\n"
+    );
+}
 
 fn hello_prints_greeting_and_args(hv: Hypervisor) {
     let out = boot(hv, &[], "hello", &["one", "two words"]);

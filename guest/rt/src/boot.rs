@@ -21,6 +21,7 @@ pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64) -> ! {
         .unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")));
     gdt::init();
     trap::init();
+    crate::user::init();
     time::init(&params, tsc_entry);
     mem::frames::init(&params);
     paging::init(&params);

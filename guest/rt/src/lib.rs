@@ -46,6 +46,9 @@ pub mod task;
 pub mod time;
 
 #[cfg(target_os = "none")]
+pub mod user;
+
+#[cfg(target_os = "none")]
 pub use platform::exit;
 
 /// Exports an application's entry function to vessel-rt.

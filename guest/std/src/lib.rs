@@ -27,6 +27,7 @@ extern crate alloc;
 
 pub mod env;
 mod macros;
+pub mod os;
 pub mod process;
 pub mod sync;
 pub mod thread;

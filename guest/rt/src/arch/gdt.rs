@@ -3,6 +3,7 @@
 //! even when the current stack is exhausted.
 
 use super::stacks::{DOUBLE_FAULT_STACK, MACHINE_CHECK_STACK, NMI_STACK};
+use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -17,29 +18,44 @@ pub const IST_NMI: u8 = 2;
 /// IST slot of the machine-check stack.
 pub const IST_MACHINE_CHECK: u8 = 3;
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// The TSS, written by the CPU's privilege-change logic and by
+/// [`set_kernel_stack`]; Rust code never forms a reference to it after boot.
+#[repr(transparent)]
+pub struct TssCell(UnsafeCell<TaskStateSegment>);
+
+// SAFETY: the TSS is only written through raw pointers: once by `init`
+// before it is loaded, then `rsp0` by `set_kernel_stack` and the user-entry
+// assembly, with interrupts disabled, on the one CPU that uses it.
+unsafe impl Sync for TssCell {}
+
+/// The kernel's (single CPU's) TSS; the user-mode entry writes its `rsp0`.
+pub static TSS: TssCell = TssCell(UnsafeCell::new(TaskStateSegment::new()));
+/// Byte offset of `rsp0` (privilege stack 0) in the TSS.
+pub const TSS_RSP0_OFFSET: usize = 4;
 static GDT: Once<(GlobalDescriptorTable, [SegmentSelector; 3])> = Once::new();
 
 /// Loads the GDT and TSS and reloads the segment registers.
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
+    let tss = TSS.0.get();
+    let (gdt, [code, data, tss_selector]) = GDT.call_once(|| {
         // The TSS is packed: build the table, then copy it in whole.
         let mut ist = [VirtAddr::zero(); 7];
         ist[usize::from(IST_DOUBLE_FAULT - 1)] = VirtAddr::new(DOUBLE_FAULT_STACK.top());
         ist[usize::from(IST_NMI - 1)] = VirtAddr::new(NMI_STACK.top());
         ist[usize::from(IST_MACHINE_CHECK - 1)] = VirtAddr::new(MACHINE_CHECK_STACK.top());
-        tss.interrupt_stack_table = ist;
-        tss
-    });
-    let (gdt, [code, data, tss_selector]) = GDT.call_once(|| {
+        // SAFETY: the TSS is not loaded yet (this runs once, before
+        // `load_tss`), so nothing else reads or writes it; the write goes
+        // through the raw pointer, unaligned as the packed layout needs.
+        unsafe { core::ptr::addr_of_mut!((*tss).interrupt_stack_table).write_unaligned(ist) };
         let mut gdt = GlobalDescriptorTable::new();
         let code = gdt.append(Descriptor::kernel_code_segment());
         let data = gdt.append(Descriptor::kernel_data_segment());
         // User segments, in the order SYSRET expects (data, then code).
         gdt.append(Descriptor::user_data_segment());
         gdt.append(Descriptor::user_code_segment());
-        let tss_selector = gdt.append(Descriptor::tss_segment(tss));
+        // SAFETY: the TSS is a 'static of the right type that stays valid
+        // for as long as the GDT is loaded (forever).
+        let tss_selector = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
         (gdt, [code, data, tss_selector])
     });
     gdt.load();

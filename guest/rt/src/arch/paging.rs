@@ -53,6 +53,8 @@ impl Protection {
 pub struct MapError;
 
 static KERNEL_TABLES: SpinLock<Option<OffsetPageTable<'static>>> = SpinLock::new(None);
+/// Physical address of the kernel's PML4 (zero before `init`).
+static KERNEL_PML4: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 unsafe extern "C" {
     static __image_start: u8;
@@ -100,6 +102,25 @@ pub fn init(params: &BootParams) {
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
     flush_global_tlb();
     *KERNEL_TABLES.lock() = Some(tables);
+    KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);
+}
+
+/// Physical address of the kernel's PML4, for switching back to the kernel
+/// tables (user address spaces share their upper half).
+pub fn kernel_pml4() -> u64 {
+    KERNEL_PML4.load(core::sync::atomic::Ordering::Acquire)
+}
+
+/// Copies the kernel half (PML4 entries 256..512) of the kernel's tables
+/// into `dest`, the PML4 of a user address space.
+pub fn copy_kernel_half(dest: &mut PageTable) {
+    let mut guard = KERNEL_TABLES.lock();
+    if let Some(tables) = guard.as_mut() {
+        let source = tables.level_4_table_mut();
+        for index in 256..512 {
+            dest[index] = source[index].clone();
+        }
+    }
 }
 
 /// Maps the image section by section, W^X, leaving static stacks' guard

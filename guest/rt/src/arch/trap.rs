@@ -4,7 +4,7 @@
 //! saves all general-purpose registers into a [`TrapFrame`] on the current
 //! stack and calls [`dispatch`]. CPU exceptions end the VM with a report
 //! (vector, error code, faulting address, registers); the LAPIC timer drives
-//! the scheduler.
+//! the scheduler. Traps from ring 3 go back to `user::run_user` instead.
 //!
 //! The IDT is encoded by hand: the `x86_64` crate's typed IDT is built around
 //! the unstable `x86-interrupt` ABI, while our handlers are assembly stubs.
@@ -178,6 +178,9 @@ core::arch::global_asm!(
     "    push r13",
     "    push r14",
     "    push r15",
+    // From ring 3 (RPL of the saved CS): back to `run_user`'s caller.
+    "    test byte ptr [rsp + {cs_offset}], 3",
+    "    jnz vessel_trap_from_user",
     "    mov rdi, rsp",
     "    cld",
     "    call {dispatch}",
@@ -210,6 +213,7 @@ core::arch::global_asm!(
     row!(32), row!(255),
     ".popsection",
     dispatch = sym dispatch,
+    cs_offset = const core::mem::offset_of!(TrapFrame, cs),
 );
 
 unsafe extern "C" {

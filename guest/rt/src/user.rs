@@ -1,0 +1,646 @@
+//! User mode: running code in ring 3 in an address space of its own, in the
+//! spirit of Asterinas OSTD's `UserMode`/`UserContext`.
+//!
+//! A kernel service owns a [`UserSpace`] (the lower half of a PML4 whose
+//! upper half is the kernel's) and a [`UserContext`] (the user's registers),
+//! and calls [`run_user`] in a loop. Each call enters ring 3 with IRETQ and
+//! returns to its caller, on the caller's kernel stack, when the user code
+//!
+//! * makes a `syscall` ([`UserExit::Syscall`]; the registers are in the
+//!   context, the service answers by editing `rax` and calling again),
+//! * takes a CPU exception ([`UserExit::Fault`], with CR2 for a page fault),
+//! * or is interrupted by the timer ([`UserExit::Interrupted`]; the
+//!   scheduler may have run other tasks in between).
+//!
+//! Mechanism: the entry assembly pushes the callee-saved registers, records
+//! the resulting stack pointer as the place to come back to (a static for
+//! the single CPU, and TSS `rsp0`, so the CPU lands just below it on a trap
+//! from ring 3), loads the user registers and IRETQs. `syscall` enters at
+//! `vessel_syscall_entry` (MSR_LSTAR) with interrupts masked (MSR_FMASK),
+//! switches to that stack, saves the user registers into the context and
+//! "returns" from the entry function. Traps from ring 3 reach the ordinary
+//! trap stubs, which see RPL 3 in the saved CS and jump to
+//! `vessel_trap_from_user`: it copies the trap frame into the context and
+//! returns the same way. Kernel traps are unchanged.
+//!
+//! The FPU/SSE state is not saved per context yet (the kernel is soft-float
+//! and never touches it, so it is shared by all user contexts).
+
+use crate::arch::cpu;
+use crate::arch::gdt::{TSS, TSS_RSP0_OFFSET};
+use crate::arch::trap::TrapFrame;
+use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
+use core::fmt;
+use core::mem::offset_of;
+use x86_64::PhysAddr;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::{PageTable, PageTableFlags as Flags, PhysFrame};
+
+/// One past the highest user address (the lower canonical half).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+
+const MSR_EFER: u32 = 0xc000_0080;
+const MSR_STAR: u32 = 0xc000_0081;
+const MSR_LSTAR: u32 = 0xc000_0082;
+const MSR_FMASK: u32 = 0xc000_0084;
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const EFER_SCE: u64 = 1;
+
+/// User code selector (GDT entry 4, RPL 3).
+const USER_CS: u64 = 0x23;
+/// User data selector (GDT entry 3, RPL 3).
+const USER_SS: u64 = 0x1b;
+
+const RFLAGS_IF: u64 = 1 << 9;
+/// Flags user code may set: CF, PF, AF, ZF, SF, DF, OF, AC. (Never IOPL,
+/// NT, TF, VM or the like; IF is always set so the timer can preempt.)
+const RFLAGS_USER: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x400 | 0x800 | (1 << 18);
+/// RFLAGS bits SYSCALL clears: TF, DF, IF, IOPL, NT, AC.
+const FMASK: u64 = 0x100 | 0x400 | 0x200 | 0x3000 | 0x4000 | 0x40000;
+
+/// What `vessel_enter_user` returns when the user made a system call.
+const EXIT_SYSCALL: u64 = 0;
+/// What `vessel_enter_user` returns after a trap (vector in the context).
+const EXIT_TRAP: u64 = 1;
+
+/// The registers of a user thread.
+#[repr(C)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct UserContext {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub rsp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rip: u64,
+    pub rflags: u64,
+    /// Base of the FS segment (thread-local storage).
+    pub fs_base: u64,
+    /// Filled by the trap path: vector, error code, CR2.
+    trap_vector: u64,
+    trap_error_code: u64,
+    trap_address: u64,
+}
+
+impl UserContext {
+    /// A context that starts at `rip` with stack pointer `rsp`, other
+    /// registers zero.
+    pub fn new(rip: u64, rsp: u64) -> Self {
+        Self {
+            rip,
+            rsp,
+            rflags: RFLAGS_IF,
+            ..Self::default()
+        }
+    }
+
+    /// The system call number (`rax`) and its six arguments (`rdi`, `rsi`,
+    /// `rdx`, `r10`, `r8`, `r9`), as the Linux x86-64 ABI passes them.
+    pub fn syscall_args(&self) -> (u64, [u64; 6]) {
+        (
+            self.rax,
+            [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9],
+        )
+    }
+
+    /// Sets the system call's return value (`rax`).
+    pub fn set_syscall_return(&mut self, value: u64) {
+        self.rax = value;
+    }
+}
+
+/// Why [`run_user`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserExit {
+    /// The user code executed `syscall`; `rip` is past the instruction.
+    Syscall,
+    /// A CPU exception in user mode; `rip` is the faulting instruction.
+    Fault {
+        /// The exception vector (14 for a page fault, 13 for #GP...).
+        vector: u8,
+        /// The error code the CPU pushed, or 0.
+        error_code: u64,
+        /// For a page fault, the faulting address (CR2); otherwise 0.
+        address: u64,
+    },
+    /// A timer interrupt arrived; the scheduler may have run other tasks.
+    Interrupted,
+}
+
+/// A user address or range that is not mapped (or not writable, for a
+/// write, or outside the lower half).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The first address that could not be accessed.
+    pub address: u64,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad user address {:#x}", self.address)
+    }
+}
+
+/// Why [`UserSpace::map`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The range is empty, not in the lower half, or overflows.
+    BadRange,
+    /// A page of the range is already mapped (pages before it were mapped).
+    AlreadyMapped,
+    /// Out of frames (pages before the failure were mapped).
+    OutOfMemory,
+}
+
+/// A user address space: a PML4 whose lower half maps user pages (frames it
+/// owns) and whose upper half is the kernel's. Dropping it frees the user
+/// frames and the lower-half page tables.
+///
+/// The kernel half is copied when the space is made: kernel mappings that
+/// need a PML4 entry of their own after that are not seen while the space
+/// is loaded (vessel-rt makes all of them at boot).
+pub struct UserSpace {
+    pml4: u64,
+}
+
+/// The table a present, non-huge entry points at.
+fn table(phys: u64) -> *mut PageTable {
+    phys_to_virt(phys) as *mut PageTable
+}
+
+fn indices(addr: u64) -> [usize; 4] {
+    [
+        ((addr >> 39) & 511) as usize,
+        ((addr >> 30) & 511) as usize,
+        ((addr >> 21) & 511) as usize,
+        ((addr >> 12) & 511) as usize,
+    ]
+}
+
+const USER_TABLE_FLAGS: Flags = Flags::PRESENT
+    .union(Flags::WRITABLE)
+    .union(Flags::USER_ACCESSIBLE);
+
+impl UserSpace {
+    /// An empty address space; `None` when out of memory.
+    pub fn new() -> Option<Self> {
+        let pml4 = frames::allocate_zeroed()?;
+        // SAFETY: the frame was just allocated and zeroed (a valid, empty
+        // table), nothing else refers to it, and the direct map covers it.
+        let top = unsafe { &mut *table(pml4) };
+        crate::arch::paging::copy_kernel_half(top);
+        Some(Self { pml4 })
+    }
+
+    /// Maps `[addr, addr + len)`, widened to whole pages, to fresh zeroed
+    /// frames, user-accessible, writable and/or executable as asked.
+    pub fn map(
+        &mut self,
+        addr: u64,
+        len: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if writable {
+            flags |= Flags::WRITABLE;
+        }
+        if !executable {
+            flags |= Flags::NO_EXECUTE;
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let entry = self.leaf_entry(page, true)?;
+            if !entry.is_unused() {
+                return Err(MapError::AlreadyMapped);
+            }
+            let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+            // The space is not loaded while `&mut self` exists (run_user
+            // borrows it shared), so no TLB entry can be stale.
+            entry.set_addr(PhysAddr::new(frame), flags);
+        }
+        Ok(())
+    }
+
+    /// The level-1 entry for `addr`, creating the tables on the way if
+    /// `create`.
+    fn leaf_entry(
+        &mut self,
+        addr: u64,
+        create: bool,
+    ) -> Result<&mut x86_64::structures::paging::page_table::PageTableEntry, MapError> {
+        let idx = indices(addr);
+        let mut current = self.pml4;
+        for &index in &idx[..3] {
+            // SAFETY: `current` is a page table of this space (the PML4 or a
+            // lower-half table it created), reachable through the direct
+            // map; `&mut self` gives exclusive access to its tables.
+            let entry = unsafe { &mut (&mut *table(current))[index] };
+            if entry.is_unused() {
+                if !create {
+                    return Err(MapError::BadRange);
+                }
+                let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+                entry.set_addr(PhysAddr::new(frame), USER_TABLE_FLAGS);
+            }
+            current = entry.addr().as_u64();
+        }
+        // SAFETY: as above, for the level-1 table.
+        Ok(unsafe { &mut (&mut *table(current))[idx[3]] })
+    }
+
+    /// The physical address backing user address `addr`, if it is mapped
+    /// user-accessible (and writable, if `write`).
+    fn translate(&self, addr: u64, write: bool) -> Option<u64> {
+        if addr >= USER_END {
+            return None;
+        }
+        let idx = indices(addr);
+        let mut current = self.pml4;
+        for (level, &index) in idx.iter().enumerate() {
+            // SAFETY: `current` is a page table of this space (only this
+            // module writes its lower half, through `&mut self`, so no
+            // write races with this read); the entry is copied out.
+            let entry = unsafe { (&*table(current))[index].clone() };
+            let flags = entry.flags();
+            if !flags.contains(Flags::PRESENT | Flags::USER_ACCESSIBLE) {
+                return None;
+            }
+            if level == 3 {
+                if write && !flags.contains(Flags::WRITABLE) {
+                    return None;
+                }
+                return Some(entry.addr().as_u64() + (addr & (PAGE_SIZE - 1)));
+            }
+            current = entry.addr().as_u64();
+        }
+        None
+    }
+
+    /// Copies `data` to user memory at `addr`: every byte must be mapped
+    /// user-writable, or nothing is written and the first bad address is
+    /// returned.
+    pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Fault> {
+        self.check(addr, data.len(), true)?;
+        let mut done = 0;
+        while done < data.len() {
+            let at = addr + done as u64;
+            let phys = self.translate(at, true).ok_or(Fault { address: at })?;
+            let chunk = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min((data.len() - done) as u64);
+            let chunk = chunk as usize;
+            // SAFETY: `phys..phys + chunk` lies in one user frame this space
+            // owns (translate checked it is mapped), reachable read-write
+            // through the direct map; it is not Rust-visible memory of
+            // anything else, and `data` cannot overlap it (the direct map of
+            // user frames is never handed out as a Rust reference).
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data[done..].as_ptr(),
+                    phys_to_virt(phys) as *mut u8,
+                    chunk,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Copies user memory at `addr` into `buf`: every byte must be mapped
+    /// user-readable, or the first bad address is returned.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        self.check(addr, buf.len(), false)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let at = addr + done as u64;
+            let phys = self.translate(at, false).ok_or(Fault { address: at })?;
+            let chunk = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min((buf.len() - done) as u64);
+            let chunk = chunk as usize;
+            // SAFETY: as in `write_bytes`, reading. (User code of this space
+            // may run concurrently on another task; the bytes are plain data,
+            // any value is valid.)
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(phys) as *const u8,
+                    buf[done..].as_mut_ptr(),
+                    chunk,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Checks that every page of `[addr, addr + len)` is accessible.
+    fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Fault> {
+        if len == 0 {
+            return Ok(());
+        }
+        let last = addr
+            .checked_add(len as u64 - 1)
+            .filter(|&l| l < USER_END)
+            .ok_or(Fault {
+                address: addr.max(USER_END),
+            })?;
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page <= last {
+            if self.translate(page, write).is_none() {
+                return Err(Fault {
+                    address: page.max(addr),
+                });
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for UserSpace {
+    fn drop(&mut self) {
+        /// Frees the tables below `phys` (at `level`, 4 = PML4) and their frames.
+        fn free_tree(phys: u64, level: u8, entries: core::ops::Range<usize>) {
+            for index in entries {
+                // SAFETY: `phys` is a table of this space, being torn down
+                // with exclusive access (`&mut self` in drop); the entry is
+                // copied out.
+                let entry = unsafe { (&*table(phys))[index].clone() };
+                if entry.is_unused() {
+                    continue;
+                }
+                let child = entry.addr().as_u64();
+                if level > 1 {
+                    free_tree(child, level - 1, 0..512);
+                }
+                frames::free(child, 1);
+            }
+        }
+        // Only the lower half belongs to the space; the upper half is the
+        // kernel's. The space is not loaded: run_user borrows it and
+        // switches back to the kernel tables before returning.
+        free_tree(self.pml4, 4, 0..256);
+        frames::free(self.pml4, 1);
+    }
+}
+
+/// Sets up the SYSCALL entry (MSR_STAR, LSTAR, FMASK; EFER.SCE).
+pub(crate) fn init() {
+    let star = (0x10u64 << 48) | (0x08u64 << 32);
+    // SAFETY: these MSRs exist on every x86-64 CPU. STAR names the kernel
+    // code selector (0x08, SS 0x10) and the user base 0x10 (SYSRET would
+    // use SS 0x1b, CS 0x23), matching the GDT; LSTAR points at the entry
+    // stub below, which switches to a kernel stack before touching memory;
+    // FMASK clears IF so no interrupt arrives on the user stack. EFER.SCE
+    // only enables the SYSCALL instruction.
+    unsafe {
+        cpu::write_msr(MSR_STAR, star);
+        cpu::write_msr(MSR_LSTAR, vessel_syscall_entry as *const () as u64);
+        cpu::write_msr(MSR_FMASK, FMASK);
+        let efer = cpu::read_msr(MSR_EFER);
+        cpu::write_msr(MSR_EFER, efer | EFER_SCE);
+    }
+}
+
+/// Runs `ctx` in ring 3 in `space` until it makes a system call, faults or
+/// is interrupted; see the module documentation.
+///
+/// A context whose `rip`, `rsp` or `fs_base` is not a lower-half address is
+/// not entered: it is reported as a general-protection fault (vector 13).
+pub fn run_user(space: &UserSpace, ctx: &mut UserContext) -> UserExit {
+    if ctx.rip >= USER_END || ctx.rsp >= USER_END || ctx.fs_base >= USER_END {
+        return UserExit::Fault {
+            vector: 13,
+            error_code: 0,
+            address: 0,
+        };
+    }
+    ctx.rflags = (ctx.rflags & RFLAGS_USER) | RFLAGS_IF | 0x2;
+    let enabled = cpu::interrupts_enabled();
+    cpu::disable_interrupts();
+    let user_tables = PhysFrame::containing_address(PhysAddr::new(space.pml4));
+    let kernel_tables =
+        PhysFrame::containing_address(PhysAddr::new(crate::arch::paging::kernel_pml4()));
+    // SAFETY: FS_BASE is not used by the kernel; the value is canonical
+    // (checked above). The user tables map the kernel half exactly as the
+    // kernel tables do (copied PML4 entries, global kernel pages), so every
+    // kernel address stays valid while they are loaded, and `space`
+    // outlives the call. `ctx` is a valid, exclusive context; the assembly
+    // saves and restores the callee-saved registers and returns here with
+    // interrupts disabled.
+    let kind = unsafe {
+        cpu::write_msr(MSR_FS_BASE, ctx.fs_base);
+        Cr3::write(user_tables, Cr3Flags::empty());
+        let kind = vessel_enter_user(ctx);
+        Cr3::write(kernel_tables, Cr3Flags::empty());
+        kind
+    };
+    let exit = if kind == EXIT_SYSCALL {
+        UserExit::Syscall
+    } else {
+        let vector = ctx.trap_vector as u8;
+        match vector {
+            v if v == crate::arch::trap::TIMER_VECTOR => {
+                crate::arch::apic::end_of_interrupt();
+                crate::task::timer_interrupt();
+                UserExit::Interrupted
+            }
+            // NMIs and spurious interrupts: nothing to do but resume.
+            2 | crate::arch::trap::SPURIOUS_VECTOR => UserExit::Interrupted,
+            // Some hypervisors (kvm_pvm emulating a non-PVM guest) perform
+            // SYSCALL's jump to LSTAR without the switch to ring 0, so the
+            // fetch of the entry faults from ring 3. RCX and R11 hold what
+            // SYSCALL saved; finish its job here. (User code that jumps to
+            // the entry itself gets exactly what a SYSCALL would give it.)
+            14 if ctx.rip == vessel_syscall_entry as *const () as u64 => {
+                ctx.rip = ctx.rcx;
+                ctx.rflags = ctx.r11;
+                UserExit::Syscall
+            }
+            _ => UserExit::Fault {
+                vector,
+                error_code: ctx.trap_error_code,
+                address: ctx.trap_address,
+            },
+        }
+    };
+    if enabled {
+        cpu::enable_interrupts();
+    }
+    exit
+}
+
+/// Called by `vessel_trap_from_user` on the kernel stack, below the trap
+/// frame, interrupts disabled: copies the frame into the running context.
+extern "C" fn save_user_trap(frame: &TrapFrame, ctx: *mut UserContext) {
+    // SAFETY: `ctx` is the context `run_user` passed to `vessel_enter_user`,
+    // exclusively borrowed for the duration of that call, which has not
+    // returned (the user code was running).
+    let ctx = unsafe { &mut *ctx };
+    ctx.rax = frame.rax;
+    ctx.rbx = frame.rbx;
+    ctx.rcx = frame.rcx;
+    ctx.rdx = frame.rdx;
+    ctx.rsi = frame.rsi;
+    ctx.rdi = frame.rdi;
+    ctx.rbp = frame.rbp;
+    ctx.rsp = frame.rsp;
+    ctx.r8 = frame.r8;
+    ctx.r9 = frame.r9;
+    ctx.r10 = frame.r10;
+    ctx.r11 = frame.r11;
+    ctx.r12 = frame.r12;
+    ctx.r13 = frame.r13;
+    ctx.r14 = frame.r14;
+    ctx.r15 = frame.r15;
+    ctx.rip = frame.rip;
+    ctx.rflags = frame.rflags;
+    ctx.trap_vector = frame.vector;
+    ctx.trap_error_code = frame.error_code;
+    ctx.trap_address = if frame.vector == 14 {
+        cpu::page_fault_address()
+    } else {
+        0
+    };
+}
+
+unsafe extern "C" {
+    /// Enters ring 3 with the registers of `ctx`; returns EXIT_SYSCALL or
+    /// EXIT_TRAP once the user code leaves, with its registers in `ctx`.
+    fn vessel_enter_user(ctx: *mut UserContext) -> u64;
+    fn vessel_syscall_entry();
+}
+
+core::arch::global_asm!(
+    ".pushsection .bss",
+    ".balign 8",
+    // Kernel stack pointer to come back to (the slot holding the context
+    // pointer, above the saved callee-saved registers). Single CPU.
+    "vessel_user_kernel_rsp: .quad 0",
+    // The user's RSP between SYSCALL and its save into the context.
+    "vessel_user_scratch_rsp: .quad 0",
+    ".popsection",
+    ".pushsection .text",
+    ".global vessel_enter_user",
+    "vessel_enter_user:",
+    "    push rbp",
+    "    push rbx",
+    "    push r12",
+    "    push r13",
+    "    push r14",
+    "    push r15",
+    "    push rdi",
+    // RSP is now 16-byte aligned: the trap frame from ring 3 goes below it.
+    "    mov [rip + vessel_user_kernel_rsp], rsp",
+    "    mov [rip + {tss} + {rsp0}], rsp",
+    "    push {user_ss}",
+    "    push qword ptr [rdi + {rsp}]",
+    "    push qword ptr [rdi + {rflags}]",
+    "    push {user_cs}",
+    "    push qword ptr [rdi + {rip}]",
+    "    mov rax, [rdi + {rax}]",
+    "    mov rbx, [rdi + {rbx}]",
+    "    mov rcx, [rdi + {rcx}]",
+    "    mov rdx, [rdi + {rdx}]",
+    "    mov rsi, [rdi + {rsi}]",
+    "    mov rbp, [rdi + {rbp}]",
+    "    mov r8, [rdi + {r8}]",
+    "    mov r9, [rdi + {r9}]",
+    "    mov r10, [rdi + {r10}]",
+    "    mov r11, [rdi + {r11}]",
+    "    mov r12, [rdi + {r12}]",
+    "    mov r13, [rdi + {r13}]",
+    "    mov r14, [rdi + {r14}]",
+    "    mov r15, [rdi + {r15}]",
+    "    mov rdi, [rdi + {rdi}]",
+    "    iretq",
+    // SYSCALL: RCX = user RIP, R11 = user RFLAGS, interrupts masked.
+    ".global vessel_syscall_entry",
+    "vessel_syscall_entry:",
+    "    mov [rip + vessel_user_scratch_rsp], rsp",
+    "    mov rsp, [rip + vessel_user_kernel_rsp]",
+    "    push rdi",
+    "    mov rdi, [rsp + 8]",
+    "    mov [rdi + {rax}], rax",
+    "    mov [rdi + {rbx}], rbx",
+    "    mov [rdi + {rcx}], rcx",
+    "    mov [rdi + {rdx}], rdx",
+    "    mov [rdi + {rsi}], rsi",
+    "    mov [rdi + {rbp}], rbp",
+    "    mov [rdi + {r8}], r8",
+    "    mov [rdi + {r9}], r9",
+    "    mov [rdi + {r10}], r10",
+    "    mov [rdi + {r11}], r11",
+    "    mov [rdi + {r12}], r12",
+    "    mov [rdi + {r13}], r13",
+    "    mov [rdi + {r14}], r14",
+    "    mov [rdi + {r15}], r15",
+    "    mov [rdi + {rip}], rcx",
+    "    mov [rdi + {rflags}], r11",
+    "    pop rax",
+    "    mov [rdi + {rdi}], rax",
+    "    mov rax, [rip + vessel_user_scratch_rsp]",
+    "    mov [rdi + {rsp}], rax",
+    "    mov eax, {exit_syscall}",
+    "vessel_user_return:",
+    "    cld",
+    "    add rsp, 8",
+    "    pop r15",
+    "    pop r14",
+    "    pop r13",
+    "    pop r12",
+    "    pop rbx",
+    "    pop rbp",
+    "    ret",
+    // Jumped to from the trap stubs, after pushing the GPRs, when the saved
+    // CS has RPL 3. RSP points at the trap frame (16-byte aligned).
+    ".global vessel_trap_from_user",
+    "vessel_trap_from_user:",
+    "    mov rdi, rsp",
+    "    mov rsi, [rip + vessel_user_kernel_rsp]",
+    "    mov rsi, [rsi]",
+    "    cld",
+    "    call {save}",
+    "    mov rsp, [rip + vessel_user_kernel_rsp]",
+    "    mov eax, {exit_trap}",
+    "    jmp vessel_user_return",
+    ".popsection",
+    tss = sym TSS,
+    rsp0 = const TSS_RSP0_OFFSET,
+    user_ss = const USER_SS,
+    user_cs = const USER_CS,
+    exit_syscall = const EXIT_SYSCALL,
+    exit_trap = const EXIT_TRAP,
+    save = sym save_user_trap,
+    rax = const offset_of!(UserContext, rax),
+    rbx = const offset_of!(UserContext, rbx),
+    rcx = const offset_of!(UserContext, rcx),
+    rdx = const offset_of!(UserContext, rdx),
+    rsi = const offset_of!(UserContext, rsi),
+    rdi = const offset_of!(UserContext, rdi),
+    rbp = const offset_of!(UserContext, rbp),
+    rsp = const offset_of!(UserContext, rsp),
+    r8 = const offset_of!(UserContext, r8),
+    r9 = const offset_of!(UserContext, r9),
+    r10 = const offset_of!(UserContext, r10),
+    r11 = const offset_of!(UserContext, r11),
+    r12 = const offset_of!(UserContext, r12),
+    r13 = const offset_of!(UserContext, r13),
+    r14 = const offset_of!(UserContext, r14),
+    r15 = const offset_of!(UserContext, r15),
+    rip = const offset_of!(UserContext, rip),
+    rflags = const offset_of!(UserContext, rflags),
+);

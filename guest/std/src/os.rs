@@ -1,0 +1,9 @@
+//! Platform-specific interfaces, as in std's `os`.
+
+/// User mode: address spaces and ring-3 contexts, for kernel services that
+/// run programs (see `vessel_rt::user`).
+pub mod user {
+    pub use vessel_rt::user::{
+        Fault, MapError, USER_END, UserContext, UserExit, UserSpace, run_user,
+    };
+}
