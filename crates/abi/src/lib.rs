@@ -27,7 +27,19 @@
 
 /// Version of this contract. A guest refuses boot info of another version,
 /// and the VMM refuses an image that declares one it does not speak.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
+
+/// The ELF note that marks a Vessel guest image and says which version of
+/// this contract it speaks: name [`note::NAME`], type [`note::ABI_VERSION_TYPE`],
+/// a 4-byte little-endian [`ABI_VERSION`] as description. `vessel run`
+/// boots files with this note directly; any other x86-64 ELF executable is
+/// treated as a Linux program for the vessel-linux kernel.
+pub mod note {
+    /// The note's name (without the terminating NUL).
+    pub const NAME: &str = "Vessel";
+    /// The note's type: the ABI version.
+    pub const ABI_VERSION_TYPE: u32 = 1;
+}
 
 /// Guest memory layout at entry.
 pub mod layout {
@@ -105,6 +117,16 @@ pub mod boot {
         pub reserved: u32,
     }
 
+    /// A span of guest-physical memory handed over by the VMM.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Blob {
+        /// Guest-physical address of the first byte (0 with `len` 0: none).
+        pub addr: u64,
+        /// Length in bytes.
+        pub len: u64,
+    }
+
     /// A list of strings packed as consecutive NUL-terminated byte strings.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -144,6 +166,10 @@ pub mod boot {
         pub wall_clock_ns: u64,
         /// The guest TSC value that corresponds to `wall_clock_ns`.
         pub boot_tsc: u64,
+        /// A program for the guest kernel to run (the Linux executable given
+        /// to `vessel run` when the guest is the vessel-linux kernel), in a
+        /// boot-data region; empty if none.
+        pub initial_program: Blob,
     }
 }
 
@@ -338,10 +364,10 @@ mod tests {
             offset_of!(BootInfo, memory_size),
             16 + 24 * MAX_MEMORY_REGIONS
         );
-        assert_eq!(
-            size_of::<BootInfo>(),
-            16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24
-        );
+        assert_eq!(size_of::<Blob>(), 16);
+        let clock_end = 16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24;
+        assert_eq!(offset_of!(BootInfo, initial_program), clock_end);
+        assert_eq!(size_of::<BootInfo>(), clock_end + 16);
     }
 
     #[test]

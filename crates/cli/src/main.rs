@@ -21,6 +21,8 @@ use vessel_vmm::{GuestEnd, IrqChip, Vm, VmConfig};
 
 mod size;
 
+include!(concat!(env!("OUT_DIR"), "/linux_kernel.rs"));
+
 /// Exit status for errors before the guest runs.
 const STATUS_ERROR: u8 = 125;
 /// Exit status when the guest crashed.
@@ -64,7 +66,8 @@ struct RunArgs {
     /// Set an environment variable in the guest (repeatable).
     #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<String>,
-    /// The guest image (an x86-64 ELF).
+    /// The guest image (an x86-64 ELF): a Vessel image, or a static Linux
+    /// executable, which runs on the built-in vessel-linux kernel.
     image: PathBuf,
     /// Arguments passed to the guest program (argv[1..]).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -162,7 +165,32 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
 }
 
+/// The kernel to boot `image` with: `None` for a Vessel image (booted
+/// directly), the embedded vessel-linux kernel for a Linux program.
+fn kernel_for(image: &std::path::Path) -> anyhow::Result<Option<&'static [u8]>> {
+    use vessel_vmm::loader::{ImageKind, classify};
+    match classify(image) {
+        Ok(ImageKind::Vessel { abi_version }) if abi_version != vessel_abi::ABI_VERSION => {
+            anyhow::bail!(
+                "{} is a Vessel image for ABI version {abi_version}; this vessel speaks version {}: rebuild the image",
+                image.display(),
+                vessel_abi::ABI_VERSION
+            )
+        }
+        Ok(ImageKind::LinuxProgram) => match LINUX_KERNEL {
+            Some(kernel) => Ok(Some(kernel)),
+            None => anyhow::bail!(
+                "{} is a Linux program, but this vessel was built without the vessel-linux kernel (build it with `cargo xtask build`)",
+                image.display()
+            ),
+        },
+        // Vessel images, and anything the loader will explain precisely.
+        _ => Ok(None),
+    }
+}
+
 fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let linux_kernel = kernel_for(&args.image)?;
     let config = VmConfig {
         memory_bytes: args.memory,
         image_path: args.image,
@@ -176,6 +204,7 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         },
         seccomp: !args.no_seccomp,
         timeout: args.timeout,
+        linux_kernel,
     };
     let outcome = Vm::run(config)?;
     let status = match &outcome.end {

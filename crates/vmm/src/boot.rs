@@ -22,7 +22,7 @@
 use std::mem::{offset_of, size_of};
 
 use vessel_abi::boot::{
-    BOOT_INFO_MAGIC, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, StringList,
+    BOOT_INFO_MAGIC, Blob, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, StringList,
 };
 use vessel_abi::layout::{DIRECT_MAP_BASE, IMAGE_MIN_PHYS, KERNEL_VIRT_BASE, KERNEL_WINDOW_SIZE};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
@@ -201,12 +201,24 @@ pub fn translate(mem: &GuestMemoryMmap, cr3: u64, va: u64) -> Option<Translation
     None
 }
 
-/// The memory map: `BootData` for `[0, 2 MiB)`, `Image` for the page-aligned
-/// span `[image_start, image_end)` of loaded segments, `Usable` for the rest
-/// of RAM. Sorted and non-overlapping.
-pub fn memory_map(ranges: &[RamRange], image_start: u64, image_end: u64) -> Vec<MemoryRegion> {
+/// The memory map: `BootData` for `[0, 2 MiB)` and for `program` (an
+/// initial program placed at the top of low RAM, if any), `Image` for the
+/// page-aligned span `[image_start, image_end)` of loaded segments, `Usable`
+/// for the rest of RAM. Sorted and non-overlapping.
+pub fn memory_map(
+    ranges: &[RamRange],
+    image_start: u64,
+    image_end: u64,
+    program: Option<Blob>,
+) -> Vec<MemoryRegion> {
     let img_start = image_start / PAGE_4K * PAGE_4K;
     let img_end = image_end.div_ceil(PAGE_4K) * PAGE_4K;
+    let (prog_start, prog_end) = program.map_or((u64::MAX, u64::MAX), |p| {
+        (
+            p.addr / PAGE_4K * PAGE_4K,
+            (p.addr + p.len).div_ceil(PAGE_4K) * PAGE_4K,
+        )
+    });
     let mut out = Vec::new();
     let mut push = |start: u64, end: u64, kind: MemoryKind| {
         if end > start {
@@ -218,16 +230,23 @@ pub fn memory_map(ranges: &[RamRange], image_start: u64, image_end: u64) -> Vec<
             });
         }
     };
+    let usable = |push: &mut dyn FnMut(u64, u64, MemoryKind), start: u64, end: u64| {
+        // Usable, except the program's span, which is boot data.
+        let (ps, pe) = (prog_start.clamp(start, end), prog_end.clamp(start, end));
+        push(start, ps, MemoryKind::Usable);
+        push(ps, pe, MemoryKind::BootData);
+        push(pe, end, MemoryKind::Usable);
+    };
     for r in ranges {
         if r.start == 0 {
             push(0, BOOT_DATA_END.min(r.end()), MemoryKind::BootData);
             let img_start = img_start.clamp(BOOT_DATA_END, r.end());
             let img_end = img_end.clamp(img_start, r.end());
-            push(BOOT_DATA_END, img_start, MemoryKind::Usable);
+            usable(&mut push, BOOT_DATA_END, img_start);
             push(img_start, img_end, MemoryKind::Image);
-            push(img_end, r.end(), MemoryKind::Usable);
+            usable(&mut push, img_end, r.end());
         } else {
-            push(r.start, r.end(), MemoryKind::Usable);
+            usable(&mut push, r.start, r.end());
         }
     }
     out
@@ -281,6 +300,15 @@ pub fn encode_boot_info(info: &BootInfo) -> [u8; BOOT_INFO_SIZE] {
         &info.wall_clock_ns.to_le_bytes(),
     );
     put(offset_of!(BootInfo, boot_tsc), &info.boot_tsc.to_le_bytes());
+    let program = offset_of!(BootInfo, initial_program);
+    put(
+        program + offset_of!(Blob, addr),
+        &info.initial_program.addr.to_le_bytes(),
+    );
+    put(
+        program + offset_of!(Blob, len),
+        &info.initial_program.len.to_le_bytes(),
+    );
     out
 }
 
@@ -311,6 +339,8 @@ pub struct BootParams<'a> {
     pub env: &'a [String],
     /// Guest TSC frequency.
     pub tsc_khz: u64,
+    /// Where the initial program was placed, if any.
+    pub initial_program: Option<Blob>,
 }
 
 /// Builds the [`BootInfo`] and writes it at [`BOOT_INFO_ADDR`] with the
@@ -334,7 +364,7 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
             available,
         });
     }
-    let map = memory_map(p.ranges, p.image.0, p.image.1);
+    let map = memory_map(p.ranges, p.image.0, p.image.1, p.initial_program);
     let mut regions = [MemoryRegion::default(); MAX_MEMORY_REGIONS];
     for (slot, r) in regions.iter_mut().zip(&map) {
         *slot = *r;
@@ -358,6 +388,7 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
         tsc_khz: p.tsc_khz,
         wall_clock_ns: 0,
         boot_tsc: 0,
+        initial_program: p.initial_program.unwrap_or_default(),
     };
     write(mem, &encode_boot_info(&info), BOOT_INFO_ADDR)?;
     write(mem, &strings, STRINGS_ADDR)?;
@@ -469,7 +500,7 @@ mod tests {
             kind: kind as u32,
             reserved: 0,
         };
-        let map = memory_map(&ram_ranges(128 << 20), 0x20_0000, 0x23_4567);
+        let map = memory_map(&ram_ranges(128 << 20), 0x20_0000, 0x23_4567, None);
         assert_eq!(
             map,
             vec![
@@ -478,7 +509,7 @@ mod tests {
                 r(0x23_5000, (128 << 20) - 0x23_5000, MemoryKind::Usable),
             ]
         );
-        let map = memory_map(&ram_ranges(4 << 30), 0x40_0800, 0x50_0000);
+        let map = memory_map(&ram_ranges(4 << 30), 0x40_0800, 0x50_0000, None);
         assert_eq!(
             map,
             vec![
@@ -504,8 +535,22 @@ mod tests {
             args: &args,
             env: &env,
             tsc_khz: 2_000_000,
+            initial_program: Some(Blob {
+                addr: 0x70_0000,
+                len: 0x1234,
+            }),
         };
         let info = write_boot_info(m, &p).unwrap();
+        let program = offset_of!(BootInfo, initial_program);
+        let encoded = encode_boot_info(&info);
+        assert_eq!(encoded[program..program + 8], 0x70_0000u64.to_le_bytes());
+        assert_eq!(encoded[program + 8..program + 16], 0x1234u64.to_le_bytes());
+        let program_region = info.memory_regions[..info.memory_region_count as usize]
+            .iter()
+            .find(|r| r.start == 0x70_0000)
+            .expect("the program has its own region");
+        assert_eq!(program_region.kind, MemoryKind::BootData as u32);
+        assert_eq!(program_region.len, 0x2000, "rounded up to whole pages");
         write_clock(m, 11, 22).unwrap();
         let mut raw = [0u8; BOOT_INFO_SIZE];
         m.read_slice(&mut raw, GuestAddress(BOOT_INFO_ADDR))
@@ -514,7 +559,8 @@ mod tests {
         let u32_at = |off: usize| u32::from_le_bytes(raw[off..off + 4].try_into().unwrap());
         assert_eq!(&raw[..8], b"VESSELBI");
         assert_eq!(u32_at(8), vessel_abi::ABI_VERSION);
-        assert_eq!(u32_at(12), 3);
+        // Boot data, image, usable, the program (boot data), usable.
+        assert_eq!(u32_at(12), 5);
         assert_eq!(u64_at(16), 0);
         assert_eq!(u64_at(24), 0x20_0000);
         assert_eq!(u32_at(32), MemoryKind::BootData as u32);
@@ -549,6 +595,7 @@ mod tests {
                 args: &args,
                 env: &env,
                 tsc_khz: 1,
+                initial_program: None,
             };
             write_boot_info(ram.memory(), &p)
                 .map(|_| ())

@@ -253,6 +253,18 @@ pub enum BootError {
     /// Writing boot structures into guest memory failed.
     #[error("cannot write boot structures: {0}")]
     GuestWrite(String),
+    /// The Linux program does not fit in guest memory beside the kernel.
+    #[error(
+        "the program ({program} bytes) and the kernel need {needs} bytes of low memory; the VM has {available}: raise --memory"
+    )]
+    ProgramTooLarge {
+        /// Size of the program.
+        program: u64,
+        /// Low memory needed.
+        needs: u64,
+        /// Low memory available.
+        available: u64,
+    },
 }
 
 /// Describes an `EI_CLASS` value.

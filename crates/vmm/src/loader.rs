@@ -756,3 +756,87 @@ mod tests {
         }
     }
 }
+
+/// What an ELF file is, as `vessel run` sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageKind {
+    /// A Vessel guest image: it carries the Vessel ELF note, with the ABI
+    /// version it speaks.
+    Vessel {
+        /// The `vessel_abi::ABI_VERSION` the image was built for.
+        abi_version: u32,
+    },
+    /// An x86-64 ELF executable without the note and with no segment in the
+    /// kernel window: a Linux program, for the vessel-linux kernel to run.
+    LinuxProgram,
+    /// Not an x86-64 ELF executable: left to [`load`] to explain.
+    Other,
+}
+
+/// Classifies the file at `path`; errors only if it cannot be read.
+pub fn classify(path: &std::path::Path) -> Result<ImageKind, LoadError> {
+    let bytes = std::fs::read(path).map_err(LoadError::Open)?;
+    Ok(classify_bytes(&bytes))
+}
+
+/// Classifies an image held in memory; see [`classify`].
+pub fn classify_bytes(bytes: &[u8]) -> ImageKind {
+    let Ok(elf) = goblin::elf::Elf::parse(bytes) else {
+        return ImageKind::Other;
+    };
+    let executable = matches!(
+        elf.header.e_type,
+        goblin::elf::header::ET_EXEC | goblin::elf::header::ET_DYN
+    );
+    if !elf.is_64 || elf.header.e_machine != goblin::elf::header::EM_X86_64 || !executable {
+        return ImageKind::Other;
+    }
+    let vessel_note = elf
+        .iter_note_headers(bytes)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|note| {
+            note.name == vessel_abi::note::NAME && note.n_type == vessel_abi::note::ABI_VERSION_TYPE
+        });
+    // Linux programs live in the lower half; a segment in the kernel window
+    // makes a Vessel image even without the note (hand-made images).
+    let in_kernel_window = elf.program_headers.iter().any(|ph| {
+        ph.p_type == goblin::elf::program_header::PT_LOAD && ph.p_vaddr >= KERNEL_VIRT_BASE
+    });
+    match vessel_note {
+        Some(note) => {
+            let version = note
+                .desc
+                .get(..4)
+                .map_or(0, |d| u32::from_le_bytes([d[0], d[1], d[2], d[3]]));
+            ImageKind::Vessel {
+                abi_version: version,
+            }
+        }
+        None if in_kernel_window => ImageKind::Vessel {
+            abi_version: vessel_abi::ABI_VERSION,
+        },
+        None => ImageKind::LinuxProgram,
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+
+    #[test]
+    fn tells_vessel_images_from_linux_programs() {
+        let vessel = crate::test_util::hello_image(b"hi", 7);
+        assert_eq!(
+            classify_bytes(&vessel),
+            ImageKind::Vessel {
+                abi_version: vessel_abi::ABI_VERSION
+            }
+        );
+        assert_eq!(classify_bytes(b"#!/bin/sh\n"), ImageKind::Other);
+        assert_eq!(classify_bytes(&[]), ImageKind::Other);
+        let host_program = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(classify_bytes(&host_program), ImageKind::LinuxProgram);
+    }
+}

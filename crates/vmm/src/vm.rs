@@ -1,18 +1,21 @@
 //! VM configuration, construction and the run loop.
 
 use std::fs::File;
+use std::io::{Cursor, Read};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kvm_ioctls::{Cap, Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
 use tracing::{debug, info};
+use vessel_abi::boot::Blob;
 use vessel_abi::hypercall::{ExitReason, is_hypercall_port};
+use vm_memory::{Bytes, GuestAddress};
 
 use crate::boot::{self, BOOT_INFO_ADDR, BootParams};
 use crate::console::{ConsoleSink, StdConsole};
 use crate::cpu::{self, CrashReport, RegisterDump};
-use crate::error::VmmError;
+use crate::error::{BootError, VmmError};
 use crate::hypercall::{Effect, HypercallServer};
 use crate::loader::{self, LoadedImage};
 use crate::memory::{GuestRam, normalize_size};
@@ -57,6 +60,10 @@ pub struct VmConfig {
     pub seccomp: bool,
     /// Stop the guest (with [`GuestEnd::TimedOut`]) if it runs longer.
     pub timeout: Option<Duration>,
+    /// Run `image_path` as a Linux program: boot this kernel image (the
+    /// vessel-linux kernel `vessel` embeds) and hand it the file at
+    /// `image_path` as its initial program (`BootInfo::initial_program`).
+    pub linux_kernel: Option<&'static [u8]>,
 }
 
 impl VmConfig {
@@ -71,6 +78,7 @@ impl VmConfig {
             irqchip: IrqChip::default(),
             seccomp: false,
             timeout: None,
+            linux_kernel: None,
         }
     }
 
@@ -177,6 +185,39 @@ pub struct Vm {
     started: Instant,
 }
 
+/// Memory kept free between the kernel image and the program, at least, for
+/// the kernel's own use.
+const KERNEL_WORKSPACE: u64 = 4 << 20;
+
+/// Copies the Linux program at `path` to the top of low RAM, above the
+/// kernel image (`image_end`), and returns where it lies.
+fn place_program(
+    file: &mut File,
+    path: &Path,
+    ram: &GuestRam,
+    image_end: u64,
+) -> Result<Blob, VmmError> {
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
+    let len = bytes.len() as u64;
+    let addr = ram.low_size().checked_sub(len).map(|a| a / 4096 * 4096);
+    match addr {
+        Some(addr) if addr >= image_end + KERNEL_WORKSPACE => {
+            ram.memory()
+                .write_slice(&bytes, GuestAddress(addr))
+                .map_err(|e| BootError::GuestWrite(format!("the program: {e}")))?;
+            Ok(Blob { addr, len })
+        }
+        _ => Err(BootError::ProgramTooLarge {
+            program: len,
+            needs: image_end + KERNEL_WORKSPACE + len,
+            available: ram.low_size(),
+        }
+        .into()),
+    }
+}
+
 fn image_error(path: &Path, error: crate::error::LoadError) -> VmmError {
     VmmError::Image {
         path: path.to_path_buf(),
@@ -229,13 +270,24 @@ impl Vm {
         }
         let t_created = Instant::now();
 
-        // Image and page tables.
+        // Image (or the Linux kernel and its program) and page tables.
         let path = &config.image_path;
-        let mut file =
-            File::open(path).map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
-        let image = loader::load(&mut file, ram.memory(), ram.low_size())
-            .map_err(|e| image_error(path, e))?;
-        drop(file);
+        let open =
+            || File::open(path).map_err(|e| image_error(path, crate::error::LoadError::Open(e)));
+        let (image, initial_program) = match config.linux_kernel {
+            None => {
+                let image = loader::load(&mut open()?, ram.memory(), ram.low_size())
+                    .map_err(|e| image_error(path, e))?;
+                (image, None)
+            }
+            Some(kernel) => {
+                let kernel_path = Path::new("<vessel-linux kernel built into vessel>");
+                let image = loader::load(&mut Cursor::new(kernel), ram.memory(), ram.low_size())
+                    .map_err(|e| image_error(kernel_path, e))?;
+                let program = place_program(&mut open()?, path, &ram, image.phys_end)?;
+                (image, Some(program))
+            }
+        };
         boot::write_gdt(ram.memory())?;
         boot::write_page_tables(ram.memory(), ram.ranges())?;
         let t_loaded = Instant::now();
@@ -273,6 +325,7 @@ impl Vm {
                 args: &args,
                 env: &config.env,
                 tsc_khz,
+                initial_program,
             },
         )?;
         let t_ready = Instant::now();

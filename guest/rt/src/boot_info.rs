@@ -6,7 +6,9 @@
 //! invariants the rest of vessel-rt relies on.
 
 use core::fmt;
-use vessel_abi::boot::{BOOT_INFO_MAGIC, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, StringList};
+use vessel_abi::boot::{
+    BOOT_INFO_MAGIC, Blob, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, StringList,
+};
 
 /// Size of a page frame.
 pub const PAGE_SIZE: u64 = 4096;
@@ -45,6 +47,9 @@ pub struct BootParams {
     pub wall_clock_ns: u64,
     /// Guest TSC at `wall_clock_ns`.
     pub boot_tsc: u64,
+    /// The program handed over for the kernel to run (validated to lie in
+    /// boot data), or an empty blob.
+    pub initial_program: Blob,
 }
 
 impl BootParams {
@@ -92,6 +97,8 @@ pub enum BootInfoError {
     StringsOutOfBounds,
     /// The TSC frequency is implausible.
     BadTscFrequency(u64),
+    /// The initial program is not inside boot data.
+    ProgramOutOfBounds,
 }
 
 impl fmt::Display for BootInfoError {
@@ -111,6 +118,7 @@ impl fmt::Display for BootInfoError {
             Self::BadMemorySize(s) => write!(f, "bad memory size {s:#x}"),
             Self::StringsOutOfBounds => write!(f, "argument or environment strings out of bounds"),
             Self::BadTscFrequency(k) => write!(f, "implausible TSC frequency {k} kHz"),
+            Self::ProgramOutOfBounds => write!(f, "the initial program lies outside boot data"),
         }
     }
 }
@@ -168,12 +176,17 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
         tsc_khz: info.tsc_khz,
         wall_clock_ns: info.wall_clock_ns,
         boot_tsc: info.boot_tsc,
+        initial_program: info.initial_program,
     };
     if params.usable().next().is_none() {
         return Err(BootInfoError::NoUsableMemory);
     }
     for list in [&info.args, &info.env] {
         check_strings(list, &params)?;
+    }
+    let program = &info.initial_program;
+    if program.len > 0 && !in_region(&params, program.addr, program.len, &[MemoryKind::BootData]) {
+        return Err(BootInfoError::ProgramOutOfBounds);
     }
     if !(MIN_TSC_KHZ..=MAX_TSC_KHZ).contains(&info.tsc_khz) {
         return Err(BootInfoError::BadTscFrequency(info.tsc_khz));
@@ -192,19 +205,22 @@ fn check_strings(list: &StringList, params: &BootParams) -> Result<(), BootInfoE
             Err(BootInfoError::StringsOutOfBounds)
         };
     }
-    let end = list
-        .addr
-        .checked_add(list.len)
-        .ok_or(BootInfoError::StringsOutOfBounds)?;
-    let inside = params.regions().iter().any(|r| {
-        matches!(r.kind, MemoryKind::BootData | MemoryKind::Image)
-            && r.start <= list.addr
-            && end <= r.end
-    });
-    if !inside || list.count > list.len {
+    let kinds = [MemoryKind::BootData, MemoryKind::Image];
+    if !in_region(params, list.addr, list.len, &kinds) || list.count > list.len {
         return Err(BootInfoError::StringsOutOfBounds);
     }
     Ok(())
+}
+
+/// Whether `[addr, addr + len)` lies inside one region of one of `kinds`.
+fn in_region(params: &BootParams, addr: u64, len: u64, kinds: &[MemoryKind]) -> bool {
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
+    params
+        .regions()
+        .iter()
+        .any(|r| kinds.contains(&r.kind) && r.start <= addr && end <= r.end)
 }
 
 /// Splits a packed string list into its strings.
@@ -255,6 +271,7 @@ mod tests {
             tsc_khz: 2_000_000,
             wall_clock_ns: 1,
             boot_tsc: 2,
+            initial_program: Blob::default(),
         }
     }
 
@@ -310,6 +327,32 @@ mod tests {
             mutate(&mut info);
             assert_eq!(validate(&info).unwrap_err(), expected);
         }
+    }
+
+    #[test]
+    fn checks_the_initial_program() {
+        let mut info = good();
+        info.initial_program = Blob {
+            addr: 0x10_0000,
+            len: 0x1000,
+        };
+        assert_eq!(validate(&info).unwrap().initial_program.len, 0x1000);
+        info.initial_program = Blob {
+            addr: 0x30_0000,
+            len: 0x1000,
+        };
+        assert_eq!(
+            validate(&info).unwrap_err(),
+            BootInfoError::ProgramOutOfBounds
+        );
+        info.initial_program = Blob {
+            addr: u64::MAX,
+            len: 2,
+        };
+        assert_eq!(
+            validate(&info).unwrap_err(),
+            BootInfoError::ProgramOutOfBounds
+        );
     }
 
     #[test]

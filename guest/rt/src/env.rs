@@ -9,10 +9,29 @@ use spin::Once;
 use vessel_abi::boot::StringList;
 
 static ARGS: Once<Vec<String>> = Once::new();
+static PROGRAM: Once<Vec<u8>> = Once::new();
 static VARS: Once<Vec<(String, String)>> = Once::new();
 
-/// Copies arguments and environment out of the boot data.
+/// Copies arguments, environment and the initial program out of the boot
+/// data.
 pub(crate) fn init(params: &BootParams) {
+    PROGRAM.call_once(|| {
+        let blob = params.initial_program;
+        let mut bytes = alloc::vec![0u8; blob.len as usize];
+        if blob.len > 0 {
+            // SAFETY: boot-info validation checked that the blob lies in a
+            // boot-data region of RAM, covered by the direct map; the copy
+            // goes into a buffer of exactly `len` bytes.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(blob.addr) as *const u8,
+                    bytes.as_mut_ptr(),
+                    bytes.len(),
+                );
+            }
+        }
+        bytes
+    });
     ARGS.call_once(|| read_list(&params.args, "arguments").collect());
     VARS.call_once(|| {
         read_list(&params.env, "environment")
@@ -45,6 +64,12 @@ fn read_list(list: &StringList, what: &str) -> impl Iterator<Item = String> {
         None => crate::panic::fatal(format_args!("malformed {what} in the boot info")),
     };
     strings.into_iter()
+}
+
+/// The program the VMM handed over for this kernel to run (the Linux
+/// executable given to `vessel run`), if any.
+pub fn initial_program() -> Option<&'static [u8]> {
+    PROGRAM.get().filter(|p| !p.is_empty()).map(Vec::as_slice)
 }
 
 /// The program's arguments, `argv[0]` first. Invalid UTF-8 is replaced by

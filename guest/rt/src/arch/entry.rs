@@ -4,6 +4,18 @@
 use super::stacks::{BOOT_STACK, BOOT_STACK_SIZE, GUARD_SIZE};
 
 core::arch::global_asm!(
+    // Marks the file as a Vessel image speaking this ABI version (see
+    // vessel_abi::note): `vessel run` boots it directly rather than as a
+    // Linux program.
+    ".pushsection .note.vessel, \"a\", @note",
+    ".balign 4",
+    ".long 7",
+    ".long 4",
+    ".long {note_type}",
+    ".asciz \"Vessel\"",
+    ".balign 4",
+    ".long {abi_version}",
+    ".popsection",
     ".section .text.entry, \"ax\"",
     ".global _start",
     "_start:",
@@ -22,4 +34,6 @@ core::arch::global_asm!(
     stack = sym BOOT_STACK,
     stack_top = const GUARD_SIZE + BOOT_STACK_SIZE,
     boot = sym crate::boot::boot,
+    note_type = const vessel_abi::note::ABI_VERSION_TYPE,
+    abi_version = const vessel_abi::ABI_VERSION,
 );

@@ -22,7 +22,7 @@ use crate::sync::SpinLock;
 use crate::time_conv;
 use core::cell::UnsafeCell;
 use core::ops::Range;
-use vessel_abi::boot::{BOOT_INFO_MAGIC, BootInfo, StringList};
+use vessel_abi::boot::{BOOT_INFO_MAGIC, Blob, BootInfo, StringList};
 use vessel_abi::hypercall::{ExitReason, Stream};
 use vessel_abi::layout::KERNEL_VIRT_BASE;
 
@@ -128,8 +128,22 @@ fn read_phys<T: Copy + Default, const N: usize>(phys: u64, count: usize) -> ([T;
     (out, count)
 }
 
+/// Masks both legacy 8259 interrupt controllers. Firmware (SeaBIOS on
+/// q35) leaves them programmed with vector base 8, where a timer or device
+/// interrupt would land on CPU exception vectors; vessel-rt uses the local
+/// APIC only.
+fn mask_legacy_pic() {
+    // SAFETY: writing the interrupt-mask registers of the 8259s only stops
+    // them from raising interrupts; they do no DMA.
+    unsafe {
+        PC.port_write_u8(0x21, 0xff);
+        PC.port_write_u8(0xa1, 0xff);
+    }
+}
+
 /// Builds Vessel boot info from the PVH start info at `phys`.
 pub(crate) fn boot_info_from_pvh(phys: u64) -> BootInfo {
+    mask_legacy_pic();
     let ([info], _) = read_phys::<StartInfo, 1>(phys, 1);
     if let Err(e) = pvh::check_start_info(&info) {
         fatal(format_args!("PVH boot: {e}"));
@@ -162,6 +176,9 @@ pub(crate) fn boot_info_from_pvh(phys: u64) -> BootInfo {
         tsc_khz: clock.tsc_khz,
         wall_clock_ns: clock.wall_clock_ns,
         boot_tsc: clock.tsc,
+        // A Linux program for vessel-linux could come as a PVH module;
+        // not wired up yet.
+        initial_program: Blob::default(),
     }
 }
 
