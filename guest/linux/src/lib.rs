@@ -1,0 +1,35 @@
+//! vessel-linux: the Linux x86_64 ABI kernel services of Vessel, in safe
+//! Rust only.
+//!
+//! This crate is the pure, host-testable core of the "Linux personality":
+//! everything here is plain data in, plain data out, so it compiles for the
+//! guest (`x86_64-unknown-none`, `no_std` + `alloc`) and is unit-tested on
+//! the host. It does not depend on vessel-rt yet; the parts that need the
+//! runtime (user mode, address spaces) will sit on top of these modules.
+//!
+//! * [`syscalls`]: every Linux x86_64 system call by number and name
+//!   ([`Sysno`]), the [`Support`] status the dispatcher reports for each, and
+//!   the Markdown coverage table we publish.
+//! * [`errno`]: the Linux error numbers ([`Errno`]) and the return
+//!   convention (a syscall returns `isize`, `-errno` on failure).
+//! * [`elf`]: validation of static Linux ELF executables (`ET_EXEC` and
+//!   static-PIE `ET_DYN`) into a [`LoadPlan`], and `#!` script detection.
+//! * [`stack`]: the initial process stack (argc, argv, envp, auxv, strings)
+//!   as the x86-64 System V ABI and Linux lay it out.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod elf;
+pub mod errno;
+pub mod stack;
+pub mod syscalls;
+
+pub use elf::{ElfError, LoadPlan, LoadSegment, Shebang};
+pub use errno::{Errno, SysResult};
+pub use stack::{AuxInfo, InitialStack};
+pub use syscalls::{Support, Sysno};
+
+/// Size of a page on x86-64, as Linux reports it in `AT_PAGESZ`.
+pub const PAGE_SIZE: u64 = 4096;
