@@ -226,8 +226,8 @@ pub fn run(project: &Project, args: &BenchArgs) -> Result<()> {
     }
     prereq::ensure(project, Purpose::Bench)?;
     if !args.no_build {
-        build::host_release_packages(project, &["vessel", "kvm-floor"])?;
         build::guest_release(project)?;
+        build::host_release_packages(project, &["vessel", "kvm-floor"])?;
     }
     let report = measure(project, args)?;
     print_report(&report);

@@ -85,8 +85,9 @@ pub fn guest_image(project: &Project, example: &str) -> Result<PathBuf> {
 
 /// `cargo xtask build`: host release and guest release.
 pub fn all(project: &Project) -> Result<()> {
-    host_release(project)?;
+    // The guest first: `vessel` embeds the vessel-linux kernel image.
     guest_release(project)?;
+    host_release(project)?;
     note("build finished");
     Ok(())
 }

@@ -110,6 +110,12 @@ pub fn host_cargo(project: &Project) -> Command {
     if std::env::var_os("CARGO_TARGET_DIR").is_some() {
         cmd.env("CARGO_TARGET_DIR", project.target_dir());
     }
+    // `vessel` embeds the vessel-linux kernel when it has been built (the
+    // guest is built first): see crates/cli/build.rs.
+    let kernel = project.guest_image(crate::project::LINUX_KERNEL_IMAGE);
+    if kernel.is_file() {
+        cmd.env("VESSEL_LINUX_KERNEL", kernel);
+    }
     cmd
 }
 

@@ -61,6 +61,18 @@ pub const APT_NEEDS: &[AptNeed] = &[
         package: "qemu-system-x86",
         needed_for: &[Purpose::Test, Purpose::Bench, Purpose::RunQemu],
     },
+    AptNeed {
+        // Compiles the C programs of the Linux conformance tests.
+        program: "musl-gcc",
+        package: "musl-tools",
+        needed_for: &[Purpose::Test],
+    },
+    AptNeed {
+        // Debian's busybox-static, run unmodified under vessel-linux.
+        program: "/bin/busybox",
+        package: "busybox-static",
+        needed_for: &[Purpose::Test],
+    },
 ];
 
 /// Rust components every workflow needs.

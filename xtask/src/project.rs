@@ -11,6 +11,9 @@ pub const HOST_TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The package name of the one guest crate allowed to use `unsafe`.
 pub const TRUSTED_GUEST_CRATE: &str = "vessel-rt";
 
+/// The guest binary that is the vessel-linux kernel, embedded in `vessel`.
+pub const LINUX_KERNEL_IMAGE: &str = "vessel-linux";
+
 /// Paths of one checkout of the Vessel repository.
 #[derive(Clone, Debug)]
 pub struct Project {

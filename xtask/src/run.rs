@@ -41,10 +41,10 @@ pub fn run(project: &Project, args: &RunArgs) -> Result<i32> {
             Purpose::Run
         },
     )?;
+    build::guest_release(project)?;
     if !on_qemu {
         build::host_release_packages(project, &["vessel"])?;
     }
-    build::guest_release(project)?;
     let image = build::guest_image(project, &args.example)?;
     let mut vessel = if on_qemu {
         let mut qemu = Command::new(project.root().join("tools/qemu-run"));

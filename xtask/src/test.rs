@@ -28,11 +28,12 @@ pub fn run(project: &Project) -> Result<()> {
             "check (fmt, framekernel, clippy)",
             Box::new(|| check::run(project)),
         ),
-        ("build host tests", Box::new(|| build_host_tests(project))),
+        // The guest first: `vessel` embeds the vessel-linux kernel image.
         (
             "build guest (release)",
             Box::new(|| build::guest_release(project)),
         ),
+        ("build host tests", Box::new(|| build_host_tests(project))),
         (
             "guest unit tests on the host",
             Box::new(|| guest_unit_tests(project)),

@@ -191,11 +191,16 @@ fn kernel_for(image: &std::path::Path) -> anyhow::Result<Option<&'static [u8]>> 
 
 fn run(args: RunArgs) -> anyhow::Result<u8> {
     let linux_kernel = kernel_for(&args.image)?;
+    let mut env = args.env;
+    if linux_kernel.is_some() && args.verbose {
+        // The kernel reports unimplemented system calls (and strips this).
+        env.push("VESSEL_VERBOSE=1".to_string());
+    }
     let config = VmConfig {
         memory_bytes: args.memory,
         image_path: args.image,
         args: args.args,
-        env: args.env,
+        env,
         verbose: args.verbose,
         irqchip: if args.irqchip == "full" {
             IrqChip::Full

@@ -124,12 +124,17 @@ impl VmConfig {
         self
     }
 
-    /// `argv[0]`: the image's file name.
+    /// `argv[0]`: the image's file name, or for a Linux program the path as
+    /// given (what a shell passes to `execve`).
     fn argv0(&self) -> String {
+        let path = self.image_path.to_string_lossy().into_owned();
+        if self.linux_kernel.is_some() {
+            return path;
+        }
         self.image_path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.image_path.to_string_lossy().into_owned())
+            .unwrap_or(path)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::platform;
 use crate::sync::SpinLock;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
-use vessel_abi::hypercall::Stream;
+pub use vessel_abi::hypercall::Stream;
 
 const BUFFER_SIZE: usize = 4096;
 
@@ -55,7 +55,13 @@ impl Console {
 
 impl Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut bytes = s.as_bytes();
+        self.put(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Console {
+    fn put(&mut self, mut bytes: &[u8]) {
         self.saw_newline |= bytes.contains(&b'\n');
         while !bytes.is_empty() {
             if self.len == BUFFER_SIZE {
@@ -66,7 +72,6 @@ impl Write for Console {
             self.len += n;
             bytes = &bytes[n..];
         }
-        Ok(())
     }
 }
 
@@ -100,6 +105,16 @@ fn write(stream: Stream, args: fmt::Arguments<'_>) {
     let mut console = CONSOLE.lock();
     console.switch_stream(stream);
     let _ = console.write_fmt(args);
+    console.finish_write();
+}
+
+/// Writes raw bytes (not necessarily UTF-8) to `stream`, with the same
+/// buffering as the `print` family: how a kernel passes on what its user
+/// programs write.
+pub fn write_bytes(stream: Stream, bytes: &[u8]) {
+    let mut console = CONSOLE.lock();
+    console.switch_stream(stream);
+    console.put(bytes);
     console.finish_write();
 }
 

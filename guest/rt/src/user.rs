@@ -297,11 +297,25 @@ impl UserSpace {
     /// user-writable, or nothing is written and the first bad address is
     /// returned.
     pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Fault> {
-        self.check(addr, data.len(), true)?;
+        self.copy_in(addr, data, true)
+    }
+
+    /// Copies `data` to user memory at `addr` whatever the pages' write
+    /// permission (they must be mapped): how a loader fills read-only and
+    /// execute-only segments. Only the kernel holding `&mut UserSpace` can
+    /// do this; the user program's view of the permissions is unchanged.
+    pub fn load_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Fault> {
+        self.copy_in(addr, data, false)
+    }
+
+    fn copy_in(&mut self, addr: u64, data: &[u8], require_writable: bool) -> Result<(), Fault> {
+        self.check(addr, data.len(), require_writable)?;
         let mut done = 0;
         while done < data.len() {
             let at = addr + done as u64;
-            let phys = self.translate(at, true).ok_or(Fault { address: at })?;
+            let phys = self
+                .translate(at, require_writable)
+                .ok_or(Fault { address: at })?;
             let chunk = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min((data.len() - done) as u64);
             let chunk = chunk as usize;
             // SAFETY: `phys..phys + chunk` lies in one user frame this space

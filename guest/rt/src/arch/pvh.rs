@@ -87,9 +87,12 @@ core::arch::global_asm!(
     "    inc ecx",
     "    cmp ecx, 512",
     "    jb vessel_pvh_fill_pd",
-    // Long mode: PAE, page tables, EFER.LME|NXE, then paging on.
+    // Long mode: PAE, page tables, EFER.LME|NXE, then paging on (with WP
+    // and MP).
+    // CR4: PAE, and OSFXSR|OSXMMEXCPT so user programs may use SSE (as the
+    // Vessel VMM sets them).
     "    mov eax, cr4",
-    "    or eax, 0x20",
+    "    or eax, 0x620",
     "    mov cr4, eax",
     "    mov eax, offset {pml4} - {virt_base}",
     "    mov cr3, eax",
@@ -98,7 +101,7 @@ core::arch::global_asm!(
     "    or eax, 0x900",
     "    wrmsr",
     "    mov eax, cr0",
-    "    or eax, 0x80010001",
+    "    or eax, 0x80010003",
     "    mov cr0, eax",
     "    lgdt [vessel_pvh_gdt_pointer - {virt_base}]",
     // Far return into the 64-bit code segment.

@@ -48,8 +48,10 @@ unsafe impl Source for FrameSource {
             .next_multiple_of(PAGE_SIZE as usize);
         // Whole pages only: the heap must never spill into a frame it does
         // not own.
-        let preferred =
-            needed.max(MIN_GROWTH).max(talc.source.total / 2).next_multiple_of(PAGE_SIZE as usize);
+        let preferred = needed
+            .max(MIN_GROWTH)
+            .max(talc.source.total / 2)
+            .next_multiple_of(PAGE_SIZE as usize);
         let (phys, size) = [preferred, needed]
             .into_iter()
             .find_map(|size| Some((frames::allocate(size / PAGE_SIZE as usize, 1)?, size)))

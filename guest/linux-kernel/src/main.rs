@@ -1,0 +1,42 @@
+//! The vessel-linux kernel: boots on vessel-rt, takes the static Linux
+//! program `vessel run` handed over, and runs it in ring 3, serving its
+//! system calls. Built by `cargo xtask` and embedded in the `vessel` binary.
+//!
+//! Safe Rust only: everything that touches hardware is vessel-rt's.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod process;
+mod random;
+mod syscall;
+
+use vessel_std::process::ExitCode;
+use vessel_std::{env, eprintln};
+
+#[vessel_std::main]
+fn main() -> ExitCode {
+    let Some(program) = vessel_rt::env::initial_program() else {
+        eprintln!("vessel-linux: no program to run (start me with `vessel run PROGRAM`)");
+        return ExitCode::from(127);
+    };
+    let argv: alloc::vec::Vec<_> = env::args().collect();
+    // `VESSEL_*` entries are for the kernel (`vessel run --verbose` sets
+    // VESSEL_VERBOSE=1); the program gets the rest.
+    let verbose = env::var("VESSEL_VERBOSE").is_ok_and(|v| v == "1");
+    let envp: alloc::vec::Vec<_> = env::vars()
+        .filter(|(k, _)| !k.starts_with("VESSEL_"))
+        .map(|(k, v)| alloc::format!("{k}={v}"))
+        .collect();
+    match process::Process::load(program, &argv, &envp, verbose) {
+        Ok(process) => ExitCode::from(process.run()),
+        Err(error) => {
+            let name = argv.first().map_or("program", |a| a.as_str());
+            eprintln!("vessel-linux: cannot execute {name}: {error}");
+            // A shell reports 126 for "found but cannot execute".
+            ExitCode::from(126)
+        }
+    }
+}

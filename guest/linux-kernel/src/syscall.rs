@@ -1,0 +1,389 @@
+//! The system calls of one process: decoding arguments from the registers,
+//! checking every user pointer (a bad one is `EFAULT`, never a kernel
+//! fault), and the Linux return convention (`-errno` on failure).
+//!
+//! What each call supports is listed in `vessel_linux::support`, from which
+//! the published coverage table is generated; this module implements it.
+
+use crate::process::Process;
+use crate::random;
+use alloc::vec;
+use vessel_linux::{Errno, PAGE_SIZE, SysResult, Sysno, errno};
+use vessel_rt::console::{self, Stream};
+use vessel_std::eprintln;
+use vessel_std::os::user::Fault;
+use vessel_std::time::{SystemTime, UNIX_EPOCH};
+
+/// Largest single read of user memory for a `write` (longer writes are
+/// short writes, as Linux allows).
+const MAX_IO: u64 = 1 << 20;
+
+/// `AT_EMPTY_PATH`: a `*at` call about the descriptor itself.
+const AT_EMPTY_PATH: u64 = 0x1000;
+
+/// A bad user address in a system call's arguments.
+fn efault(_: Fault) -> Errno {
+    Errno::EFAULT
+}
+
+/// Serves the system call the process just made. Returns its exit status
+/// if the call ended the process.
+pub fn dispatch(p: &mut Process) -> Option<u8> {
+    let (number, a) = p.ctx.syscall_args();
+    let result = match number {
+        0 => read(a[0]),
+        1 => write(p, a[0], a[1], a[2]),
+        9 => mmap(p, a[0], a[1], a[2], a[3], a[4] as i64),
+        10 | 11 => Ok(0), // mprotect, munmap: accepted, rights and memory unchanged
+        12 => Ok(brk(p, a[0]) as usize),
+        13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
+        16 => ioctl(a[0]),
+        20 => writev(p, a[0], a[1], a[2]),
+        39 | 186 => Ok(1),              // getpid, gettid: the first process
+        110 => Ok(0),                   // getppid
+        102 | 104 | 107 | 108 => Ok(0), // getuid, getgid, geteuid, getegid: root
+        60 | 231 => return Some((a[0] & 0xff) as u8), // exit, exit_group
+        63 => uname(p, a[0]),
+        158 => arch_prctl(p, a[0], a[1]),
+        218 => Ok(1), // set_tid_address: the thread id
+        228 => clock_gettime(p, a[0], a[1]),
+        318 => getrandom(p, a[0], a[1]),
+        5 => fstat(p, a[0], a[1]),
+        24 => {
+            vessel_std::thread::yield_now(); // sched_yield
+            Ok(0)
+        }
+        35 => nanosleep(p, a[0]),
+        72 => fcntl(a[0], a[1]),
+        79 => getcwd(p, a[0], a[1]),
+        89 => Err(Errno::ENOENT), // readlink: no file system yet
+        157 => prctl(p, a[0], a[1]),
+        201 => time(p, a[0]),
+        204 => sched_getaffinity(p, a[1], a[2]),
+        230 => clock_nanosleep(p, a[1], a[2]),
+        257 => Err(Errno::ENOENT), // openat: no file system yet
+        262 => newfstatat(p, a[0], a[1], a[2], a[3]),
+        273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
+        302 => prlimit64(p, a[0], a[1], a[2], a[3]),
+        _ => {
+            report_unimplemented(p, number);
+            Err(Errno::ENOSYS)
+        }
+    };
+    p.ctx.set_syscall_return(errno::to_ret(result) as u64);
+    None
+}
+
+/// Logs an unimplemented call once, by name, when the kernel is verbose.
+fn report_unimplemented(p: &mut Process, number: u64) {
+    if p.verbose && p.reported.insert(number) {
+        match Sysno::from_number(number) {
+            Some(sysno) => eprintln!("vessel-linux: unimplemented system call {sysno} ({number})"),
+            None => eprintln!("vessel-linux: unknown system call number {number}"),
+        }
+    }
+}
+
+/// Standard input is empty (host stdin is not forwarded yet).
+fn read(fd: u64) -> SysResult {
+    match fd {
+        0 => Ok(0),
+        _ => Err(Errno::EBADF),
+    }
+}
+
+fn stream(fd: u64) -> Result<Stream, Errno> {
+    match fd {
+        1 => Ok(Stream::Stdout),
+        2 => Ok(Stream::Stderr),
+        _ => Err(Errno::EBADF),
+    }
+}
+
+fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let stream = stream(fd)?;
+    let len = len.min(MAX_IO);
+    let mut bytes = vec![0u8; len as usize];
+    p.space.read_bytes(buf, &mut bytes).map_err(efault)?;
+    console::write_bytes(stream, &bytes);
+    Ok(len as usize)
+}
+
+fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    const IOV_MAX: u64 = 1024;
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut total = 0;
+    for i in 0..count {
+        let mut entry = [0u8; 16];
+        p.space
+            .read_bytes(iov.wrapping_add(i * 16), &mut entry)
+            .map_err(efault)?;
+        let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
+        let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+        if len > 0 {
+            total += write(p, fd, base, len)?;
+        }
+    }
+    Ok(total)
+}
+
+/// Consoles here are not terminals (as with a pipe on the host).
+fn ioctl(fd: u64) -> SysResult {
+    match fd {
+        0..=2 => Err(Errno::ENOTTY),
+        _ => Err(Errno::EBADF),
+    }
+}
+
+/// Moves the program break; returns the (possibly unchanged) break.
+fn brk(p: &mut Process, requested: u64) -> u64 {
+    if requested < p.brk_start || requested > p.mmap_next {
+        return p.brk;
+    }
+    let needed = vessel_linux::elf::page_up(requested);
+    if needed > p.heap_mapped_end {
+        let len = needed - p.heap_mapped_end;
+        if p.space.map(p.heap_mapped_end, len, true, false).is_err() {
+            return p.brk;
+        }
+        p.heap_mapped_end = needed;
+    }
+    p.brk = requested;
+    p.brk
+}
+
+/// Anonymous private mappings only, placed top-down below `MMAP_TOP`.
+fn mmap(p: &mut Process, addr: u64, len: u64, prot: u64, flags: u64, fd: i64) -> SysResult {
+    const PROT_WRITE: u64 = 2;
+    const PROT_EXEC: u64 = 4;
+    const MAP_PRIVATE: u64 = 0x02;
+    const MAP_FIXED: u64 = 0x10;
+    const MAP_ANONYMOUS: u64 = 0x20;
+    if len == 0 || flags & (MAP_PRIVATE | MAP_ANONYMOUS) != MAP_PRIVATE | MAP_ANONYMOUS || fd != -1
+    {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_FIXED != 0 || addr != 0 && !addr.is_multiple_of(PAGE_SIZE) {
+        return Err(Errno::EINVAL);
+    }
+    let len = vessel_linux::elf::page_up(len);
+    let start = p
+        .mmap_next
+        .checked_sub(len)
+        .filter(|&s| s > p.heap_mapped_end)
+        .ok_or(Errno::ENOMEM)?;
+    p.space
+        .map(start, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0)
+        .map_err(|_| Errno::ENOMEM)?;
+    p.mmap_next = start;
+    Ok(start as usize)
+}
+
+fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
+    const ARCH_SET_FS: u64 = 0x1002;
+    const ARCH_GET_FS: u64 = 0x1003;
+    match code {
+        ARCH_SET_FS if addr < vessel_std::os::user::USER_END => {
+            p.ctx.fs_base = addr;
+            Ok(0)
+        }
+        ARCH_SET_FS => Err(Errno::EPERM),
+        ARCH_GET_FS => {
+            let fs = p.ctx.fs_base.to_le_bytes();
+            p.space.write_bytes(addr, &fs).map_err(efault)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn uname(p: &mut Process, buf: u64) -> SysResult {
+    const FIELD: usize = 65;
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"vessel",
+        b"6.1.0-vessel",
+        b"#1 Vessel",
+        b"x86_64",
+        b"(none)",
+    ];
+    let mut utsname = [0u8; FIELD * 6];
+    for (i, field) in fields.iter().enumerate() {
+        utsname[i * FIELD..i * FIELD + field.len()].copy_from_slice(field);
+    }
+    p.space.write_bytes(buf, &utsname).map_err(efault)?;
+    Ok(0)
+}
+
+fn clock_gettime(p: &mut Process, clock: u64, ts: u64) -> SysResult {
+    const CLOCK_REALTIME: u64 = 0;
+    const CLOCK_MONOTONIC: u64 = 1;
+    let now = match clock {
+        CLOCK_REALTIME => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+        CLOCK_MONOTONIC => p.started.elapsed(),
+        _ => return Err(Errno::EINVAL),
+    };
+    let mut timespec = [0u8; 16];
+    timespec[..8].copy_from_slice(&now.as_secs().to_le_bytes());
+    timespec[8..].copy_from_slice(&u64::from(now.subsec_nanos()).to_le_bytes());
+    p.space.write_bytes(ts, &timespec).map_err(efault)?;
+    Ok(0)
+}
+
+fn getrandom(p: &mut Process, buf: u64, len: u64) -> SysResult {
+    let len = len.min(MAX_IO);
+    let mut bytes = vec![0u8; len as usize];
+    random::fill(&mut bytes);
+    p.space.write_bytes(buf, &bytes).map_err(efault)?;
+    Ok(len as usize)
+}
+
+/// The `struct stat` of the console descriptors: a character device.
+fn console_stat() -> [u8; 144] {
+    const S_IFCHR: u32 = 0o020_000;
+    let mut stat = [0u8; 144];
+    stat[16..20].copy_from_slice(&1u32.to_le_bytes()); // st_nlink (low half)
+    stat[24..28].copy_from_slice(&(S_IFCHR | 0o620).to_le_bytes()); // st_mode
+    stat[40..48].copy_from_slice(&0x0501u64.to_le_bytes()); // st_rdev: /dev/console
+    stat[56..64].copy_from_slice(&1024u64.to_le_bytes()); // st_blksize
+    stat
+}
+
+fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
+    if fd > 2 {
+        return Err(Errno::EBADF);
+    }
+    p.space.write_bytes(buf, &console_stat()).map_err(efault)?;
+    Ok(0)
+}
+
+fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    let mut first = [0u8; 1];
+    p.space.read_bytes(path, &mut first).map_err(efault)?;
+    if first[0] == 0 && flags & AT_EMPTY_PATH != 0 {
+        return fstat(p, dirfd, buf);
+    }
+    // No file system yet: every path is missing.
+    Err(Errno::ENOENT)
+}
+
+fn fcntl(fd: u64, command: u64) -> SysResult {
+    const F_GETFD: u64 = 1;
+    const F_SETFD: u64 = 2;
+    const F_GETFL: u64 = 3;
+    const O_WRONLY: usize = 1;
+    if fd > 2 {
+        return Err(Errno::EBADF);
+    }
+    match command {
+        F_GETFD | F_SETFD => Ok(0),
+        F_GETFL => Ok(if fd == 0 { 0 } else { O_WRONLY }),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
+    if size < 2 {
+        return Err(Errno::ERANGE);
+    }
+    p.space.write_bytes(buf, b"/\0").map_err(efault)?;
+    Ok(2)
+}
+
+fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    match option {
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            p.space.read_bytes(arg, &mut name[..15]).map_err(efault)?;
+            p.name = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            p.space.write_bytes(arg, &p.name).map_err(efault)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn time(p: &mut Process, tloc: u64) -> SysResult {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    if tloc != 0 {
+        p.space
+            .write_bytes(tloc, &now.to_le_bytes())
+            .map_err(efault)?;
+    }
+    Ok(now as usize)
+}
+
+fn sched_getaffinity(p: &mut Process, size: u64, mask: u64) -> SysResult {
+    if size < 8 {
+        return Err(Errno::EINVAL);
+    }
+    p.space
+        .write_bytes(mask, &1u64.to_le_bytes())
+        .map_err(efault)?;
+    Ok(8)
+}
+
+/// Reads a `struct timespec` and sleeps that long.
+fn sleep_for(p: &Process, request: u64) -> SysResult {
+    let mut timespec = [0u8; 16];
+    p.space.read_bytes(request, &mut timespec).map_err(efault)?;
+    let secs = i64::from_le_bytes(timespec[..8].try_into().unwrap_or_default());
+    let nanos = i64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
+    if secs < 0 || !(0..1_000_000_000).contains(&nanos) {
+        return Err(Errno::EINVAL);
+    }
+    vessel_std::thread::sleep(core::time::Duration::new(secs as u64, nanos as u32));
+    Ok(0)
+}
+
+fn nanosleep(p: &mut Process, request: u64) -> SysResult {
+    sleep_for(p, request)
+}
+
+/// Relative sleeps on any clock (`TIMER_ABSTIME` is not supported).
+fn clock_nanosleep(p: &mut Process, flags: u64, request: u64) -> SysResult {
+    const TIMER_ABSTIME: u64 = 1;
+    if flags & TIMER_ABSTIME != 0 {
+        return Err(Errno::EINVAL);
+    }
+    sleep_for(p, request)
+}
+
+/// Limits: no limit, except an 8 MiB stack, as a default Linux reports.
+fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
+    const RLIMIT_STACK: u64 = 3;
+    const RLIMIT_NLIMITS: u64 = 16;
+    if pid > 1 {
+        return Err(Errno::ESRCH);
+    }
+    if resource >= RLIMIT_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    if new != 0 {
+        return Err(Errno::EPERM);
+    }
+    if old != 0 {
+        let limit = if resource == RLIMIT_STACK {
+            8u64 << 20
+        } else {
+            u64::MAX
+        };
+        let mut rlimit = [0u8; 16];
+        rlimit[..8].copy_from_slice(&limit.to_le_bytes());
+        rlimit[8..].copy_from_slice(&u64::MAX.to_le_bytes());
+        p.space.write_bytes(old, &rlimit).map_err(efault)?;
+    }
+    Ok(0)
+}
