@@ -66,6 +66,8 @@ pub fn dispatch(p: &mut Process) -> Option<u8> {
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
         302 => prlimit64(p, a[0], a[1], a[2], a[3]),
         _ => {
+            // The published table must agree with this match.
+            debug_assert!(!vessel_linux::support::is_implemented(number));
             report_unimplemented(p, number);
             Err(Errno::ENOSYS)
         }

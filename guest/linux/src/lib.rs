@@ -14,6 +14,8 @@
 //!   convention (a syscall returns `isize`, `-errno` on failure).
 //! * [`elf`]: validation of static Linux ELF executables (`ET_EXEC` and
 //!   static-PIE `ET_DYN`) into a [`LoadPlan`], and `#!` script detection.
+//! * [`support`]: what the kernel implements, call by call, and the
+//!   published coverage table generated from it.
 //! * [`stack`]: the initial process stack (argc, argv, envp, auxv, strings)
 //!   as the x86-64 System V ABI and Linux lay it out.
 #![cfg_attr(not(test), no_std)]
@@ -24,6 +26,7 @@ extern crate alloc;
 pub mod elf;
 pub mod errno;
 pub mod stack;
+pub mod support;
 pub mod syscalls;
 
 pub use elf::{ElfError, LoadPlan, LoadSegment, Shebang};

@@ -1,0 +1,178 @@
+//! What vessel-linux supports, call by call: the source of the published
+//! coverage table (`docs/linux-syscalls.md`, checked by a test here) and the
+//! list the kernel's dispatcher (`guest/linux-kernel/src/syscall.rs`)
+//! implements. A call not listed returns `-ENOSYS`.
+
+use crate::syscalls::{Support, Sysno};
+
+/// The status of every implemented call.
+const SUPPORTED: &[(Sysno, Support)] = &[
+    (
+        Sysno::read,
+        Support::Partial(
+            "standard input only, which reads as empty (host stdin is not forwarded yet); no files",
+        ),
+    ),
+    (
+        Sysno::write,
+        Support::Partial("standard output and error only; no files"),
+    ),
+    (
+        Sysno::writev,
+        Support::Partial("standard output and error only"),
+    ),
+    (
+        Sysno::fstat,
+        Support::Partial("standard streams only (a character device)"),
+    ),
+    (
+        Sysno::newfstatat,
+        Support::Partial(
+            "AT_EMPTY_PATH on the standard streams; every path is ENOENT (no file system yet)",
+        ),
+    ),
+    (
+        Sysno::openat,
+        Support::Partial("always ENOENT: no file system yet"),
+    ),
+    (
+        Sysno::readlink,
+        Support::Partial("always ENOENT: no file system yet"),
+    ),
+    (Sysno::getcwd, Support::Partial("always `/`")),
+    (
+        Sysno::ioctl,
+        Support::Partial("ENOTTY on the standard streams (they are not terminals)"),
+    ),
+    (
+        Sysno::fcntl,
+        Support::Partial("F_GETFD, F_SETFD, F_GETFL on the standard streams"),
+    ),
+    (Sysno::brk, Support::Full),
+    (
+        Sysno::mmap,
+        Support::Partial(
+            "anonymous private mappings only, placed by the kernel; no MAP_FIXED, no files, no shared memory",
+        ),
+    ),
+    (
+        Sysno::munmap,
+        Support::Partial("accepted; the memory stays mapped"),
+    ),
+    (
+        Sysno::mprotect,
+        Support::Partial("accepted; access rights do not change"),
+    ),
+    (
+        Sysno::rt_sigaction,
+        Support::Partial("accepted; no signal is ever delivered to a handler"),
+    ),
+    (
+        Sysno::rt_sigprocmask,
+        Support::Partial("accepted; the mask is not kept"),
+    ),
+    (
+        Sysno::exit,
+        Support::Partial("ends the process (one thread per process)"),
+    ),
+    (Sysno::exit_group, Support::Full),
+    (Sysno::getpid, Support::Partial("always 1: one process")),
+    (Sysno::getppid, Support::Partial("always 0")),
+    (Sysno::gettid, Support::Partial("always 1: one thread")),
+    (Sysno::getuid, Support::Full),
+    (Sysno::geteuid, Support::Full),
+    (Sysno::getgid, Support::Full),
+    (Sysno::getegid, Support::Full),
+    (
+        Sysno::set_tid_address,
+        Support::Partial("returns the thread id; the address is not cleared at exit"),
+    ),
+    (
+        Sysno::set_robust_list,
+        Support::Partial("accepted; the list is not walked at exit"),
+    ),
+    (
+        Sysno::arch_prctl,
+        Support::Partial("ARCH_SET_FS and ARCH_GET_FS"),
+    ),
+    (
+        Sysno::prctl,
+        Support::Partial("PR_SET_NAME and PR_GET_NAME"),
+    ),
+    (Sysno::uname, Support::Full),
+    (
+        Sysno::prlimit64,
+        Support::Partial(
+            "reads limits of the calling process (8 MiB stack, the rest unlimited); no changes",
+        ),
+    ),
+    (Sysno::sched_yield, Support::Full),
+    (Sysno::sched_getaffinity, Support::Partial("one CPU")),
+    (
+        Sysno::clock_gettime,
+        Support::Partial("CLOCK_REALTIME and CLOCK_MONOTONIC"),
+    ),
+    (Sysno::time, Support::Full),
+    (
+        Sysno::nanosleep,
+        Support::Partial("the remaining time is not written back (no signals interrupt it)"),
+    ),
+    (
+        Sysno::clock_nanosleep,
+        Support::Partial("relative sleeps only, no TIMER_ABSTIME"),
+    ),
+    (
+        Sysno::getrandom,
+        Support::Partial(
+            "not cryptographically secure: a xorshift generator seeded from the clocks",
+        ),
+    ),
+];
+
+/// The support status of `sysno`.
+pub fn support(sysno: Sysno) -> Support {
+    SUPPORTED
+        .iter()
+        .find(|(s, _)| *s == sysno)
+        .map_or(Support::Unsupported, |(_, support)| *support)
+}
+
+/// Whether the dispatcher serves `number` (anything else is ENOSYS).
+pub fn is_implemented(number: u64) -> bool {
+    Sysno::from_number(number).is_some_and(|s| support(s) != Support::Unsupported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscalls::coverage_markdown;
+
+    #[test]
+    fn every_listed_call_is_listed_once() {
+        for (i, (sysno, _)) in SUPPORTED.iter().enumerate() {
+            assert!(
+                !SUPPORTED[i + 1..].iter().any(|(s, _)| s == sysno),
+                "{sysno} twice"
+            );
+        }
+        assert_eq!(support(Sysno::exit_group), Support::Full);
+        assert_eq!(support(Sysno::fork), Support::Unsupported);
+        assert!(is_implemented(231) && !is_implemented(57) && !is_implemented(100_000));
+    }
+
+    /// The published table is generated from this module; regenerate it
+    /// with `VESSEL_BLESS=1 cargo xtask test` (or this test alone).
+    #[test]
+    fn published_coverage_table_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/linux-syscalls.md");
+        let generated = coverage_markdown(support);
+        if std::env::var_os("VESSEL_BLESS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        let published = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            published == generated,
+            "docs/linux-syscalls.md is out of date: run `VESSEL_BLESS=1 cargo xtask test`"
+        );
+    }
+}
