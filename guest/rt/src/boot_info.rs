@@ -65,6 +65,11 @@ impl BootParams {
             .filter(|r| r.kind == MemoryKind::Usable)
     }
 
+    /// Whether `[addr, addr + len)` lies inside one region of one of `kinds`.
+    pub fn contains(&self, addr: u64, len: u64, kinds: &[MemoryKind]) -> bool {
+        in_region(self, addr, len, kinds)
+    }
+
     /// One past the highest RAM address in the memory map.
     pub fn ram_end(&self) -> u64 {
         self.regions().last().map_or(0, |r| r.end)

@@ -6,7 +6,7 @@ use crate::mem::phys_to_virt;
 use alloc::string::String;
 use alloc::vec::Vec;
 use spin::Once;
-use vessel_abi::boot::StringList;
+use vessel_abi::boot::{MemoryKind, StringList};
 
 static ARGS: Once<Vec<String>> = Once::new();
 static PROGRAM: Once<Vec<u8>> = Once::new();
@@ -15,26 +15,11 @@ static VARS: Once<Vec<(String, String)>> = Once::new();
 /// Copies arguments, environment and the initial program out of the boot
 /// data.
 pub(crate) fn init(params: &BootParams) {
-    PROGRAM.call_once(|| {
-        let blob = params.initial_program;
-        let mut bytes = alloc::vec![0u8; blob.len as usize];
-        if blob.len > 0 {
-            // SAFETY: boot-info validation checked that the blob lies in a
-            // boot-data region of RAM, covered by the direct map; the copy
-            // goes into a buffer of exactly `len` bytes.
-            unsafe {
-                core::ptr::copy_nonoverlapping(
-                    phys_to_virt(blob.addr) as *const u8,
-                    bytes.as_mut_ptr(),
-                    bytes.len(),
-                );
-            }
-        }
-        bytes
-    });
-    ARGS.call_once(|| read_list(&params.args, "arguments").collect());
+    let program = params.initial_program;
+    PROGRAM.call_once(|| copy_boot_data(params, program.addr, program.len));
+    ARGS.call_once(|| read_list(params, &params.args, "arguments").collect());
     VARS.call_once(|| {
-        read_list(&params.env, "environment")
+        read_list(params, &params.env, "environment")
             .map(|entry| match entry.split_once('=') {
                 Some((key, value)) => (String::from(key), String::from(value)),
                 None => (entry, String::new()),
@@ -43,20 +28,34 @@ pub(crate) fn init(params: &BootParams) {
     });
 }
 
-fn read_list(list: &StringList, what: &str) -> impl Iterator<Item = String> {
-    let mut bytes = alloc::vec![0u8; list.len as usize];
-    if list.len > 0 {
-        // SAFETY: boot-info validation checked that `[addr, addr + len)` lies
-        // in a boot-data region of RAM, which the direct map covers; the copy
-        // is read-only and goes into a buffer of exactly `len` bytes.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                phys_to_virt(list.addr) as *const u8,
-                bytes.as_mut_ptr(),
-                bytes.len(),
-            );
-        }
+/// Copies `[addr, addr + len)` out of host-written memory. The range must
+/// lie in boot data or the image (boot-info validation ensures it for the
+/// ranges the boot info names); anything else is a fatal error.
+fn copy_boot_data(params: &BootParams, addr: u64, len: u64) -> Vec<u8> {
+    let mut bytes = alloc::vec![0u8; len as usize];
+    if len == 0 {
+        return bytes;
     }
+    if !params.contains(addr, len, &[MemoryKind::BootData, MemoryKind::Image]) {
+        crate::panic::fatal(format_args!(
+            "boot data at {addr:#x}+{len:#x} is outside boot memory"
+        ));
+    }
+    // SAFETY: `[addr, addr + len)` lies in RAM (checked above), which the
+    // direct map covers read-only-or-better; the copy goes into a buffer of
+    // exactly `len` bytes that nothing else references.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            phys_to_virt(addr) as *const u8,
+            bytes.as_mut_ptr(),
+            bytes.len(),
+        );
+    }
+    bytes
+}
+
+fn read_list(params: &BootParams, list: &StringList, what: &str) -> impl Iterator<Item = String> {
+    let bytes = copy_boot_data(params, list.addr, list.len);
     let strings: Vec<String> = match split_strings(&bytes, list.count) {
         Some(strings) => strings
             .map(|s| String::from_utf8_lossy(s).into_owned())
