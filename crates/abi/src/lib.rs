@@ -194,6 +194,8 @@ pub mod hypercall {
         ConsoleWrite = 0,
         /// Stop the VM with an exit code: [`Exit`]. Never returns.
         Exit = 1,
+        /// Read from the host's standard input: [`ConsoleRead`].
+        ConsoleRead = 2,
     }
 
     impl Number {
@@ -207,6 +209,7 @@ pub mod hypercall {
             match port.wrapping_sub(PORT_BASE) {
                 0 => Some(Self::ConsoleWrite),
                 1 => Some(Self::Exit),
+                2 => Some(Self::ConsoleRead),
                 _ => None,
             }
         }
@@ -276,6 +279,23 @@ pub mod hypercall {
         }
     }
 
+    /// Interprets the status of a read of at most `requested` bytes: the
+    /// count (0 at end of input), or the error. A count above `requested` or
+    /// an undefined code is [`Status::HostError`].
+    pub const fn check_read(raw: i64, requested: u64) -> Result<u64, Status> {
+        if raw >= 0 {
+            return if raw as u64 <= requested {
+                Ok(raw as u64)
+            } else {
+                Err(Status::HostError)
+            };
+        }
+        match Status::from_raw(raw) {
+            Some(status) => Err(status),
+            None => Err(Status::HostError),
+        }
+    }
+
     /// First field of every argument struct.
     #[repr(C)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -316,6 +336,24 @@ pub mod hypercall {
         /// Guest-physical address of the bytes.
         pub buf: u64,
         /// Number of bytes, at most [`MAX_CONSOLE_WRITE`].
+        pub len: u64,
+    }
+
+    /// Largest buffer a single [`ConsoleRead`] fills (64 KiB).
+    pub const MAX_CONSOLE_READ: u64 = 64 << 10;
+
+    /// Arguments of [`Number::ConsoleRead`]: read at most `len` bytes of the
+    /// host's standard input into `buf`. On success `header.status` is the
+    /// number of bytes read, 0 at end of input. The call blocks until input
+    /// is available (the vCPU waits with it).
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct ConsoleRead {
+        /// Status, written by the host.
+        pub header: Header,
+        /// Guest-physical address of the buffer.
+        pub buf: u64,
+        /// Size of the buffer, at most [`MAX_CONSOLE_READ`].
         pub len: u64,
     }
 
@@ -376,11 +414,13 @@ mod tests {
         assert_eq!(offset_of!(Exit, header), 0);
         assert_eq!(size_of::<ConsoleWrite>(), 32);
         assert_eq!(size_of::<Exit>(), 40);
+        assert_eq!(offset_of!(ConsoleRead, header), 0);
+        assert_eq!(size_of::<ConsoleRead>(), 24);
     }
 
     #[test]
     fn ports_round_trip() {
-        for n in [Number::ConsoleWrite, Number::Exit] {
+        for n in [Number::ConsoleWrite, Number::Exit, Number::ConsoleRead] {
             assert_eq!(Number::from_port(n.port()), Some(n));
             assert!(is_hypercall_port(n.port()));
         }
@@ -405,6 +445,15 @@ mod tests {
             check_transfer(Status::NotHandled as i64, 12),
             Err(Status::NotHandled)
         );
+    }
+
+    #[test]
+    fn read_results_from_the_host_are_checked() {
+        assert_eq!(check_read(5, 12), Ok(5));
+        assert_eq!(check_read(0, 12), Ok(0));
+        assert_eq!(check_read(13, 12), Err(Status::HostError));
+        assert_eq!(check_read(-3, 12), Err(Status::BadLength));
+        assert_eq!(check_read(-99, 12), Err(Status::HostError));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! that `vessel` embeds; a `vessel` without it fails these tests with its
 //! "built without the vessel-linux kernel" message.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// How a program ended and what it printed on standard output.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,42 +25,54 @@ fn shell_status(status: std::process::ExitStatus) -> Option<i32> {
     status.code().or_else(|| status.signal().map(|s| 128 + s))
 }
 
-fn native(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-    let output = Command::new(program)
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .output()
-        .expect("run natively");
+/// Runs `command` with `input` on its standard input.
+fn run_with_input(command: &mut Command, input: &[u8]) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input).expect("write the input");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+fn outcome(output: &Output) -> Outcome {
     Outcome {
         status: shell_status(output.status),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
     }
 }
 
-fn vessel(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+fn native(program: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Outcome {
+    let mut command = Command::new(program);
+    command.args(args).env_clear().envs(env.iter().copied());
+    outcome(&run_with_input(&mut command, input))
+}
+
+fn vessel(program: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Outcome {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vessel"));
     command.arg("run");
     for (key, value) in env {
         command.args(["-e", &format!("{key}={value}")]);
     }
-    let output = command
-        .arg(program)
-        .arg("--")
-        .args(args)
-        .output()
-        .expect("run vessel");
+    command.arg(program).arg("--").args(args);
+    let output = run_with_input(&mut command, input);
     eprintln!("vessel stderr: {}", String::from_utf8_lossy(&output.stderr));
-    Outcome {
-        status: shell_status(output.status),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-    }
+    outcome(&output)
 }
 
 /// Runs `program` both ways and compares; returns the common outcome.
 fn same_natively_and_under_vessel(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-    let expected = native(program, args, env);
-    let actual = vessel(program, args, env);
+    same_with_input(program, args, env, b"")
+}
+
+/// Like [`same_natively_and_under_vessel`], with `input` on standard input.
+fn same_with_input(program: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Outcome {
+    let expected = native(program, args, env, input);
+    let actual = vessel(program, args, env, input);
     assert_eq!(actual, expected, "{} {args:?}", program.display());
     actual
 }
@@ -153,6 +166,24 @@ fn busybox_applets_behave_as_on_linux() {
     for args in cases {
         // Sorted by key: std passes a cleared environment in key order.
         same_natively_and_under_vessel(&busybox, args, &[("A", "1"), ("HOME", "/")]);
+    }
+}
+
+#[test]
+fn busybox_filters_read_standard_input() {
+    let busybox = busybox();
+    let numbers: String = (1..=2000).map(|n| format!("{n}\n")).collect();
+    let cases: &[(&[&str], &[u8])] = &[
+        (&["wc", "-l"], b"one\ntwo\nthree\n"),
+        (&["wc", "-c"], b"data\n"),
+        (&["sort"], b"pear\napple\nfig\n"),
+        (&["sed", "s/world/vessel/"], b"hello world\n"),
+        (&["awk", "{ s += $1 } END { print s }"], numbers.as_bytes()),
+        (&["tr", "a-z", "A-Z"], b"shout\n"),
+        (&["cat"], b""),
+    ];
+    for (args, input) in cases {
+        same_with_input(&busybox, args, &[], input);
     }
 }
 

@@ -10,6 +10,12 @@ pub trait ConsoleSink {
     /// Writes all of `bytes` to `stream`. A large guest write may arrive in
     /// several consecutive calls.
     fn write(&mut self, stream: Stream, bytes: &[u8]) -> io::Result<()>;
+
+    /// Reads guest input (the host's standard input) into `buf`; 0 at end
+    /// of input. Sinks that have no input report end of input.
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
 }
 
 /// The default sink: the host process's stdout and stderr, unbuffered (each
@@ -28,6 +34,10 @@ impl ConsoleSink for StdConsole {
             Stream::Stderr => io::stderr().lock().write_all(bytes),
         }
     }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        io::Read::read(&mut io::stdin().lock(), buf)
+    }
 }
 
 /// A sink that keeps everything in memory (for tests and embedders).
@@ -37,6 +47,8 @@ pub struct CaptureConsole {
     pub stdout: Vec<u8>,
     /// Bytes written to stderr.
     pub stderr: Vec<u8>,
+    /// Input the guest reads, front first.
+    pub stdin: std::collections::VecDeque<u8>,
 }
 
 impl ConsoleSink for CaptureConsole {
@@ -46,5 +58,13 @@ impl ConsoleSink for CaptureConsole {
             Stream::Stderr => self.stderr.extend_from_slice(bytes),
         }
         Ok(())
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.stdin.len());
+        for (slot, byte) in buf.iter_mut().zip(self.stdin.drain(..n)) {
+            *slot = byte;
+        }
+        Ok(n)
     }
 }

@@ -11,7 +11,8 @@ use std::mem::{offset_of, size_of};
 
 use tracing::trace;
 use vessel_abi::hypercall::{
-    ConsoleWrite, Exit, ExitReason, MAX_CONSOLE_WRITE, Number, PORT_BASE, Status, Stream,
+    ConsoleRead, ConsoleWrite, Exit, ExitReason, MAX_CONSOLE_READ, MAX_CONSOLE_WRITE, Number,
+    PORT_BASE, Status, Stream,
 };
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
@@ -103,6 +104,12 @@ impl HypercallServer {
                 set_status(mem, gpa, status);
                 Effect::Continue
             }
+            Some(Number::ConsoleRead) => {
+                counts.console_read += 1;
+                let status = self.console_read(gpa, mem, console);
+                set_status(mem, gpa, status);
+                Effect::Continue
+            }
             Some(Number::Exit) => {
                 counts.exit += 1;
                 match decode_exit(gpa, mem) {
@@ -170,6 +177,50 @@ impl HypercallServer {
             done += n as u64;
         }
         len as i64
+    }
+}
+
+impl HypercallServer {
+    /// Serves `ConsoleRead`; returns the status to store.
+    fn console_read(
+        &mut self,
+        gpa: u64,
+        mem: &GuestMemoryMmap,
+        console: &mut dyn ConsoleSink,
+    ) -> i64 {
+        let mut raw = [0u8; size_of::<ConsoleRead>()];
+        if mem.read_slice(&mut raw, GuestAddress(gpa)).is_err() {
+            return Status::BadAddress as i64;
+        }
+        let buf = u64_at(&raw, offset_of!(ConsoleRead, buf));
+        let len = u64_at(&raw, offset_of!(ConsoleRead, len));
+        if len > MAX_CONSOLE_READ {
+            return Status::BadLength as i64;
+        }
+        if len == 0 {
+            return 0;
+        }
+        // len <= 64 KiB, so the usize conversion is lossless.
+        if buf.checked_add(len).is_none()
+            || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize)
+        {
+            return Status::BadAddress as i64;
+        }
+        if self.scratch.len() < len as usize {
+            self.scratch.resize(len as usize, 0);
+        }
+        let part = &mut self.scratch[..len as usize];
+        let n = match console.read(part) {
+            Ok(n) => n.min(part.len()),
+            Err(e) => {
+                trace!(error = %e, "console read failed");
+                return Status::HostError as i64;
+            }
+        };
+        if mem.write_slice(&part[..n], GuestAddress(buf)).is_err() {
+            return Status::BadAddress as i64;
+        }
+        n as i64
     }
 }
 
@@ -279,6 +330,50 @@ mod tests {
             );
         }
         assert!(c.stdout.is_empty() && c.stderr.is_empty());
+    }
+
+    fn console_read(m: &GuestMemoryMmap, at: u64, buf: u64, len: u64) {
+        let mut raw = Vec::new();
+        raw.extend_from_slice(&(Status::NotHandled as i64).to_le_bytes());
+        raw.extend_from_slice(&buf.to_le_bytes());
+        raw.extend_from_slice(&len.to_le_bytes());
+        m.write_slice(&raw, GuestAddress(at)).unwrap();
+    }
+
+    #[test]
+    fn console_read_delivers_input_then_end_of_input() {
+        let m = mem();
+        let mut c = CaptureConsole::default();
+        c.stdin.extend(b"hello");
+        console_read(&m, ARG, BUF, 3);
+        call(&m, 2, ARG, &mut c);
+        assert_eq!(status(&m, ARG), 3);
+        console_read(&m, ARG, BUF + 3, 100);
+        call(&m, 2, ARG, &mut c);
+        assert_eq!(status(&m, ARG), 2);
+        let mut got = [0u8; 5];
+        m.read_slice(&mut got, GuestAddress(BUF)).unwrap();
+        assert_eq!(&got, b"hello");
+        console_read(&m, ARG, BUF, 100);
+        call(&m, 2, ARG, &mut c);
+        assert_eq!(status(&m, ARG), 0, "end of input");
+    }
+
+    #[test]
+    fn console_read_rejects_bad_requests() {
+        let m = mem();
+        let mut c = CaptureConsole::default();
+        c.stdin.extend(b"secret");
+        for (buf, len, want) in [
+            (BUF, MAX_CONSOLE_READ + 1, Status::BadLength),
+            (SIZE - 2, 4, Status::BadAddress),
+            (u64::MAX - 1, 4, Status::BadAddress),
+        ] {
+            console_read(&m, ARG, buf, len);
+            call(&m, 2, ARG, &mut c);
+            assert_eq!(status(&m, ARG), want as i64, "buf {buf:#x} len {len:#x}");
+        }
+        assert_eq!(c.stdin.len(), 6, "no input is consumed by a rejected read");
     }
 
     #[test]
@@ -464,6 +559,22 @@ mod tests {
                         Err(s) => (st(s), None, None),
                     }
                 }
+                2 => {
+                    // ConsoleRead, with no input: a valid request reads 0.
+                    if !in_mem(gpa, 24) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    let mut raw = [0u8; 24];
+                    m.read_slice(&mut raw, GuestAddress(gpa)).unwrap();
+                    let (buf, len) = (u64_at(&raw, 8), u64_at(&raw, 16));
+                    if len > MAX_CONSOLE_READ {
+                        return (st(Status::BadLength), None, None);
+                    }
+                    if len > 0 && !in_mem(buf, len) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    (Some(0), None, None)
+                }
                 _ => (st(Status::UnknownHypercall), None, None),
             }
         }
@@ -473,7 +584,7 @@ mod tests {
 
             #[test]
             fn decoder_matches_the_model(
-                number in prop_oneof![4 => 0u16..2, 1 => 2u16..0x100],
+                number in prop_oneof![6 => 0u16..3, 1 => 3u16..0x100],
                 gpa in address(),
                 stream in stream(),
                 reserved in any::<u32>(),

@@ -108,6 +108,8 @@ pub fn allowed_syscalls(vcpu_fd: RawFd) -> Result<Vec<Allowed>, SeccompError> {
             "write",
             any_of(vec![vec![eq32(0, 1)?], vec![eq32(0, 2)?]])?,
         ),
+        // Guest input (the ConsoleRead hypercall): stdin only.
+        (libc::SYS_read, "read", any_of(vec![vec![eq32(0, 0)?]])?),
         // The heap: never executable memory.
         (libc::SYS_brk, "brk", Vec::new()),
         (libc::SYS_mmap, "mmap", any_of(vec![vec![no_exec()?]])?),
@@ -222,7 +224,7 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 /// allowed ones can be forbidden with the wrong arguments).
 fn name_for_message(nr: i64) -> &'static [u8] {
     match nr {
-        libc::SYS_read => b"read",
+        libc::SYS_read => b"read (from a descriptor other than stdin)",
         libc::SYS_write => b"write (to a descriptor other than stdout/stderr)",
         libc::SYS_open => b"open",
         libc::SYS_openat => b"openat",
@@ -302,9 +304,19 @@ mod tests {
             .collect();
         for bad in [
             "open", "openat", "socket", "connect", "execve", "clone", "fork", "mprotect", "ptrace",
-            "kill", "read",
+            "kill",
         ] {
             assert!(!names.contains(&bad), "{bad} must not be allowed");
+        }
+        // `read` and `write` only with argument conditions (stdin; stdout
+        // and stderr), never unconditionally.
+        for (_, name, rules) in allowed_syscalls(3).unwrap() {
+            if name == "read" || name == "write" {
+                assert!(
+                    !rules.is_empty(),
+                    "{name} must be restricted to its descriptors"
+                );
+            }
         }
         assert_eq!(syscall_name(libc::SYS_ioctl), Some("ioctl"));
         assert_eq!(syscall_name(libc::SYS_socket), None);

@@ -9,6 +9,8 @@ pub struct ExitCounts {
     pub console_write: u64,
     /// `Exit` hypercalls.
     pub exit: u64,
+    /// `ConsoleRead` hypercalls.
+    pub console_read: u64,
     /// Hypercalls with an unassigned number.
     pub unknown_hypercall: u64,
     /// Port I/O that is not a hypercall (all `in`, `out` to other ports).
@@ -26,6 +28,7 @@ impl ExitCounts {
     pub fn total(&self) -> u64 {
         self.console_write
             + self.exit
+            + self.console_read
             + self.unknown_hypercall
             + self.io_other
             + self.mmio
@@ -96,7 +99,7 @@ impl RunStats {
     pub fn exits_line(&self) -> String {
         let e = &self.exits;
         format!(
-            "[vessel] exits: total={} console_write={} exit={} unknown_hypercall={} io_other={} mmio={} hlt={} other={}",
+            "[vessel] exits: total={} console_write={} exit={} unknown_hypercall={} io_other={} mmio={} hlt={} other={} console_read={}",
             e.total(),
             e.console_write,
             e.exit,
@@ -104,7 +107,8 @@ impl RunStats {
             e.io_other,
             e.mmio,
             e.hlt,
-            e.other
+            e.other,
+            e.console_read
         )
     }
 
@@ -146,7 +150,7 @@ mod tests {
         );
         assert_eq!(
             s.exits_line(),
-            "[vessel] exits: total=3 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0"
+            "[vessel] exits: total=3 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0 console_read=0"
         );
         assert_eq!(
             s.memory_line(),

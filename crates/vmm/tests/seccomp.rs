@@ -34,6 +34,12 @@ fn child(action: &str) -> ! {
             let n = unsafe { libc::write(3, b"x".as_ptr().cast(), 1) };
             eprintln!("write(3) returned {n}");
         }
+        "read-fd3" => {
+            let mut byte = [0u8; 1];
+            // SAFETY: reads at most 1 byte into a valid buffer.
+            let n = unsafe { libc::read(3, byte.as_mut_ptr().cast(), 1) };
+            eprintln!("read(3) returned {n}");
+        }
         "mmap-exec" => {
             // SAFETY: an anonymous private mapping at a kernel-chosen address.
             let p = unsafe {
@@ -136,6 +142,11 @@ fn writes_to_other_descriptors_are_refused() {
         "write-fd3",
         "write (to a descriptor other than stdout/stderr)",
     );
+}
+
+#[test]
+fn reads_from_other_descriptors_are_refused() {
+    assert_refused("read-fd3", "read (from a descriptor other than stdin)");
 }
 
 #[test]

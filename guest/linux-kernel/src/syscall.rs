@@ -31,7 +31,7 @@ fn efault(_: Fault) -> Errno {
 pub fn dispatch(p: &mut Process) -> Option<u8> {
     let (number, a) = p.ctx.syscall_args();
     let result = match number {
-        0 => read(a[0]),
+        0 => read(p, a[0], a[1], a[2]),
         1 => write(p, a[0], a[1], a[2]),
         9 => mmap(p, a[0], a[1], a[2], a[3], a[4] as i64),
         10 | 11 => Ok(0), // mprotect, munmap: accepted, rights and memory unchanged
@@ -86,12 +86,22 @@ fn report_unimplemented(p: &mut Process, number: u64) {
     }
 }
 
-/// Standard input is empty (host stdin is not forwarded yet).
-fn read(fd: u64) -> SysResult {
-    match fd {
-        0 => Ok(0),
-        _ => Err(Errno::EBADF),
+/// Standard input is the host's (at most 4 KiB per call; 0 at its end).
+fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    if fd != 0 {
+        return Err(Errno::EBADF);
     }
+    let mut bytes = [0u8; 4096];
+    let want = (len as usize).min(bytes.len());
+    if want == 0 {
+        return Ok(0);
+    }
+    // Check the destination before consuming input that could not be
+    // delivered.
+    p.space.write_bytes(buf, &bytes[..want]).map_err(efault)?;
+    let n = console::read(&mut bytes[..want]);
+    p.space.write_bytes(buf, &bytes[..n]).map_err(efault)?;
+    Ok(n)
 }
 
 fn stream(fd: u64) -> Result<Stream, Errno> {

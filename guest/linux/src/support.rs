@@ -10,7 +10,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "standard input only, which reads as empty (host stdin is not forwarded yet); no files",
+            "standard input only (the host's, up to 4 KiB per call; the VM waits while the host does); no files",
         ),
     ),
     (

@@ -118,6 +118,15 @@ pub fn write_bytes(stream: Stream, bytes: &[u8]) {
     console.finish_write();
 }
 
+/// Reads console input (the host's standard input) into `buf`: the byte
+/// count, 0 at end of input. Pending standard output is flushed first, so a
+/// prompt appears before the read blocks. On the Vessel platform the whole
+/// VM waits while the host waits for input.
+pub fn read(buf: &mut [u8]) -> usize {
+    flush();
+    platform::current().console_read(buf)
+}
+
 /// Flushes buffered standard output.
 pub fn flush() {
     if let Some(mut console) = CONSOLE.try_lock() {

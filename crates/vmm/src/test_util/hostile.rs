@@ -405,7 +405,7 @@ pub fn hostile_guest() -> HostileGuest {
 
     // --- Unknown hypercall numbers in the range, and bad exit requests.
     let header = (Status::NotHandled as i64).to_le_bytes();
-    for n in [2u16, 0x80, 0xff] {
+    for n in [3u16, 0x80, 0xff] {
         g.call_recorded(
             &format!("hypercall number {n:#x}"),
             n,

@@ -26,6 +26,10 @@ pub(crate) trait Platform: Sync {
     /// (memory the host may be shown).
     fn console_write(&self, stream: Stream, bytes: &[u8]);
 
+    /// Reads console input (the host's standard input) into `buf`; returns
+    /// the byte count, 0 at end of input. May block until input arrives.
+    fn console_read(&self, buf: &mut [u8]) -> usize;
+
     /// Ends the VM. Buffered console output has been flushed.
     fn exit(&self, code: i32, reason: ExitReason) -> !;
 

@@ -81,6 +81,11 @@ impl Platform for Pc {
         self.write_uart(bytes);
     }
 
+    /// Serial input is not wired up yet: the console reads as empty.
+    fn console_read(&self, _buf: &mut [u8]) -> usize {
+        0
+    }
+
     fn exit(&self, code: i32, _reason: ExitReason) -> ! {
         // SAFETY: isa-debug-exit and the keyboard controller's reset line
         // end the VM; an absent device ignores the write.

@@ -11,7 +11,8 @@ use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use vessel_abi::hypercall::{
-    ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream, check_transfer,
+    ConsoleRead, ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream, check_read,
+    check_transfer,
 };
 use vessel_abi::layout::KERNEL_VIRT_BASE;
 
@@ -106,20 +107,78 @@ static EXIT_REQUEST: ExitRequest = ExitRequest(UnsafeCell::new(Exit {
 }));
 static EXITING: AtomicBool = AtomicBool::new(false);
 
+/// Bytes one `ConsoleRead` asks for at most.
+const READ_BUFFER: usize = 4096;
+
+/// A host-visible console-input request and its buffer.
+struct ReadRequest {
+    args: ConsoleRead,
+    buffer: [u8; READ_BUFFER],
+}
+
+impl ReadRequest {
+    const fn new() -> Self {
+        Self {
+            args: ConsoleRead {
+                header: Header {
+                    status: Status::NotHandled as i64,
+                },
+                buf: 0,
+                len: 0,
+            },
+            buffer: [0; READ_BUFFER],
+        }
+    }
+
+    /// Reads host input into `out`; the count, 0 at end of input or error.
+    fn read(&mut self, out: &mut [u8]) -> usize {
+        let len = out.len().min(READ_BUFFER);
+        self.args = ConsoleRead {
+            header: Header::default(),
+            buf: image_phys(self.buffer.as_ptr()),
+            len: len as u64,
+        };
+        let args = &raw mut self.args;
+        // SAFETY: `args` is a ConsoleRead in `self` (a static in the image),
+        // naming `self.buffer`, also in the image; both are borrowed
+        // mutably for the call, so nothing else touches them meanwhile.
+        unsafe { hypercall(Number::ConsoleRead, args) };
+        // SAFETY: reading back the status the host may have written.
+        let status = unsafe { core::ptr::read_volatile(&raw const (*args).header.status) };
+        let Ok(n) = check_read(status, len as u64) else {
+            return 0;
+        };
+        // The host wrote the buffer behind the compiler's back: copy it out
+        // with volatile reads.
+        let buffer = self.buffer.as_ptr();
+        for (i, slot) in out[..n as usize].iter_mut().enumerate() {
+            // SAFETY: `i < n <= READ_BUFFER`, so the read is inside `buffer`.
+            *slot = unsafe { core::ptr::read_volatile(buffer.add(i)) };
+        }
+        n as usize
+    }
+}
+
 /// Vessel's own VMM.
 pub(crate) struct Vessel {
     console: SpinLock<ConsoleRequest>,
+    input: SpinLock<ReadRequest>,
 }
 
 /// The one instance.
 pub(crate) static VESSEL: Vessel = Vessel {
     console: SpinLock::new(ConsoleRequest::new()),
+    input: SpinLock::new(ReadRequest::new()),
 };
 
 impl Platform for Vessel {
     fn console_write(&self, stream: Stream, bytes: &[u8]) {
         // If the host cannot write, there is nobody to tell: drop it.
         let _ = self.console.lock().write(stream, bytes);
+    }
+
+    fn console_read(&self, buf: &mut [u8]) -> usize {
+        self.input.lock().read(buf)
     }
 
     fn exit(&self, code: i32, reason: ExitReason) -> ! {
