@@ -8,7 +8,8 @@
 //! QEMU's `microvm` machine through the PVH entry (`tools/qemu-run`, KVM,
 //! minimal devices). Results are printed and written to
 //! `target/bench/boot.json`. Benchmarks report; they never fail because a
-//! target is missed.
+//! target is missed. `--linux` runs the OS-latency benchmark of Linux
+//! programs instead ([`crate::bench_linux`], `target/bench/linux.json`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -57,6 +58,13 @@ pub struct BenchArgs {
     /// Skip building (use what is in target/).
     #[arg(long)]
     pub no_build: bool,
+    /// Instead of the boot benchmark: OS latency of the same static Linux
+    /// binary natively and under `vessel run` (`target/bench/linux.json`).
+    #[arg(long)]
+    pub linux: bool,
+    /// Options of `--linux`.
+    #[command(flatten)]
+    pub linux_opts: crate::bench_linux::LinuxArgs,
 }
 
 /// Summary statistics of a sample, in the sample's unit.
@@ -103,7 +111,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn round(v: f64, digits: i32) -> f64 {
+/// `v` rounded to `digits` decimal places.
+pub fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f
 }
@@ -127,7 +136,7 @@ pub fn parse_verbose(stderr: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
 
 /// Wall time of running `cmd` to completion, in milliseconds, requiring
 /// exit status 0.
-fn wall_ms(cmd: &mut Command) -> Result<f64> {
+pub fn wall_ms(cmd: &mut Command) -> Result<f64> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -225,6 +234,14 @@ pub fn run(project: &Project, args: &BenchArgs) -> Result<()> {
         bail!("--runs must be at least 1");
     }
     prereq::ensure(project, Purpose::Bench)?;
+    if args.linux {
+        if !args.no_build {
+            // The guest first: `vessel` embeds the vessel-linux kernel.
+            build::guest_release(project)?;
+            build::host_release_packages(project, &["vessel"])?;
+        }
+        return crate::bench_linux::run(project, &args.linux_opts);
+    }
     if !args.no_build {
         build::guest_release(project)?;
         build::host_release_packages(project, &["vessel", "kvm-floor"])?;
@@ -522,6 +539,21 @@ mod tests {
         let s = Stats::of(&(1..=30).map(f64::from).collect::<Vec<_>>()).unwrap();
         assert_eq!((s.p50, s.p90), (15.0, 27.0));
         assert!(Stats::of(&[]).is_none());
+    }
+
+    #[test]
+    fn arguments_are_consistent() {
+        use clap::{CommandFactory, Parser};
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        Cli::command().debug_assert();
+        let cli = Cli::parse_from(["bench", "--linux", "--linux-runs", "5", "--runs", "7"]);
+        assert!(cli.bench.linux);
+        assert_eq!((cli.bench.linux_opts.linux_runs, cli.bench.runs), (5, 7));
+        assert_eq!(cli.bench.linux_opts.linux_memory, "512M");
     }
 
     #[test]

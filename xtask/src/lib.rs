@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod bench_linux;
 pub mod build;
 pub mod check;
 pub mod cmd;

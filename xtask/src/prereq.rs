@@ -62,10 +62,11 @@ pub const APT_NEEDS: &[AptNeed] = &[
         needed_for: &[Purpose::Test, Purpose::Bench, Purpose::RunQemu],
     },
     AptNeed {
-        // Compiles the C programs of the Linux conformance tests.
+        // Compiles the C programs of the Linux conformance tests and the
+        // OS-latency benchmark (`bench --linux`).
         program: "musl-gcc",
         package: "musl-tools",
-        needed_for: &[Purpose::Test],
+        needed_for: &[Purpose::Test, Purpose::Bench],
     },
     AptNeed {
         // Debian's busybox-static, run unmodified under vessel-linux.

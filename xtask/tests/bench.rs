@@ -1,11 +1,13 @@
-//! The benchmark driver, run against fake `vessel`, `kvm-floor` and
-//! `tools/qemu-run` scripts in a temporary project tree (no KVM needed).
+//! The benchmark drivers, run against fake `vessel`, `kvm-floor`,
+//! `tools/qemu-run`, `oslat` and `true` scripts in a temporary project tree
+//! (no KVM or musl-gcc needed).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use xtask::bench::{self, BenchArgs};
+use xtask::bench_linux::{self, LinuxArgs, Programs};
 use xtask::project::Project;
 
 fn script(path: &Path, body: &str) {
@@ -41,6 +43,8 @@ echo hello"#,
         memory: "64M".into(),
         example: "hello".into(),
         no_build: true,
+        linux: false,
+        linux_opts: bench_linux::LinuxArgs::default(),
     };
     let report = bench::measure(&project, &args).unwrap();
     bench::print_report(&report);
@@ -65,4 +69,72 @@ echo hello"#,
         assert!(report["rss_above_touched_kib"].is_i64());
     }
     assert!(report["machine"]["cpu"].is_string());
+}
+
+#[test]
+fn bench_linux_summarizes_fake_runs() {
+    let root = std::env::temp_dir().join(format!("xtask-bench-linux-test-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    let project = Project::at(&root);
+    // Fake vessel: `run [--memory SIZE] PROGRAM ARGS...` runs PROGRAM directly,
+    // telling it it is "under vessel".
+    script(
+        &project.host_release_bin("vessel"),
+        r#"[ "$1" = run ] || exit 9
+shift
+[ "$1" = --memory ] && shift 2
+UNDER_FAKE_VESSEL=1 exec "$@""#,
+    );
+    // Fake oslat: 100 ns/op natively, 50 ns/op under vessel, for getppid;
+    // 1000 natively and 4000 under vessel otherwise.
+    let oslat = root.join("target/bench/oslat");
+    script(
+        &oslat,
+        r#"case "$1:$UNDER_FAKE_VESSEL" in
+getppid:1) ns=50.0;; getppid:*) ns=100.0;;
+*:1) ns=4000.0;; *) ns=1000.0;;
+esac
+echo "oslat measure=$1 iterations=$2 total_ns=1 ns_per_op=$ns""#,
+    );
+    let true_bin = root.join("target/bench/true");
+    script(&true_bin, "exit 0");
+
+    let args = LinuxArgs {
+        linux_memory: "512M".into(),
+        linux_runs: 2,
+        true_runs: 3,
+        true_warmup: 1,
+    };
+    let report = bench_linux::measure(&project, &args, &Programs { oslat, true_bin }).unwrap();
+    bench_linux::print_report(&report);
+    fs::remove_dir_all(&root).unwrap();
+
+    assert_eq!(report["getppid"]["native_ns"], 100.0);
+    assert_eq!(report["getppid"]["vessel_ns"], 50.0);
+    assert_eq!(report["getppid"]["ratio"], 0.5);
+    assert_eq!(report["mmap_touch_munmap_4mib"]["ratio"], 4.0);
+    assert_eq!(report["clock_gettime"]["vessel_ns"], 4000.0);
+    assert_eq!(report["targets"]["getppid_ratio"]["met"], true);
+    for key in [
+        "pipe_round_trip",
+        "context_switch",
+        "fork_exit_wait",
+        "fork_execve_wait",
+    ] {
+        assert!(report[key]["ratio"].is_null(), "{key}");
+        assert!(
+            report[key]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("not yet possible")
+        );
+    }
+    assert!(report["targets"]["fork_exec_ratio"]["met"].is_null());
+    let true_ms = report["true_end_to_end_ms_p50"].as_f64().unwrap();
+    assert!(true_ms > 0.0);
+    assert_eq!(
+        report["targets"]["true_end_to_end_ms_p50"]["met"],
+        true_ms <= bench_linux::TARGET_TRUE_MS
+    );
+    assert!(report["true_end_to_end"]["native_ns"].as_f64().unwrap() > 0.0);
 }

@@ -1,0 +1,5 @@
+/* The smallest static program: `vessel run` end-to-end time vs native exec. */
+int main(void)
+{
+	return 0;
+}
