@@ -76,6 +76,10 @@ pub const APT_NEEDS: &[AptNeed] = &[
     },
 ];
 
+/// Rust targets: the guest's, and the static Linux one the conformance tests
+/// compile Rust programs for (run natively and under vessel-linux).
+const RUST_TARGETS: &[&str] = &[GUEST_TARGET, "x86_64-unknown-linux-musl"];
+
 /// Rust components every workflow needs.
 const RUST_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 
@@ -117,9 +121,11 @@ fn rustup(dir: &Path) -> Command {
 
 fn ensure_rust_in(dir: &Path) -> Result<()> {
     let targets = cmd::stdout(rustup(dir).args(["target", "list", "--installed"]))?;
-    if !targets.lines().any(|t| t.trim() == GUEST_TARGET) {
-        note(format!("installing rust target {GUEST_TARGET}"));
-        cmd::run(rustup(dir).args(["target", "add", GUEST_TARGET]))?;
+    for target in RUST_TARGETS {
+        if !targets.lines().any(|t| t.trim() == *target) {
+            note(format!("installing rust target {target}"));
+            cmd::run(rustup(dir).args(["target", "add", target]))?;
+        }
     }
     let components = cmd::stdout(rustup(dir).args(["component", "list", "--installed"]))?;
     for component in RUST_COMPONENTS {

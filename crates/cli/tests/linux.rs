@@ -93,6 +93,34 @@ fn musl_program(name: &str) -> PathBuf {
     out
 }
 
+/// Compiles `tests/linux/NAME.rs` for `x86_64-unknown-linux-musl` (a
+/// static executable with Rust's real std).
+fn rust_program(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/linux")
+        .join(format!("{name}.rs"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("linux-{name}"));
+    let status = Command::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("rustc");
+    assert!(
+        status.success(),
+        "compiling {} (rustup target add x86_64-unknown-linux-musl)",
+        source.display()
+    );
+    out
+}
+
 fn busybox() -> PathBuf {
     let path = PathBuf::from("/bin/busybox");
     assert!(path.is_file(), "Debian's busybox-static must be installed");
@@ -139,6 +167,61 @@ fn null_dereference_is_sigsegv_status_139() {
 }
 
 #[test]
+fn anonymous_mappings_and_the_program_break() {
+    let out = same_natively_and_under_vessel(&musl_program("mmap"), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "fresh pages zero: 1, sum 130560\nmprotect: 0\nmunmap: 0\n"
+    );
+    let out = same_natively_and_under_vessel(&musl_program("brk"), &[], &[]);
+    assert!(
+        out.stdout.starts_with("grew by 1048576\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn cpu_faults_and_abort_end_with_the_signal_status() {
+    for (program, status) in [("signals", 134), ("divzero", 136), ("recursion", 139)] {
+        let out = same_natively_and_under_vessel(&musl_program(program), &[], &[]);
+        assert_eq!(out.status, Some(status), "{program}");
+    }
+}
+
+#[test]
+fn errors_clocks_and_exit_codes_match_linux() {
+    let out = same_natively_and_under_vessel(&musl_program("errors"), &[], &[]);
+    assert!(
+        out.stdout.contains("write(9) = -1 (Bad file descriptor)"),
+        "{}",
+        out.stdout
+    );
+    let out = same_natively_and_under_vessel(&musl_program("clock"), &[], &[]);
+    assert!(!out.stdout.contains(": 0"), "{}", out.stdout);
+    let exitcode = musl_program("exitcode");
+    for code in ["0", "1", "42", "255", "256", "300"] {
+        same_natively_and_under_vessel(&exitcode, &[code], &[]);
+    }
+}
+
+#[test]
+fn rust_std_programs_run_unmodified() {
+    let out =
+        same_natively_and_under_vessel(&rust_program("rust_std"), &["x"], &[("GREETING", "hi")]);
+    assert_eq!(out.status, Some(9));
+    assert!(
+        out.stdout.contains("total 55, squares 385"),
+        "{}",
+        out.stdout
+    );
+    let out = same_natively_and_under_vessel(&rust_program("rust_panic"), &[], &[]);
+    assert_eq!(out.status, Some(101));
+    let out = same_natively_and_under_vessel(&rust_program("rust_time"), &[], &[]);
+    assert!(!out.stdout.contains("false"), "{}", out.stdout);
+}
+
+#[test]
 fn busybox_applets_behave_as_on_linux() {
     let busybox = busybox();
     let cases: &[&[&str]] = &[
@@ -162,6 +245,17 @@ fn busybox_applets_behave_as_on_linux() {
             "f() { echo in f $1; return 3; }; f arg; echo status $?",
         ],
         &["env"],
+        &["sh", "-c", "case abc in a*) echo starts with a;; esac"],
+        &[
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 5 ]; do i=$((i+1)); done; echo $i",
+        ],
+        &["sh", "-c", "echo ${HOME:-none} ${UNSET:-default}"],
+        &["sh", "-c", "set -- a b c; echo $# $2"],
+        &["sh", "-c", "test 3 -gt 2 && echo yes || echo no"],
+        &["echo", "-n", "no newline"],
+        &["dirname", "/a/b/c"],
     ];
     for args in cases {
         // Sorted by key: std passes a cleared environment in key order.

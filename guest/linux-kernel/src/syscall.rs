@@ -64,6 +64,21 @@ pub fn dispatch(p: &mut Process) -> Option<u8> {
         257 => Err(Errno::ENOENT), // openat: no file system yet
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
+        7 => poll(p, a[0], a[1]),
+        131 => sigaltstack(p, a[1]),
+        62 | 200 | 234 => {
+            // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig):
+            // only the process itself, with the default action.
+            let (target, signal) = if number == 234 {
+                (a[1], a[2])
+            } else {
+                (a[0], a[1])
+            };
+            match signal_self(target, signal) {
+                Ok(Some(status)) => return Some(status),
+                other => other.map(|_| 0),
+            }
+        }
         302 => prlimit64(p, a[0], a[1], a[2], a[3]),
         _ => {
             // The published table must agree with this match.
@@ -398,4 +413,67 @@ fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> Sy
         p.space.write_bytes(old, &rlimit).map_err(efault)?;
     }
     Ok(0)
+}
+
+/// Readiness of the standard streams (always ready); other descriptors are
+/// invalid. The timeout is not waited for.
+fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
+    const POLLIN: i16 = 0x1;
+    const POLLOUT: i16 = 0x4;
+    const POLLNVAL: i16 = 0x20;
+    const MAX_POLL: u64 = 1024;
+    if count > MAX_POLL {
+        return Err(Errno::EINVAL);
+    }
+    let mut ready = 0;
+    for i in 0..count {
+        let at = fds.wrapping_add(i * 8);
+        let mut entry = [0u8; 8];
+        p.space.read_bytes(at, &mut entry).map_err(efault)?;
+        let fd = i32::from_le_bytes(entry[..4].try_into().unwrap_or_default());
+        let events = i16::from_le_bytes([entry[4], entry[5]]);
+        let revents = match fd {
+            fd if fd < 0 => 0,
+            0 => events & POLLIN,
+            1 | 2 => events & POLLOUT,
+            _ => POLLNVAL,
+        };
+        if revents != 0 {
+            ready += 1;
+        }
+        p.space
+            .write_bytes(at + 6, &revents.to_le_bytes())
+            .map_err(efault)?;
+    }
+    Ok(ready)
+}
+
+/// Accepts an alternate signal stack (signals are never delivered to
+/// handlers yet); reports none as the old one.
+fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
+    const SS_DISABLE: u32 = 2;
+    if old != 0 {
+        let mut stack = [0u8; 24];
+        stack[8..12].copy_from_slice(&SS_DISABLE.to_le_bytes());
+        p.space.write_bytes(old, &stack).map_err(efault)?;
+    }
+    Ok(0)
+}
+
+/// A signal sent by the process to itself: every signal's default action
+/// ends the process (status 128 + signal), except those ignored by default
+/// and signal 0 (a probe). No handlers run yet.
+fn signal_self(target: u64, signal: u64) -> Result<Option<u8>, Errno> {
+    const SIGCHLD: u64 = 17;
+    const SIGCONT: u64 = 18;
+    const SIGURG: u64 = 23;
+    const SIGWINCH: u64 = 28;
+    if target != 1 && target != 0 {
+        return Err(Errno::ESRCH);
+    }
+    match signal {
+        0 | SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Ok(None),
+        1..=64 => Ok(Some(128 + signal as u8)),
+        _ => Err(Errno::EINVAL),
+    }
 }

@@ -101,6 +101,28 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::uname, Support::Full),
     (
+        Sysno::poll,
+        Support::Partial(
+            "the standard streams are always ready, other descriptors invalid; no waiting",
+        ),
+    ),
+    (
+        Sysno::sigaltstack,
+        Support::Partial("accepted; signals are not delivered to handlers"),
+    ),
+    (
+        Sysno::kill,
+        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+    ),
+    (
+        Sysno::tkill,
+        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+    ),
+    (
+        Sysno::tgkill,
+        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+    ),
+    (
         Sysno::prlimit64,
         Support::Partial(
             "reads limits of the calling process (8 MiB stack, the rest unlimited); no changes",
