@@ -206,6 +206,22 @@ fn errors_clocks_and_exit_codes_match_linux() {
 }
 
 #[test]
+fn fork_wait_and_execve() {
+    let out = same_natively_and_under_vessel(&musl_program("fork"), &[], &[]);
+    assert!(out.stdout.contains("exited: 1 with 42"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("exec'd child exited with 5"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("signaled 1 by signal 11"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn rust_std_programs_run_unmodified() {
     let out =
         same_natively_and_under_vessel(&rust_program("rust_std"), &["x"], &[("GREETING", "hi")]);
@@ -256,6 +272,13 @@ fn busybox_applets_behave_as_on_linux() {
         &["sh", "-c", "test 3 -gt 2 && echo yes || echo no"],
         &["echo", "-n", "no newline"],
         &["dirname", "/a/b/c"],
+        &["sh", "-c", "(exit 3); echo subshell status $?"],
+        &[
+            "sh",
+            "-c",
+            "/bin/busybox true && echo ran an external command",
+        ],
+        &["sh", "-c", "busybox expr 2 + 3; echo $?"],
     ];
     for args in cases {
         // Sorted by key: std passes a cleared environment in key order.

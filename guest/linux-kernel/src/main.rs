@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+mod kernel;
 mod process;
 mod random;
 mod syscall;
@@ -30,8 +31,15 @@ fn main() -> ExitCode {
         .filter(|(k, _)| !k.starts_with("VESSEL_"))
         .map(|(k, v)| alloc::format!("{k}={v}"))
         .collect();
-    match process::Process::load(program, &argv, &envp, verbose) {
-        Ok(process) => ExitCode::from(process.run()),
+    let path = argv.first().cloned().unwrap_or_default();
+    let kernel = kernel::Kernel::new(path, program, verbose);
+    let pid = kernel.new_pid(0);
+    match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
+        Ok(process) => {
+            let ended = process.run();
+            kernel.exited(pid, ended);
+            ExitCode::from(ended.shell_status())
+        }
         Err(error) => {
             let name = argv.first().map_or("program", |a| a.as_str());
             eprintln!("vessel-linux: cannot execute {name}: {error}");

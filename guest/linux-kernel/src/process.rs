@@ -1,9 +1,11 @@
 //! One Linux process: its address space, its registers and the layout of
 //! its memory (program, heap, anonymous mappings, stack).
 
+use crate::kernel::{Ended, Kernel};
 use crate::{random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use vessel_linux::elf::{self, ElfError, Perms};
@@ -20,6 +22,10 @@ const MMAP_TOP: u64 = 0x7f00_0000_0000;
 
 /// A running program.
 pub struct Process {
+    /// Its process id.
+    pub pid: u32,
+    /// The state all processes share.
+    pub kernel: Arc<Kernel>,
     /// Its address space.
     pub space: UserSpace,
     /// Its registers.
@@ -34,8 +40,6 @@ pub struct Process {
     pub mmap_next: u64,
     /// When the process started: the zero of its monotonic clock.
     pub started: Instant,
-    /// Report unimplemented system calls (once each) on standard error.
-    pub verbose: bool,
     /// System calls already reported as unimplemented.
     pub reported: BTreeSet<u64>,
     /// The name `prctl(PR_SET_NAME)` gave it (NUL-padded).
@@ -76,7 +80,8 @@ impl Process {
         program: &[u8],
         argv: &[String],
         envp: &[String],
-        verbose: bool,
+        pid: u32,
+        kernel: Arc<Kernel>,
     ) -> Result<Self, LoadError> {
         let plan = elf::parse(program).map_err(LoadError::Exec)?;
         let mut space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
@@ -124,6 +129,8 @@ impl Process {
             .map_err(LoadError::Copy)?;
 
         Ok(Self {
+            pid,
+            kernel,
             space,
             ctx: UserContext::new(plan.entry, image.rsp),
             brk_start: plan.brk_start,
@@ -131,26 +138,83 @@ impl Process {
             heap_mapped_end: plan.brk_start,
             mmap_next: MMAP_TOP,
             started: Instant::now(),
-            verbose,
             reported: BTreeSet::new(),
             name: [0; 16],
         })
     }
 
-    /// Runs the program to its end; returns its exit status as a shell
-    /// reports it (the exit code, or 128 + the signal that killed it).
-    pub fn run(mut self) -> u8 {
+    /// Runs the program to its end and says how it ended.
+    pub fn run(mut self) -> Ended {
         loop {
             match run_user(&self.space, &mut self.ctx) {
                 UserExit::Syscall => {
-                    if let Some(status) = syscall::dispatch(&mut self) {
-                        return status;
+                    if let Some(ended) = syscall::dispatch(&mut self) {
+                        return ended;
                     }
                 }
-                UserExit::Fault { vector, .. } => return 128 + signal_for(vector),
+                UserExit::Fault { vector, .. } => return Ended::Signaled(signal_for(vector)),
                 UserExit::Interrupted => {}
             }
         }
+    }
+
+    /// A copy of this process as `fork` makes it: a new pid, a copy of the
+    /// address space, the same registers except a 0 result.
+    pub fn fork(&self) -> Option<Process> {
+        let space = self.space.fork()?;
+        let mut ctx = self.ctx.clone();
+        ctx.set_syscall_return(0);
+        Some(Process {
+            pid: self.kernel.new_pid(self.pid),
+            kernel: self.kernel.clone(),
+            space,
+            ctx,
+            brk_start: self.brk_start,
+            brk: self.brk,
+            heap_mapped_end: self.heap_mapped_end,
+            mmap_next: self.mmap_next,
+            started: self.started,
+            reported: self.reported.clone(),
+            name: self.name,
+        })
+    }
+
+    /// Starts the process on a task of its own; when it ends, the kernel
+    /// records how.
+    pub fn start(self) {
+        const SIGKILL: u8 = 9;
+        let pid = self.pid;
+        let kernel = self.kernel.clone();
+        let on_task = self.kernel.clone();
+        let spawned = vessel_std::thread::Builder::new()
+            .name(alloc::format!("pid {pid}"))
+            .spawn(move || {
+                let ended = self.run();
+                on_task.exited(pid, ended);
+            });
+        if spawned.is_err() {
+            // No memory for its task: the child dies at once, as if killed.
+            kernel.exited(pid, Ended::Signaled(SIGKILL));
+        }
+    }
+
+    /// Replaces the program this process runs (`execve`): a fresh address
+    /// space and registers; the pid and the name stay.
+    pub fn exec(
+        &mut self,
+        program: &[u8],
+        argv: &[String],
+        envp: &[String],
+    ) -> Result<(), LoadError> {
+        let fresh = Process::load(program, argv, envp, self.pid, self.kernel.clone())?;
+        let name = self.name;
+        let reported = core::mem::take(&mut self.reported);
+        *self = Process {
+            name,
+            reported,
+            ..fresh
+        };
+        Ok(())
     }
 }
 

@@ -5,9 +5,12 @@
 //! What each call supports is listed in `vessel_linux::support`, from which
 //! the published coverage table is generated; this module implements it.
 
-use crate::process::Process;
+use crate::kernel::Ended;
+use crate::process::{LoadError, Process};
 use crate::random;
+use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 use vessel_linux::{Errno, PAGE_SIZE, SysResult, Sysno, errno};
 use vessel_rt::console::{self, Stream};
 use vessel_std::eprintln;
@@ -26,9 +29,9 @@ fn efault(_: Fault) -> Errno {
     Errno::EFAULT
 }
 
-/// Serves the system call the process just made. Returns its exit status
-/// if the call ended the process.
-pub fn dispatch(p: &mut Process) -> Option<u8> {
+/// Serves the system call the process just made. Says how the process
+/// ended if the call ended it.
+pub fn dispatch(p: &mut Process) -> Option<Ended> {
     let (number, a) = p.ctx.syscall_args();
     let result = match number {
         0 => read(p, a[0], a[1], a[2]),
@@ -39,10 +42,15 @@ pub fn dispatch(p: &mut Process) -> Option<u8> {
         13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
         16 => ioctl(a[0]),
         20 => writev(p, a[0], a[1], a[2]),
-        39 | 186 => Ok(1),              // getpid, gettid: the first process
-        110 => Ok(0),                   // getppid
+        39 | 186 => Ok(p.pid as usize), // getpid, gettid: one thread per process
+        110 => Ok(p.kernel.parent_of(p.pid) as usize),
+        57 | 58 => fork(p, 0, 0, 0), // fork, vfork (a full copy either way)
+        56 => fork(p, a[0], a[1], a[3]),
+        59 => execve(p, a[0], a[1], a[2]),
+        // pid_t arguments are C ints: only the low 32 bits count.
+        61 => wait4(p, i64::from(a[0] as i32), a[1], a[2]),
         102 | 104 | 107 | 108 => Ok(0), // getuid, getgid, geteuid, getegid: root
-        60 | 231 => return Some((a[0] & 0xff) as u8), // exit, exit_group
+        60 | 231 => return Some(Ended::Exited((a[0] & 0xff) as u8)), // exit, exit_group
         63 => uname(p, a[0]),
         158 => arch_prctl(p, a[0], a[1]),
         218 => Ok(1), // set_tid_address: the thread id
@@ -74,8 +82,8 @@ pub fn dispatch(p: &mut Process) -> Option<u8> {
             } else {
                 (a[0], a[1])
             };
-            match signal_self(target, signal) {
-                Ok(Some(status)) => return Some(status),
+            match signal_self(p, target, signal) {
+                Ok(Some(signal)) => return Some(Ended::Signaled(signal)),
                 other => other.map(|_| 0),
             }
         }
@@ -93,7 +101,7 @@ pub fn dispatch(p: &mut Process) -> Option<u8> {
 
 /// Logs an unimplemented call once, by name, when the kernel is verbose.
 fn report_unimplemented(p: &mut Process, number: u64) {
-    if p.verbose && p.reported.insert(number) {
+    if p.kernel.verbose && p.reported.insert(number) {
         match Sysno::from_number(number) {
             Some(sysno) => eprintln!("vessel-linux: unimplemented system call {sysno} ({number})"),
             None => eprintln!("vessel-linux: unknown system call number {number}"),
@@ -463,17 +471,117 @@ fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
 /// A signal sent by the process to itself: every signal's default action
 /// ends the process (status 128 + signal), except those ignored by default
 /// and signal 0 (a probe). No handlers run yet.
-fn signal_self(target: u64, signal: u64) -> Result<Option<u8>, Errno> {
+fn signal_self(p: &Process, target: u64, signal: u64) -> Result<Option<u8>, Errno> {
     const SIGCHLD: u64 = 17;
     const SIGCONT: u64 = 18;
     const SIGURG: u64 = 23;
     const SIGWINCH: u64 = 28;
-    if target != 1 && target != 0 {
+    // pid_t is a C int: only the low 32 bits count.
+    let target = target as u32;
+    if target != p.pid && target != 0 {
         return Err(Errno::ESRCH);
     }
     match signal {
         0 | SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Ok(None),
-        1..=64 => Ok(Some(128 + signal as u8)),
+        1..=64 => Ok(Some(signal as u8)),
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// `fork`, `vfork`, and `clone` without shared memory: a new process with a
+/// copy of this one.
+fn fork(p: &mut Process, flags: u64, child_stack: u64, child_tid: u64) -> SysResult {
+    const CLONE_VM: u64 = 0x100;
+    const CLONE_THREAD: u64 = 0x10000;
+    const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    if flags & (CLONE_VM | CLONE_THREAD) != 0 {
+        // Threads share an address space: not supported yet.
+        return Err(Errno::ENOSYS);
+    }
+    let mut child = p.fork().ok_or(Errno::ENOMEM)?;
+    if child_stack != 0 {
+        child.ctx.rsp = child_stack;
+    }
+    let pid = child.pid;
+    if flags & CLONE_CHILD_SETTID != 0 {
+        child
+            .space
+            .write_bytes(child_tid, &pid.to_le_bytes())
+            .map_err(efault)?;
+    }
+    child.start();
+    Ok(pid as usize)
+}
+
+fn wait4(p: &mut Process, which: i64, status: u64, options: u64) -> SysResult {
+    const WNOHANG: u64 = 1;
+    match p.kernel.wait(p.pid, which, options & WNOHANG != 0)? {
+        None => Ok(0),
+        Some((pid, ended)) => {
+            if status != 0 {
+                p.space
+                    .write_bytes(status, &ended.wait_status().to_le_bytes())
+                    .map_err(efault)?;
+            }
+            Ok(pid as usize)
+        }
+    }
+}
+
+/// Longest path or argument string accepted.
+const MAX_STRING: usize = 4096;
+/// Most `argv` or `envp` entries accepted.
+const MAX_STRINGS: usize = 4096;
+
+/// A NUL-terminated string from user memory.
+fn read_string(p: &Process, mut addr: u64) -> Result<String, Errno> {
+    let mut bytes = Vec::new();
+    loop {
+        let mut byte = [0u8; 1];
+        p.space.read_bytes(addr, &mut byte).map_err(efault)?;
+        if byte[0] == 0 {
+            return String::from_utf8(bytes).map_err(|_| Errno::EINVAL);
+        }
+        if bytes.len() == MAX_STRING {
+            return Err(Errno::E2BIG);
+        }
+        bytes.push(byte[0]);
+        addr = addr.wrapping_add(1);
+    }
+}
+
+/// A NULL-terminated array of string pointers from user memory.
+fn read_strings(p: &Process, mut addr: u64) -> Result<Vec<String>, Errno> {
+    let mut strings = Vec::new();
+    if addr == 0 {
+        return Ok(strings);
+    }
+    loop {
+        let mut pointer = [0u8; 8];
+        p.space.read_bytes(addr, &mut pointer).map_err(efault)?;
+        let pointer = u64::from_le_bytes(pointer);
+        if pointer == 0 {
+            return Ok(strings);
+        }
+        if strings.len() == MAX_STRINGS {
+            return Err(Errno::E2BIG);
+        }
+        strings.push(read_string(p, pointer)?);
+        addr = addr.wrapping_add(8);
+    }
+}
+
+/// Runs another program in this process. Only the program `vessel run`
+/// was given can be found (there is no file system yet).
+fn execve(p: &mut Process, path: u64, argv: u64, envp: u64) -> SysResult {
+    let path = read_string(p, path)?;
+    let argv = read_strings(p, argv)?;
+    let envp = read_strings(p, envp)?;
+    let program = p.kernel.executable(&path).ok_or(Errno::ENOENT)?;
+    match p.exec(program, &argv, &envp) {
+        Ok(()) => Ok(0),
+        Err(LoadError::Exec(_)) => Err(Errno::ENOEXEC),
+        Err(LoadError::Stack(errno)) => Err(errno),
+        Err(_) => Err(Errno::ENOMEM),
     }
 }

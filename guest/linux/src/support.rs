@@ -76,9 +76,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Support::Partial("ends the process (one thread per process)"),
     ),
     (Sysno::exit_group, Support::Full),
-    (Sysno::getpid, Support::Partial("always 1: one process")),
-    (Sysno::getppid, Support::Partial("always 0")),
-    (Sysno::gettid, Support::Partial("always 1: one thread")),
+    (Sysno::getpid, Support::Full),
+    (Sysno::getppid, Support::Full),
+    (
+        Sysno::gettid,
+        Support::Partial("the pid: one thread per process"),
+    ),
     (Sysno::getuid, Support::Full),
     (Sysno::geteuid, Support::Full),
     (Sysno::getgid, Support::Full),
@@ -100,6 +103,32 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Support::Partial("PR_SET_NAME and PR_GET_NAME"),
     ),
     (Sysno::uname, Support::Full),
+    (
+        Sysno::fork,
+        Support::Partial("copies the whole address space at once (no copy-on-write yet)"),
+    ),
+    (
+        Sysno::vfork,
+        Support::Partial("a fork: the parent is not suspended"),
+    ),
+    (
+        Sysno::clone,
+        Support::Partial(
+            "fork-like clones only; CLONE_VM and CLONE_THREAD (threads) are ENOSYS; CLONE_CHILD_SETTID honoured",
+        ),
+    ),
+    (
+        Sysno::execve,
+        Support::Partial(
+            "only the program given to `vessel run` (at its path or /proc/self/exe) can be found: no file system yet; no #! scripts",
+        ),
+    ),
+    (
+        Sysno::wait4,
+        Support::Partial(
+            "exit and signal statuses of children; no stopped children (WUNTRACED), no rusage",
+        ),
+    ),
     (
         Sysno::poll,
         Support::Partial(
@@ -178,8 +207,8 @@ mod tests {
             );
         }
         assert_eq!(support(Sysno::exit_group), Support::Full);
-        assert_eq!(support(Sysno::fork), Support::Unsupported);
-        assert!(is_implemented(231) && !is_implemented(57) && !is_implemented(100_000));
+        assert_eq!(support(Sysno::ptrace), Support::Unsupported);
+        assert!(is_implemented(231) && !is_implemented(101) && !is_implemented(100_000));
     }
 
     /// The published table is generated from this module; regenerate it

@@ -384,6 +384,64 @@ impl UserSpace {
     }
 }
 
+impl UserSpace {
+    /// A copy of this address space: every user page copied into a fresh
+    /// frame, with the same access rights (what `fork` needs). `None` when
+    /// memory runs out (nothing is leaked: the partial copy is dropped).
+    ///
+    /// The copy is eager; copy-on-write sharing would make `fork` cheaper.
+    pub fn fork(&self) -> Option<UserSpace> {
+        let mut child = UserSpace::new()?;
+        /// Copies the tables below `phys` (at `level`, 4 = PML4), whose
+        /// first covered address is `base`, into `child`.
+        fn copy_tree(
+            child: &mut UserSpace,
+            phys: u64,
+            level: u8,
+            base: u64,
+            entries: core::ops::Range<usize>,
+        ) -> Option<()> {
+            let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
+            for index in entries {
+                // SAFETY: `phys` is a table of this space; `&self` (held by
+                // the caller) keeps its lower half unchanged; the entry is
+                // copied out.
+                let entry = unsafe { (&*table(phys))[index].clone() };
+                if entry.is_unused() {
+                    continue;
+                }
+                let address = base + index as u64 * span;
+                if level > 1 {
+                    copy_tree(child, entry.addr().as_u64(), level - 1, address, 0..512)?;
+                    continue;
+                }
+                let frame = frames::allocate(1, 1)?;
+                // SAFETY: both frames are RAM reachable through the direct
+                // map; the source is a user frame of this space, the
+                // destination was just allocated, so they do not overlap and
+                // nothing else writes either during the copy.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(entry.addr().as_u64()) as *const u8,
+                        phys_to_virt(frame) as *mut u8,
+                        PAGE_SIZE as usize,
+                    );
+                }
+                match child.leaf_entry(address, true) {
+                    Ok(slot) => slot.set_addr(PhysAddr::new(frame), entry.flags()),
+                    Err(_) => {
+                        frames::free(frame, 1);
+                        return None;
+                    }
+                }
+            }
+            Some(())
+        }
+        copy_tree(&mut child, self.pml4, 4, 0, 0..256)?;
+        Some(child)
+    }
+}
+
 impl Drop for UserSpace {
     fn drop(&mut self) {
         /// Frees the tables below `phys` (at `level`, 4 = PML4) and their frames.

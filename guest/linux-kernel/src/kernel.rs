@@ -1,0 +1,155 @@
+//! State the processes share: the process table (who is whose child, who
+//! has ended and with what status) and the executable files.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use vessel_linux::Errno;
+use vessel_std::sync::{Condvar, Mutex, MutexGuard};
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// It called `exit`/`exit_group` with this code (low byte).
+    Exited(u8),
+    /// A signal's default action killed it.
+    Signaled(u8),
+}
+
+impl Ended {
+    /// The status as a shell reports it: the code, or 128 + the signal.
+    pub fn shell_status(self) -> u8 {
+        match self {
+            Ended::Exited(code) => code,
+            Ended::Signaled(signal) => 128 + signal,
+        }
+    }
+
+    /// The status `wait4` stores (`WEXITSTATUS`/`WTERMSIG` encoding).
+    pub fn wait_status(self) -> u32 {
+        match self {
+            Ended::Exited(code) => u32::from(code) << 8,
+            Ended::Signaled(signal) => u32::from(signal),
+        }
+    }
+}
+
+/// The pid of the first process, which other orphans are given to.
+pub const INIT_PID: u32 = 1;
+
+struct Entry {
+    parent: u32,
+    ended: Option<Ended>,
+}
+
+struct Table {
+    next_pid: u32,
+    processes: BTreeMap<u32, Entry>,
+}
+
+/// The kernel's shared state.
+pub struct Kernel {
+    table: Mutex<Table>,
+    /// Signalled whenever a process ends.
+    ended: Condvar,
+    /// Where the program `vessel run` was given lives (and `/proc/self/exe`).
+    program_path: String,
+    program: &'static [u8],
+    /// Report unimplemented system calls.
+    pub verbose: bool,
+}
+
+impl Kernel {
+    /// A kernel whose only executable file is `program`, at `program_path`.
+    pub fn new(program_path: String, program: &'static [u8], verbose: bool) -> Arc<Kernel> {
+        Arc::new(Kernel {
+            table: Mutex::new(Table {
+                next_pid: INIT_PID,
+                processes: BTreeMap::new(),
+            }),
+            ended: Condvar::new(),
+            program_path,
+            program,
+            verbose,
+        })
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a new process, child of `parent`; returns its pid.
+    pub fn new_pid(&self, parent: u32) -> u32 {
+        let mut table = self.table();
+        let pid = table.next_pid;
+        table.next_pid += 1;
+        table.processes.insert(
+            pid,
+            Entry {
+                parent,
+                ended: None,
+            },
+        );
+        pid
+    }
+
+    /// The parent of `pid` (0 for the first process).
+    pub fn parent_of(&self, pid: u32) -> u32 {
+        self.table().processes.get(&pid).map_or(0, |e| e.parent)
+    }
+
+    /// Records that `pid` ended; its children go to the first process.
+    pub fn exited(&self, pid: u32, how: Ended) {
+        let mut table = self.table();
+        if let Some(entry) = table.processes.get_mut(&pid) {
+            entry.ended = Some(how);
+        }
+        for entry in table.processes.values_mut() {
+            if entry.parent == pid {
+                entry.parent = INIT_PID;
+            }
+        }
+        drop(table);
+        self.ended.notify_all();
+    }
+
+    /// Waits for a child of `parent` to end (`which`: -1 any child, or a
+    /// pid) and reaps it. `Ok(None)` if `nohang` and none has ended yet.
+    pub fn wait(
+        &self,
+        parent: u32,
+        which: i64,
+        nohang: bool,
+    ) -> Result<Option<(u32, Ended)>, Errno> {
+        let matches = |pid: u32| which == -1 || which == i64::from(pid);
+        let mut table = self.table();
+        loop {
+            let ended = table
+                .processes
+                .iter()
+                .find(|(pid, e)| e.parent == parent && matches(**pid) && e.ended.is_some())
+                .map(|(pid, e)| (*pid, e.ended));
+            if let Some((pid, Some(how))) = ended {
+                table.processes.remove(&pid);
+                return Ok(Some((pid, how)));
+            }
+            let waiting_for_any = table
+                .processes
+                .iter()
+                .any(|(pid, e)| e.parent == parent && matches(*pid));
+            if !waiting_for_any {
+                return Err(Errno::ECHILD);
+            }
+            if nohang {
+                return Ok(None);
+            }
+            table = self.ended.wait(table).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The executable file at `path`, if any: today only the program
+    /// `vessel run` was given (there is no file system yet).
+    pub fn executable(&self, path: &str) -> Option<&'static [u8]> {
+        (path == self.program_path || path == "/proc/self/exe").then_some(self.program)
+    }
+}
