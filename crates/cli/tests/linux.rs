@@ -222,6 +222,34 @@ fn fork_wait_and_execve() {
 }
 
 #[test]
+fn pipes_between_processes() {
+    let out = same_natively_and_under_vessel(&musl_program("pipe"), &[], &[]);
+    assert!(
+        out.stdout
+            .contains("parent read 17 bytes: through the pipe"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("signaled 1 by 13"), "{}", out.stdout);
+}
+
+#[test]
+fn busybox_shell_pipelines() {
+    let busybox = busybox();
+    for script in [
+        "echo hi | busybox wc -c",
+        "x=$(echo substituted); echo got $x",
+        "seq 1 100 | busybox tail -n 2",
+        "echo b a c | busybox tr ' ' '\\n' | busybox sort | busybox head -n 2",
+        "busybox yes | busybox head -n 3",
+        "for w in one two three; do echo $w; done | busybox grep t | busybox wc -l",
+        "echo $(echo a; echo b) | busybox sed s/a/A/",
+    ] {
+        same_natively_and_under_vessel(&busybox, &["sh", "-c", script], &[]);
+    }
+}
+
+#[test]
 fn rust_std_programs_run_unmodified() {
     let out =
         same_natively_and_under_vessel(&rust_program("rust_std"), &["x"], &[("GREETING", "hi")]);

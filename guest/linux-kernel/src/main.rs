@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+mod file;
 mod kernel;
 mod process;
 mod random;

@@ -1,6 +1,7 @@
 //! One Linux process: its address space, its registers and the layout of
 //! its memory (program, heap, anonymous mappings, stack).
 
+use crate::file::FdTable;
 use crate::kernel::{Ended, Kernel};
 use crate::{random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -26,6 +27,8 @@ pub struct Process {
     pub pid: u32,
     /// The state all processes share.
     pub kernel: Arc<Kernel>,
+    /// Its open file descriptors.
+    pub fds: FdTable,
     /// Its address space.
     pub space: UserSpace,
     /// Its registers.
@@ -131,6 +134,7 @@ impl Process {
         Ok(Self {
             pid,
             kernel,
+            fds: FdTable::console(),
             space,
             ctx: UserContext::new(plan.entry, image.rsp),
             brk_start: plan.brk_start,
@@ -167,6 +171,7 @@ impl Process {
         Some(Process {
             pid: self.kernel.new_pid(self.pid),
             kernel: self.kernel.clone(),
+            fds: self.fds.clone(),
             space,
             ctx,
             brk_start: self.brk_start,
@@ -209,9 +214,12 @@ impl Process {
         let fresh = Process::load(program, argv, envp, self.pid, self.kernel.clone())?;
         let name = self.name;
         let reported = core::mem::take(&mut self.reported);
+        let mut fds = core::mem::replace(&mut self.fds, FdTable::console());
+        fds.close_on_exec();
         *self = Process {
             name,
             reported,
+            fds,
             ..fresh
         };
         Ok(())

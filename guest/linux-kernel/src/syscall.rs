@@ -5,14 +5,15 @@
 //! What each call supports is listed in `vessel_linux::support`, from which
 //! the published coverage table is generated; this module implements it.
 
+use crate::file::{self, File};
 use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use vessel_linux::{Errno, PAGE_SIZE, SysResult, Sysno, errno};
-use vessel_rt::console::{self, Stream};
 use vessel_std::eprintln;
 use vessel_std::os::user::Fault;
 use vessel_std::time::{SystemTime, UNIX_EPOCH};
@@ -40,7 +41,7 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
         10 | 11 => Ok(0), // mprotect, munmap: accepted, rights and memory unchanged
         12 => Ok(brk(p, a[0]) as usize),
         13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
-        16 => ioctl(a[0]),
+        16 => ioctl(p, a[0]),
         20 => writev(p, a[0], a[1], a[2]),
         39 | 186 => Ok(p.pid as usize), // getpid, gettid: one thread per process
         110 => Ok(p.kernel.parent_of(p.pid) as usize),
@@ -62,7 +63,7 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
             Ok(0)
         }
         35 => nanosleep(p, a[0]),
-        72 => fcntl(a[0], a[1]),
+        72 => fcntl(p, a[0], a[1], a[2]),
         79 => getcwd(p, a[0], a[1]),
         89 => Err(Errno::ENOENT), // readlink: no file system yet
         157 => prctl(p, a[0], a[1]),
@@ -73,6 +74,16 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
         7 => poll(p, a[0], a[1]),
+        3 => p.fds.close(a[0]).map(|()| 0),
+        8 => p.fds.get(a[0]).and(Err(Errno::ESPIPE)), // lseek: pipes and consoles
+        22 => pipe2(p, a[0], 0),
+        293 => pipe2(p, a[0], a[1]),
+        32 => {
+            let file = p.fds.get(a[0]);
+            file.and_then(|f| p.fds.add(f, false, 0))
+        }
+        33 => dup2(p, a[0], a[1]),
+        292 => dup3(p, a[0], a[1], a[2]),
         131 => sigaltstack(p, a[1]),
         62 | 200 | 234 => {
             // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig):
@@ -95,6 +106,12 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
             Err(Errno::ENOSYS)
         }
     };
+    if result == Err(Errno::EPIPE) {
+        // Writing to a pipe nobody reads: SIGPIPE, whose default action
+        // ends the process (there are no handlers yet).
+        const SIGPIPE: u8 = 13;
+        return Some(Ended::Signaled(SIGPIPE));
+    }
     p.ctx.set_syscall_return(errno::to_ret(result) as u64);
     None
 }
@@ -109,39 +126,28 @@ fn report_unimplemented(p: &mut Process, number: u64) {
     }
 }
 
-/// Standard input is the host's (at most 4 KiB per call; 0 at its end).
+/// Reads from a descriptor: the console input (the host's standard input)
+/// or a pipe.
 fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    if fd != 0 {
-        return Err(Errno::EBADF);
-    }
-    let mut bytes = [0u8; 4096];
-    let want = (len as usize).min(bytes.len());
+    let file = p.fds.get(fd)?;
+    let want = len.min(MAX_IO) as usize;
     if want == 0 {
         return Ok(0);
     }
     // Check the destination before consuming input that could not be
     // delivered.
-    p.space.write_bytes(buf, &bytes[..want]).map_err(efault)?;
-    let n = console::read(&mut bytes[..want]);
-    p.space.write_bytes(buf, &bytes[..n]).map_err(efault)?;
-    Ok(n)
-}
-
-fn stream(fd: u64) -> Result<Stream, Errno> {
-    match fd {
-        1 => Ok(Stream::Stdout),
-        2 => Ok(Stream::Stderr),
-        _ => Err(Errno::EBADF),
-    }
+    p.space.write_bytes(buf, &vec![0u8; want]).map_err(efault)?;
+    let bytes = file.read(want)?;
+    p.space.write_bytes(buf, &bytes).map_err(efault)?;
+    Ok(bytes.len())
 }
 
 fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    let stream = stream(fd)?;
+    let file = p.fds.get(fd)?;
     let len = len.min(MAX_IO);
     let mut bytes = vec![0u8; len as usize];
     p.space.read_bytes(buf, &mut bytes).map_err(efault)?;
-    console::write_bytes(stream, &bytes);
-    Ok(len as usize)
+    file.write(&bytes)
 }
 
 fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
@@ -149,7 +155,8 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
-    let mut total = 0;
+    // Gather first, then write once: a pipe sees one write, as on Linux.
+    let mut bytes = Vec::new();
     for i in 0..count {
         let mut entry = [0u8; 16];
         p.space
@@ -157,19 +164,63 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
             .map_err(efault)?;
         let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
         let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
-        if len > 0 {
-            total += write(p, fd, base, len)?;
+        if bytes.len() as u64 + len > MAX_IO {
+            return Err(Errno::EINVAL);
         }
+        let start = bytes.len();
+        bytes.resize(start + len as usize, 0);
+        p.space
+            .read_bytes(base, &mut bytes[start..])
+            .map_err(efault)?;
     }
-    Ok(total)
+    p.fds.get(fd)?.write(&bytes)
 }
 
-/// Consoles here are not terminals (as with a pipe on the host).
-fn ioctl(fd: u64) -> SysResult {
-    match fd {
-        0..=2 => Err(Errno::ENOTTY),
-        _ => Err(Errno::EBADF),
+/// No descriptor is a terminal here (the console is like a pipe).
+fn ioctl(p: &Process, fd: u64) -> SysResult {
+    p.fds.get(fd)?;
+    Err(Errno::ENOTTY)
+}
+
+fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {
+    const O_NONBLOCK: u64 = 0o4000;
+    const O_CLOEXEC: u64 = 0o2_000_000;
+    if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
     }
+    // Check the destination first: no descriptors leak on EFAULT.
+    p.space.write_bytes(fds, &[0u8; 8]).map_err(efault)?;
+    let (read_end, write_end) = file::pipe(flags & O_NONBLOCK != 0);
+    let cloexec = flags & O_CLOEXEC != 0;
+    let read_fd = p.fds.add(Arc::new(read_end), cloexec, 0)?;
+    let write_fd = match p.fds.add(Arc::new(write_end), cloexec, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = p.fds.close(read_fd as u64);
+            return Err(e);
+        }
+    };
+    let mut pair = [0u8; 8];
+    pair[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
+    pair[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
+    p.space.write_bytes(fds, &pair).map_err(efault)?;
+    Ok(0)
+}
+
+fn dup3(p: &mut Process, old: u64, new: u64, flags: u64) -> SysResult {
+    const O_CLOEXEC: u64 = 0o2_000_000;
+    if old == new || flags & !O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    p.fds.dup_to(old, new, flags & O_CLOEXEC != 0)
+}
+
+fn dup2(p: &mut Process, old: u64, new: u64) -> SysResult {
+    if old == new {
+        p.fds.get(old)?;
+        return Ok(new as usize);
+    }
+    p.fds.dup_to(old, new, false)
 }
 
 /// Moves the program break; returns the (possibly unchanged) break.
@@ -277,22 +328,24 @@ fn getrandom(p: &mut Process, buf: u64, len: u64) -> SysResult {
     Ok(len as usize)
 }
 
-/// The `struct stat` of the console descriptors: a character device.
-fn console_stat() -> [u8; 144] {
-    const S_IFCHR: u32 = 0o020_000;
+/// The `struct stat` of an open file: a character device for the console
+/// streams, a FIFO for pipes.
+fn file_stat(file: &File) -> [u8; 144] {
     let mut stat = [0u8; 144];
     stat[16..20].copy_from_slice(&1u32.to_le_bytes()); // st_nlink (low half)
-    stat[24..28].copy_from_slice(&(S_IFCHR | 0o620).to_le_bytes()); // st_mode
-    stat[40..48].copy_from_slice(&0x0501u64.to_le_bytes()); // st_rdev: /dev/console
-    stat[56..64].copy_from_slice(&1024u64.to_le_bytes()); // st_blksize
+    stat[24..28].copy_from_slice(&file.mode().to_le_bytes()); // st_mode
+    if file.is_console() {
+        stat[40..48].copy_from_slice(&0x0501u64.to_le_bytes()); // st_rdev: /dev/console
+    }
+    stat[56..64].copy_from_slice(&4096u64.to_le_bytes()); // st_blksize
     stat
 }
 
 fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
-    if fd > 2 {
-        return Err(Errno::EBADF);
-    }
-    p.space.write_bytes(buf, &console_stat()).map_err(efault)?;
+    let file = p.fds.get(fd)?;
+    p.space
+        .write_bytes(buf, &file_stat(&file))
+        .map_err(efault)?;
     Ok(0)
 }
 
@@ -306,17 +359,21 @@ fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> S
     Err(Errno::ENOENT)
 }
 
-fn fcntl(fd: u64, command: u64) -> SysResult {
+fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
+    const F_DUPFD: u64 = 0;
     const F_GETFD: u64 = 1;
     const F_SETFD: u64 = 2;
     const F_GETFL: u64 = 3;
-    const O_WRONLY: usize = 1;
-    if fd > 2 {
-        return Err(Errno::EBADF);
-    }
+    const F_SETFL: u64 = 4;
+    const F_DUPFD_CLOEXEC: u64 = 1030;
+    const FD_CLOEXEC: u64 = 1;
+    let file = p.fds.get(fd)?;
     match command {
-        F_GETFD | F_SETFD => Ok(0),
-        F_GETFL => Ok(if fd == 0 { 0 } else { O_WRONLY }),
+        F_DUPFD | F_DUPFD_CLOEXEC => p.fds.add(file, command == F_DUPFD_CLOEXEC, arg as usize),
+        F_GETFD => Ok(usize::from(p.fds.cloexec(fd)?)),
+        F_SETFD => p.fds.set_cloexec(fd, arg & FD_CLOEXEC != 0).map(|()| 0),
+        F_GETFL => Ok(file.status_flags()),
+        F_SETFL => Ok(0), // status flags cannot change yet (O_NONBLOCK is set at pipe2)
         _ => Err(Errno::EINVAL),
     }
 }
@@ -442,9 +499,19 @@ fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
         let events = i16::from_le_bytes([entry[4], entry[5]]);
         let revents = match fd {
             fd if fd < 0 => 0,
-            0 => events & POLLIN,
-            1 | 2 => events & POLLOUT,
-            _ => POLLNVAL,
+            fd => match p.fds.get(fd as u64) {
+                Ok(file) => {
+                    let mut ready = 0;
+                    if events & POLLIN != 0 && file.ready(false) {
+                        ready |= POLLIN;
+                    }
+                    if events & POLLOUT != 0 && file.ready(true) {
+                        ready |= POLLOUT;
+                    }
+                    ready
+                }
+                Err(_) => POLLNVAL,
+            },
         };
         if revents != 0 {
             ready += 1;

@@ -10,20 +10,20 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "standard input only (the host's, up to 4 KiB per call; the VM waits while the host does); no files",
+            "the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does) and pipes; no files",
         ),
     ),
     (
         Sysno::write,
-        Support::Partial("standard output and error only; no files"),
+        Support::Partial("the console streams and pipes; no files"),
     ),
     (
         Sysno::writev,
-        Support::Partial("standard output and error only"),
+        Support::Partial("the console streams and pipes, gathered into one write"),
     ),
     (
         Sysno::fstat,
-        Support::Partial("standard streams only (a character device)"),
+        Support::Partial("the console streams (character devices) and pipes (FIFOs)"),
     ),
     (
         Sysno::newfstatat,
@@ -42,11 +42,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::getcwd, Support::Partial("always `/`")),
     (
         Sysno::ioctl,
-        Support::Partial("ENOTTY on the standard streams (they are not terminals)"),
+        Support::Partial("ENOTTY: no descriptor is a terminal yet"),
     ),
     (
         Sysno::fcntl,
-        Support::Partial("F_GETFD, F_SETFD, F_GETFL on the standard streams"),
+        Support::Partial(
+            "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL; F_SETFL changes nothing",
+        ),
     ),
     (Sysno::brk, Support::Full),
     (
@@ -103,6 +105,19 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Support::Partial("PR_SET_NAME and PR_GET_NAME"),
     ),
     (Sysno::uname, Support::Full),
+    (Sysno::close, Support::Full),
+    (Sysno::pipe, Support::Full),
+    (
+        Sysno::pipe2,
+        Support::Partial("O_CLOEXEC and O_NONBLOCK; no O_DIRECT (packet mode)"),
+    ),
+    (Sysno::dup, Support::Full),
+    (Sysno::dup2, Support::Full),
+    (Sysno::dup3, Support::Full),
+    (
+        Sysno::lseek,
+        Support::Partial("ESPIPE: only the console and pipes exist, which cannot seek"),
+    ),
     (
         Sysno::fork,
         Support::Partial("copies the whole address space at once (no copy-on-write yet)"),
@@ -132,7 +147,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::poll,
         Support::Partial(
-            "the standard streams are always ready, other descriptors invalid; no waiting",
+            "readiness of the console and pipes, without waiting (the timeout is not honoured)",
         ),
     ),
     (
