@@ -244,9 +244,30 @@ fn busybox_shell_pipelines() {
         "busybox yes | busybox head -n 3",
         "for w in one two three; do echo $w; done | busybox grep t | busybox wc -l",
         "echo $(echo a; echo b) | busybox sed s/a/A/",
+        "echo hidden > /dev/null; echo shown",
+        "busybox head -c 8 /dev/zero | busybox wc -c",
+        "busybox head -c 16 /dev/urandom | busybox wc -c",
+        "echo x > /dev/full; echo status $?",
     ] {
         same_natively_and_under_vessel(&busybox, &["sh", "-c", script], &[]);
     }
+}
+
+#[test]
+fn static_pie_programs_are_relocated() {
+    // glibc's `gcc -static-pie`: an ET_DYN executable with no interpreter,
+    // loaded at a bias and relocating itself.
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linux-hello-pie");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/linux/hello.c");
+    let status = Command::new("gcc")
+        .args(["-static-pie", "-O2", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("gcc");
+    assert!(status.success());
+    let result = same_natively_and_under_vessel(&out, &["pie"], &[("NAME", "pie")]);
+    assert_eq!(result.status, Some(3));
 }
 
 #[test]

@@ -137,6 +137,46 @@ pub enum File {
     Stderr,
     /// One end of a pipe.
     Pipe(PipeEnd),
+    /// A device file under `/dev`.
+    Device(Device),
+}
+
+/// The character devices of `/dev` (no file system yet: these are found
+/// by path directly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// `/dev/null`: reads end at once, writes vanish.
+    Null,
+    /// `/dev/zero`: reads give zeros, writes vanish.
+    Zero,
+    /// `/dev/full`: reads give zeros, writes fail with `ENOSPC`.
+    Full,
+    /// `/dev/random`, `/dev/urandom`: reads give random bytes.
+    Random,
+}
+
+impl Device {
+    /// The device at `path`, if it is one of these.
+    pub fn at(path: &str) -> Option<Device> {
+        match path {
+            "/dev/null" => Some(Device::Null),
+            "/dev/zero" => Some(Device::Zero),
+            "/dev/full" => Some(Device::Full),
+            "/dev/random" | "/dev/urandom" => Some(Device::Random),
+            _ => None,
+        }
+    }
+
+    /// `st_rdev` (major, minor as Linux numbers them).
+    fn rdev(self) -> u64 {
+        let (major, minor) = match self {
+            Device::Null => (1, 3),
+            Device::Zero => (1, 5),
+            Device::Full => (1, 7),
+            Device::Random => (1, 9),
+        };
+        (major << 8) | minor
+    }
 }
 
 impl File {
@@ -150,6 +190,13 @@ impl File {
                 Ok(bytes)
             }
             File::Pipe(end) if !end.write => end.pipe.read(max, end.nonblocking),
+            File::Device(Device::Null) => Ok(Vec::new()),
+            File::Device(Device::Zero | Device::Full) => Ok(alloc::vec![0u8; max]),
+            File::Device(Device::Random) => {
+                let mut bytes = alloc::vec![0u8; max];
+                crate::random::fill(&mut bytes);
+                Ok(bytes)
+            }
             _ => Err(Errno::EBADF),
         }
     }
@@ -167,6 +214,8 @@ impl File {
                 Ok(data.len())
             }
             File::Pipe(end) if end.write => end.pipe.write(data, end.nonblocking),
+            File::Device(Device::Full) => Err(Errno::ENOSPC),
+            File::Device(_) => Ok(data.len()),
             _ => Err(Errno::EBADF),
         }
     }
@@ -182,6 +231,7 @@ impl File {
                 }
             }
             File::Pipe(_) => false,
+            File::Device(_) => true,
             File::Stdin => !write,
             File::Stdout | File::Stderr => write,
         }
@@ -207,12 +257,17 @@ impl File {
             File::Pipe(end) => {
                 usize::from(end.write) | if end.nonblocking { O_NONBLOCK } else { 0 }
             }
+            File::Device(_) => 2, // O_RDWR
         }
     }
 
-    /// Whether this is a terminal-like console stream.
-    pub fn is_console(&self) -> bool {
-        !matches!(self, File::Pipe(_))
+    /// `st_rdev`: the device number of a console stream or device file.
+    pub fn rdev(&self) -> u64 {
+        match self {
+            File::Pipe(_) => 0,
+            File::Device(device) => device.rdev(),
+            File::Stdin | File::Stdout | File::Stderr => 0x0501, // /dev/console
+        }
     }
 }
 

@@ -70,7 +70,8 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
         201 => time(p, a[0]),
         204 => sched_getaffinity(p, a[1], a[2]),
         230 => clock_nanosleep(p, a[1], a[2]),
-        257 => Err(Errno::ENOENT), // openat: no file system yet
+        2 => open(p, a[0], a[1]),
+        257 => open(p, a[1], a[2]), // openat: paths are absolute here
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
         7 => poll(p, a[0], a[1]),
@@ -334,9 +335,7 @@ fn file_stat(file: &File) -> [u8; 144] {
     let mut stat = [0u8; 144];
     stat[16..20].copy_from_slice(&1u32.to_le_bytes()); // st_nlink (low half)
     stat[24..28].copy_from_slice(&file.mode().to_le_bytes()); // st_mode
-    if file.is_console() {
-        stat[40..48].copy_from_slice(&0x0501u64.to_le_bytes()); // st_rdev: /dev/console
-    }
+    stat[40..48].copy_from_slice(&file.rdev().to_le_bytes()); // st_rdev
     stat[56..64].copy_from_slice(&4096u64.to_le_bytes()); // st_blksize
     stat
 }
@@ -651,4 +650,29 @@ fn execve(p: &mut Process, path: u64, argv: u64, envp: u64) -> SysResult {
         Err(LoadError::Stack(errno)) => Err(errno),
         Err(_) => Err(Errno::ENOMEM),
     }
+}
+
+/// Opens a device file under `/dev`; every other path is missing (there is
+/// no file system yet).
+fn open(p: &mut Process, path: u64, flags: u64) -> SysResult {
+    const O_CREAT: u64 = 0o100;
+    const O_DIRECTORY: u64 = 0o200_000;
+    const O_CLOEXEC: u64 = 0o2_000_000;
+    let mut path = read_string(p, path)?;
+    if !path.starts_with('/') {
+        // The working directory is always `/`.
+        path.insert(0, '/');
+    }
+    let Some(device) = file::Device::at(&path) else {
+        return Err(if flags & O_CREAT != 0 {
+            Errno::EROFS
+        } else {
+            Errno::ENOENT
+        });
+    };
+    if flags & O_DIRECTORY != 0 {
+        return Err(Errno::ENOTDIR);
+    }
+    p.fds
+        .add(Arc::new(File::Device(device)), flags & O_CLOEXEC != 0, 0)
 }

@@ -33,7 +33,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::openat,
-        Support::Partial("always ENOENT: no file system yet"),
+        Support::Partial(
+            "the devices /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom; other paths are ENOENT (no file system yet)",
+        ),
     ),
     (
         Sysno::readlink,
@@ -106,6 +108,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::uname, Support::Full),
     (Sysno::close, Support::Full),
+    (
+        Sysno::open,
+        Support::Partial(
+            "the devices /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom; other paths are ENOENT (no file system yet)",
+        ),
+    ),
     (Sysno::pipe, Support::Full),
     (
         Sysno::pipe2,
