@@ -79,12 +79,19 @@ fn same_with_input(program: &Path, args: &[&str], env: &[(&str, &str)], input: &
 
 /// Compiles `tests/linux/NAME.c` with `musl-gcc -static`.
 fn musl_program(name: &str) -> PathBuf {
+    musl_program_with(name, &[])
+}
+
+/// Compiles `tests/linux/NAME.c` with `musl-gcc -static` and `flags`.
+fn musl_program_with(name: &str, flags: &[&str]) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/linux")
         .join(format!("{name}.c"));
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("linux-{name}"));
     let status = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-o"])
+        .args(["-static", "-O2"])
+        .args(flags)
+        .arg("-o")
         .arg(&out)
         .arg(&source)
         .status()
@@ -268,6 +275,20 @@ fn static_pie_programs_are_relocated() {
     assert!(status.success());
     let result = same_natively_and_under_vessel(&out, &["pie"], &[("NAME", "pie")]);
     assert_eq!(result.status, Some(3));
+}
+
+#[test]
+fn threads_join_and_contend_on_futexes() {
+    let out =
+        same_natively_and_under_vessel(&musl_program_with("threads", &["-pthread"]), &[], &[]);
+    assert_eq!(out.stdout, "counter 20000, results sum 60\n");
+    let out = same_natively_and_under_vessel(&rust_program("rust_threads"), &[], &[]);
+    assert!(out.stdout.contains("counter 8000\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("joined with an error: true"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

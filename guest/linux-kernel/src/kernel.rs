@@ -47,11 +47,26 @@ struct Table {
     processes: BTreeMap<u32, Entry>,
 }
 
+/// Threads waiting on one futex word.
+#[derive(Default)]
+struct FutexQueue {
+    waiters: usize,
+    /// Wake-ups granted and not yet taken by a waiter.
+    granted: usize,
+}
+
+/// A futex word: the process it belongs to and its address there.
+type FutexKey = (usize, u64);
+
 /// The kernel's shared state.
 pub struct Kernel {
     table: Mutex<Table>,
     /// Signalled whenever a process ends.
     ended: Condvar,
+    /// Futex words with waiters.
+    futexes: Mutex<BTreeMap<FutexKey, FutexQueue>>,
+    /// Signalled whenever a futex is woken.
+    futex_woken: Condvar,
     /// Where the program `vessel run` was given lives (and `/proc/self/exe`).
     program_path: String,
     program: &'static [u8],
@@ -68,6 +83,8 @@ impl Kernel {
                 processes: BTreeMap::new(),
             }),
             ended: Condvar::new(),
+            futexes: Mutex::new(BTreeMap::new()),
+            futex_woken: Condvar::new(),
             program_path,
             program,
             verbose,
@@ -91,6 +108,95 @@ impl Kernel {
             },
         );
         pid
+    }
+
+    /// A new thread id (from the pid space, as on Linux; threads are not
+    /// processes, so `wait4` never sees them).
+    pub fn new_tid(&self) -> u32 {
+        let mut table = self.table();
+        let tid = table.next_pid;
+        table.next_pid += 1;
+        tid
+    }
+
+    /// Waits until process `pid` has ended, without reaping it.
+    pub fn wait_for_end(&self, pid: u32) -> Ended {
+        let mut table = self.table();
+        loop {
+            if let Some(Some(how)) = table.processes.get(&pid).map(|e| e.ended) {
+                return how;
+            }
+            table = self.ended.wait(table).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn futexes(&self) -> MutexGuard<'_, BTreeMap<FutexKey, FutexQueue>> {
+        self.futexes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `FUTEX_WAIT`: sleeps on the futex `(space, addr)` if `still_expected()`
+    /// (checked under the futex lock, so no wake-up is lost) until woken or
+    /// until `deadline`. `EAGAIN` if the word had changed, `ETIMEDOUT` at the
+    /// deadline; spurious returns are allowed, as on Linux.
+    pub fn futex_wait(
+        &self,
+        key: FutexKey,
+        still_expected: impl FnOnce() -> Result<bool, Errno>,
+        deadline: Option<vessel_std::time::Instant>,
+    ) -> Result<(), Errno> {
+        let mut futexes = self.futexes();
+        if !still_expected()? {
+            return Err(Errno::EAGAIN);
+        }
+        futexes.entry(key).or_default().waiters += 1;
+        let result = loop {
+            let queue = futexes.get_mut(&key).expect("a waiter keeps its queue");
+            if queue.granted > 0 {
+                queue.granted -= 1;
+                break Ok(());
+            }
+            match deadline {
+                None => {
+                    futexes = self
+                        .futex_woken
+                        .wait(futexes)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                Some(deadline) => {
+                    let now = vessel_std::time::Instant::now();
+                    if now >= deadline {
+                        break Err(Errno::ETIMEDOUT);
+                    }
+                    let (guard, _) = self
+                        .futex_woken
+                        .wait_timeout(futexes, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner());
+                    futexes = guard;
+                }
+            }
+        };
+        let queue = futexes.get_mut(&key).expect("a waiter keeps its queue");
+        queue.waiters -= 1;
+        if queue.waiters == 0 {
+            futexes.remove(&key);
+        }
+        result
+    }
+
+    /// `FUTEX_WAKE`: wakes up to `count` waiters of `(space, addr)`;
+    /// returns how many.
+    pub fn futex_wake(&self, space: usize, addr: u64, count: u32) -> usize {
+        let mut futexes = self.futexes();
+        let Some(queue) = futexes.get_mut(&(space, addr)) else {
+            return 0;
+        };
+        let woken = (queue.waiters - queue.granted).min(count as usize);
+        queue.granted += woken;
+        drop(futexes);
+        if woken > 0 {
+            self.futex_woken.notify_all();
+        }
+        woken
     }
 
     /// The parent of `pid` (0 for the first process).

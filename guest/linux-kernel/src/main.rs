@@ -37,8 +37,15 @@ fn main() -> ExitCode {
     let pid = kernel.new_pid(0);
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
-            let ended = process.run();
-            kernel.exited(pid, ended);
+            // The first thread runs here; if it ends before the others, the
+            // last one to end records how the process ended.
+            let ended = match process.run() {
+                Some(ended) => {
+                    kernel.exited(pid, ended);
+                    ended
+                }
+                None => kernel.wait_for_end(pid),
+            };
             ExitCode::from(ended.shell_status())
         }
         Err(error) => {

@@ -1,5 +1,5 @@
-//! One Linux process: its address space, its registers and the layout of
-//! its memory (program, heap, anonymous mappings, stack).
+//! Linux processes and threads: a process ([`Group`]) owns the memory and
+//! descriptors its threads ([`Process`], one per vessel-rt task) share.
 
 use crate::file::FdTable;
 use crate::kernel::{Ended, Kernel};
@@ -9,9 +9,11 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use vessel_linux::elf::{self, ElfError, Perms};
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
+use vessel_std::sync::{Mutex, MutexGuard};
 use vessel_std::time::Instant;
 
 /// One past the top of the main thread's stack.
@@ -21,18 +23,11 @@ const STACK_SIZE: u64 = 1 << 20;
 /// Anonymous `mmap` regions are placed below this address, growing down.
 const MMAP_TOP: u64 = 0x7f00_0000_0000;
 
-/// A running program.
-pub struct Process {
-    /// Its process id.
-    pub pid: u32,
-    /// The state all processes share.
-    pub kernel: Arc<Kernel>,
-    /// Its open file descriptors.
-    pub fds: FdTable,
-    /// Its address space.
+/// The memory of a process: its address space and where its heap and
+/// anonymous mappings are.
+pub struct Memory {
+    /// The address space.
     pub space: UserSpace,
-    /// Its registers.
-    pub ctx: UserContext,
     /// Start of the heap (`brk` never goes below it).
     pub brk_start: u64,
     /// The current program break.
@@ -41,12 +36,55 @@ pub struct Process {
     pub heap_mapped_end: u64,
     /// The next anonymous mapping ends here.
     pub mmap_next: u64,
+}
+
+/// What the threads of a process share (a Linux thread group).
+pub struct Group {
+    /// The process id (the first thread's id).
+    pub pid: u32,
+    /// Its memory.
+    pub memory: Mutex<Memory>,
+    /// Its open file descriptors.
+    pub fds: Mutex<FdTable>,
     /// When the process started: the zero of its monotonic clock.
     pub started: Instant,
     /// System calls already reported as unimplemented.
-    pub reported: BTreeSet<u64>,
+    pub reported: Mutex<BTreeSet<u64>>,
     /// The name `prctl(PR_SET_NAME)` gave it (NUL-padded).
-    pub name: [u8; 16],
+    pub name: Mutex<[u8; 16]>,
+    /// Set by `exit_group` (or a fatal signal): how the whole process
+    /// ends; its other threads stop at their next entry to the kernel.
+    pub ending: Mutex<Option<Ended>>,
+    /// Threads still running.
+    threads: AtomicUsize,
+}
+
+impl Group {
+    /// How the process ends, once `exit_group` or a fatal signal said so.
+    pub fn ending(&self) -> Option<Ended> {
+        *self.ending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the whole process with `how` (the first reason wins).
+    pub fn end(&self, how: Ended) {
+        let mut ending = self.ending.lock().unwrap_or_else(|e| e.into_inner());
+        ending.get_or_insert(how);
+    }
+}
+
+/// One thread of a running program.
+pub struct Process {
+    /// Its thread id (the pid, for the first thread).
+    pub tid: u32,
+    /// The process it belongs to.
+    pub group: Arc<Group>,
+    /// The state all processes share.
+    pub kernel: Arc<Kernel>,
+    /// Its registers.
+    pub ctx: UserContext,
+    /// Where to write 0 (and wake a futex waiter) when the thread ends
+    /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`).
+    pub clear_child_tid: u64,
 }
 
 /// Why a program could not be started.
@@ -86,144 +124,246 @@ impl Process {
         pid: u32,
         kernel: Arc<Kernel>,
     ) -> Result<Self, LoadError> {
-        let plan = elf::parse(program).map_err(LoadError::Exec)?;
-        let mut space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
-        // A page shared by two segments gets the union of their rights.
-        let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
-        for segment in &plan.segments {
-            for page in segment.page_range().step_by(PAGE_SIZE as usize) {
-                let perms = pages.entry(page).or_default();
-                perms.write |= segment.perms.write;
-                perms.exec |= segment.perms.exec;
-            }
-        }
-        for (&page, perms) in &pages {
-            space
-                .map(page, PAGE_SIZE, perms.write, perms.exec)
-                .map_err(LoadError::Map)?;
-        }
-        for segment in &plan.segments {
-            space
-                .load_bytes(segment.vaddr, &program[segment.file_range()])
-                .map_err(LoadError::Copy)?;
-        }
-
-        space
-            .map(STACK_TOP - STACK_SIZE, STACK_SIZE, true, plan.exec_stack)
-            .map_err(LoadError::Map)?;
-        let mut random_bytes = [0u8; 16];
-        random::fill(&mut random_bytes);
-        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
-        let envp: Vec<&[u8]> = envp.iter().map(|e| e.as_bytes()).collect();
-        let execfn = argv.first().copied().unwrap_or(b"program");
-        let aux = stack::AuxInfo::new(&plan, 0);
-        let image = stack::build(
-            STACK_TOP,
-            &argv,
-            &envp,
-            execfn,
-            &random_bytes,
-            &aux,
-            stack::DEFAULT_ARG_LIMIT,
-        )
-        .map_err(LoadError::Stack)?;
-        space
-            .write_bytes(image.base, &image.bytes)
-            .map_err(LoadError::Copy)?;
-
-        Ok(Self {
+        let (memory, ctx) = load_image(program, argv, envp)?;
+        Ok(Self::first_thread(
             pid,
             kernel,
-            fds: FdTable::console(),
-            space,
-            ctx: UserContext::new(plan.entry, image.rsp),
-            brk_start: plan.brk_start,
-            brk: plan.brk_start,
-            heap_mapped_end: plan.brk_start,
-            mmap_next: MMAP_TOP,
-            started: Instant::now(),
-            reported: BTreeSet::new(),
-            name: [0; 16],
-        })
+            memory,
+            FdTable::console(),
+            ctx,
+        ))
     }
 
-    /// Runs the program to its end and says how it ended.
-    pub fn run(mut self) -> Ended {
-        loop {
-            match run_user(&self.space, &mut self.ctx) {
-                UserExit::Syscall => {
-                    if let Some(ended) = syscall::dispatch(&mut self) {
-                        return ended;
+    /// The first thread of a new process.
+    fn first_thread(
+        pid: u32,
+        kernel: Arc<Kernel>,
+        memory: Memory,
+        fds: FdTable,
+        ctx: UserContext,
+    ) -> Self {
+        let group = Arc::new(Group {
+            pid,
+            memory: Mutex::new(memory),
+            fds: Mutex::new(fds),
+            started: Instant::now(),
+            reported: Mutex::new(BTreeSet::new()),
+            name: Mutex::new([0; 16]),
+            ending: Mutex::new(None),
+            threads: AtomicUsize::new(1),
+        });
+        Self {
+            tid: pid,
+            group,
+            kernel,
+            ctx,
+            clear_child_tid: 0,
+        }
+    }
+
+    /// The process's memory.
+    pub fn memory(&self) -> MutexGuard<'_, Memory> {
+        self.group.memory.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The process's file descriptors.
+    pub fn fds(&self) -> MutexGuard<'_, FdTable> {
+        self.group.fds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.group.pid
+    }
+
+    /// Runs the thread to its end. Returns how the process ended if this
+    /// was its last thread.
+    pub fn run(mut self) -> Option<Ended> {
+        let ended = loop {
+            if let Some(how) = self.group.ending() {
+                break how;
+            }
+            let exit = {
+                let memory = self.group.memory.lock().unwrap_or_else(|e| e.into_inner());
+                run_user(&memory.space, &mut self.ctx)
+            };
+            match exit {
+                UserExit::Syscall => match syscall::dispatch(&mut self) {
+                    Some(syscall::Stop::Thread(code)) => break Ended::Exited(code),
+                    Some(syscall::Stop::Process(how)) => {
+                        self.group.end(how);
+                        break how;
                     }
+                    None => {}
+                },
+                UserExit::Fault { vector, .. } => {
+                    // The signal kills the whole process.
+                    let how = Ended::Signaled(signal_for(vector));
+                    self.group.end(how);
+                    break how;
                 }
-                UserExit::Fault { vector, .. } => return Ended::Signaled(signal_for(vector)),
                 UserExit::Interrupted => {}
             }
+        };
+        self.thread_exit();
+        let last = self.group.threads.fetch_sub(1, Ordering::AcqRel) == 1;
+        last.then(|| self.group.ending().unwrap_or(ended))
+    }
+
+    /// `CLONE_CHILD_CLEARTID`: clears the thread id word and wakes a joiner.
+    fn thread_exit(&self) {
+        if self.clear_child_tid != 0 {
+            let _ = self
+                .memory()
+                .space
+                .write_bytes(self.clear_child_tid, &0u32.to_le_bytes());
+            self.kernel
+                .futex_wake(Arc::as_ptr(&self.group) as usize, self.clear_child_tid, 1);
+        }
+    }
+
+    /// A new thread of this process (`clone` with `CLONE_THREAD`): same
+    /// memory and descriptors, registers copied with a 0 result.
+    pub fn new_thread(&self) -> Process {
+        self.group.threads.fetch_add(1, Ordering::AcqRel);
+        let mut ctx = self.ctx.clone();
+        ctx.set_syscall_return(0);
+        Process {
+            tid: self.kernel.new_tid(),
+            group: self.group.clone(),
+            kernel: self.kernel.clone(),
+            ctx,
+            clear_child_tid: 0,
         }
     }
 
     /// A copy of this process as `fork` makes it: a new pid, a copy of the
-    /// address space, the same registers except a 0 result.
+    /// address space (the calling thread only), the same registers except a
+    /// 0 result.
     pub fn fork(&self) -> Option<Process> {
-        let space = self.space.fork()?;
+        let memory = {
+            let parent = self.memory();
+            Memory {
+                space: parent.space.fork()?,
+                brk_start: parent.brk_start,
+                brk: parent.brk,
+                heap_mapped_end: parent.heap_mapped_end,
+                mmap_next: parent.mmap_next,
+            }
+        };
         let mut ctx = self.ctx.clone();
         ctx.set_syscall_return(0);
-        Some(Process {
-            pid: self.kernel.new_pid(self.pid),
-            kernel: self.kernel.clone(),
-            fds: self.fds.clone(),
-            space,
-            ctx,
-            brk_start: self.brk_start,
-            brk: self.brk,
-            heap_mapped_end: self.heap_mapped_end,
-            mmap_next: self.mmap_next,
-            started: self.started,
-            reported: self.reported.clone(),
-            name: self.name,
-        })
+        let pid = self.kernel.new_pid(self.pid());
+        let fds = self.fds().clone();
+        let child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
+        *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
+            *self.group.name.lock().unwrap_or_else(|e| e.into_inner());
+        Some(child)
     }
 
-    /// Starts the process on a task of its own; when it ends, the kernel
-    /// records how.
+    /// Starts the thread on a task of its own; when the process's last
+    /// thread ends, the kernel records how.
     pub fn start(self) {
         const SIGKILL: u8 = 9;
-        let pid = self.pid;
+        let pid = self.pid();
         let kernel = self.kernel.clone();
         let on_task = self.kernel.clone();
+        let group = self.group.clone();
         let spawned = vessel_std::thread::Builder::new()
-            .name(alloc::format!("pid {pid}"))
+            .name(alloc::format!("tid {}", self.tid))
             .spawn(move || {
-                let ended = self.run();
-                on_task.exited(pid, ended);
+                if let Some(ended) = self.run() {
+                    on_task.exited(pid, ended);
+                }
             });
         if spawned.is_err() {
-            // No memory for its task: the child dies at once, as if killed.
-            kernel.exited(pid, Ended::Signaled(SIGKILL));
+            // No memory for its task: the process dies, as if killed.
+            group.end(Ended::Signaled(SIGKILL));
+            if group.threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+                kernel.exited(pid, Ended::Signaled(SIGKILL));
+            }
         }
     }
 
     /// Replaces the program this process runs (`execve`): a fresh address
-    /// space and registers; the pid and the name stay.
+    /// space and registers; the pid, the name and the descriptors stay
+    /// (close-on-exec ones are closed). Other threads are not stopped yet.
     pub fn exec(
         &mut self,
         program: &[u8],
         argv: &[String],
         envp: &[String],
     ) -> Result<(), LoadError> {
-        let fresh = Process::load(program, argv, envp, self.pid, self.kernel.clone())?;
-        let name = self.name;
-        let reported = core::mem::take(&mut self.reported);
-        let mut fds = core::mem::replace(&mut self.fds, FdTable::console());
-        fds.close_on_exec();
-        *self = Process {
-            name,
-            reported,
-            fds,
-            ..fresh
-        };
+        let (memory, ctx) = load_image(program, argv, envp)?;
+        *self.memory() = memory;
+        self.fds().close_on_exec();
+        self.ctx = ctx;
+        self.clear_child_tid = 0;
         Ok(())
     }
+}
+
+/// Loads `program` (a static Linux executable) into a fresh address space
+/// with `argv` and `envp` on its stack; returns the memory and the first
+/// registers.
+fn load_image(
+    program: &[u8],
+    argv: &[String],
+    envp: &[String],
+) -> Result<(Memory, UserContext), LoadError> {
+    let plan = elf::parse(program).map_err(LoadError::Exec)?;
+    let mut space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
+    // A page shared by two segments gets the union of their rights.
+    let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
+    for segment in &plan.segments {
+        for page in segment.page_range().step_by(PAGE_SIZE as usize) {
+            let perms = pages.entry(page).or_default();
+            perms.write |= segment.perms.write;
+            perms.exec |= segment.perms.exec;
+        }
+    }
+    for (&page, perms) in &pages {
+        space
+            .map(page, PAGE_SIZE, perms.write, perms.exec)
+            .map_err(LoadError::Map)?;
+    }
+    for segment in &plan.segments {
+        space
+            .load_bytes(segment.vaddr, &program[segment.file_range()])
+            .map_err(LoadError::Copy)?;
+    }
+
+    space
+        .map(STACK_TOP - STACK_SIZE, STACK_SIZE, true, plan.exec_stack)
+        .map_err(LoadError::Map)?;
+    let mut random_bytes = [0u8; 16];
+    random::fill(&mut random_bytes);
+    let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+    let envp: Vec<&[u8]> = envp.iter().map(|e| e.as_bytes()).collect();
+    let execfn = argv.first().copied().unwrap_or(b"program");
+    let aux = stack::AuxInfo::new(&plan, 0);
+    let image = stack::build(
+        STACK_TOP,
+        &argv,
+        &envp,
+        execfn,
+        &random_bytes,
+        &aux,
+        stack::DEFAULT_ARG_LIMIT,
+    )
+    .map_err(LoadError::Stack)?;
+    space
+        .write_bytes(image.base, &image.bytes)
+        .map_err(LoadError::Copy)?;
+
+    let memory = Memory {
+        space,
+        brk_start: plan.brk_start,
+        brk: plan.brk_start,
+        heap_mapped_end: plan.brk_start,
+        mmap_next: MMAP_TOP,
+    };
+    Ok((memory, UserContext::new(plan.entry, image.rsp)))
 }
 
 /// The signal Linux sends for a CPU exception in user mode.

@@ -15,7 +15,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use vessel_linux::{Errno, PAGE_SIZE, SysResult, Sysno, errno};
 use vessel_std::eprintln;
-use vessel_std::os::user::Fault;
+use vessel_std::os::user::{Access, Fault, MapError};
 use vessel_std::time::{SystemTime, UNIX_EPOCH};
 
 /// Largest single read of user memory for a `write` (longer writes are
@@ -30,31 +30,46 @@ fn efault(_: Fault) -> Errno {
     Errno::EFAULT
 }
 
-/// Serves the system call the process just made. Says how the process
-/// ended if the call ended it.
-pub fn dispatch(p: &mut Process) -> Option<Ended> {
+/// What a system call ended.
+pub enum Stop {
+    /// The calling thread (`exit`), with this code.
+    Thread(u8),
+    /// The whole process (`exit_group`, a fatal signal).
+    Process(Ended),
+}
+
+/// Serves the system call the thread just made. Says what it ended, if
+/// anything.
+pub fn dispatch(p: &mut Process) -> Option<Stop> {
     let (number, a) = p.ctx.syscall_args();
     let result = match number {
         0 => read(p, a[0], a[1], a[2]),
         1 => write(p, a[0], a[1], a[2]),
         9 => mmap(p, a[0], a[1], a[2], a[3], a[4] as i64),
-        10 | 11 => Ok(0), // mprotect, munmap: accepted, rights and memory unchanged
+        10 => mprotect(p, a[0], a[1], a[2]),
+        11 => Ok(0), // munmap: accepted; the memory stays mapped
         12 => Ok(brk(p, a[0]) as usize),
         13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
         16 => ioctl(p, a[0]),
         20 => writev(p, a[0], a[1], a[2]),
-        39 | 186 => Ok(p.pid as usize), // getpid, gettid: one thread per process
-        110 => Ok(p.kernel.parent_of(p.pid) as usize),
-        57 | 58 => fork(p, 0, 0, 0), // fork, vfork (a full copy either way)
-        56 => fork(p, a[0], a[1], a[3]),
+        39 => Ok(p.pid() as usize),
+        186 => Ok(p.tid as usize), // gettid
+        110 => Ok(p.kernel.parent_of(p.pid()) as usize),
+        202 => futex(p, a[0], a[1], a[2], a[3], a[5]),
+        57 | 58 => fork(p), // fork, vfork (a full copy either way)
+        56 => clone(p, a[0], a[1], a[2], a[3], a[4]),
         59 => execve(p, a[0], a[1], a[2]),
         // pid_t arguments are C ints: only the low 32 bits count.
         61 => wait4(p, i64::from(a[0] as i32), a[1], a[2]),
         102 | 104 | 107 | 108 => Ok(0), // getuid, getgid, geteuid, getegid: root
-        60 | 231 => return Some(Ended::Exited((a[0] & 0xff) as u8)), // exit, exit_group
+        60 => return Some(Stop::Thread((a[0] & 0xff) as u8)),
+        231 => return Some(Stop::Process(Ended::Exited((a[0] & 0xff) as u8))),
         63 => uname(p, a[0]),
         158 => arch_prctl(p, a[0], a[1]),
-        218 => Ok(1), // set_tid_address: the thread id
+        218 => {
+            p.clear_child_tid = a[0]; // set_tid_address
+            Ok(p.tid as usize)
+        }
         228 => clock_gettime(p, a[0], a[1]),
         318 => getrandom(p, a[0], a[1]),
         5 => fstat(p, a[0], a[1]),
@@ -75,13 +90,13 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
         7 => poll(p, a[0], a[1]),
-        3 => p.fds.close(a[0]).map(|()| 0),
-        8 => p.fds.get(a[0]).and(Err(Errno::ESPIPE)), // lseek: pipes and consoles
+        3 => p.fds().close(a[0]).map(|()| 0),
+        8 => p.fds().get(a[0]).and(Err(Errno::ESPIPE)), // lseek: pipes and consoles
         22 => pipe2(p, a[0], 0),
         293 => pipe2(p, a[0], a[1]),
         32 => {
-            let file = p.fds.get(a[0]);
-            file.and_then(|f| p.fds.add(f, false, 0))
+            let file = p.fds().get(a[0]);
+            file.and_then(|f| p.fds().add(f, false, 0))
         }
         33 => dup2(p, a[0], a[1]),
         292 => dup3(p, a[0], a[1], a[2]),
@@ -95,7 +110,7 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
                 (a[0], a[1])
             };
             match signal_self(p, target, signal) {
-                Ok(Some(signal)) => return Some(Ended::Signaled(signal)),
+                Ok(Some(signal)) => return Some(Stop::Process(Ended::Signaled(signal))),
                 other => other.map(|_| 0),
             }
         }
@@ -111,7 +126,7 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
         // Writing to a pipe nobody reads: SIGPIPE, whose default action
         // ends the process (there are no handlers yet).
         const SIGPIPE: u8 = 13;
-        return Some(Ended::Signaled(SIGPIPE));
+        return Some(Stop::Process(Ended::Signaled(SIGPIPE)));
     }
     p.ctx.set_syscall_return(errno::to_ret(result) as u64);
     None
@@ -119,7 +134,13 @@ pub fn dispatch(p: &mut Process) -> Option<Ended> {
 
 /// Logs an unimplemented call once, by name, when the kernel is verbose.
 fn report_unimplemented(p: &mut Process, number: u64) {
-    if p.kernel.verbose && p.reported.insert(number) {
+    let first_time = p
+        .group
+        .reported
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(number);
+    if p.kernel.verbose && first_time {
         match Sysno::from_number(number) {
             Some(sysno) => eprintln!("vessel-linux: unimplemented system call {sysno} ({number})"),
             None => eprintln!("vessel-linux: unknown system call number {number}"),
@@ -130,24 +151,30 @@ fn report_unimplemented(p: &mut Process, number: u64) {
 /// Reads from a descriptor: the console input (the host's standard input)
 /// or a pipe.
 fn read(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = p.fds.get(fd)?;
+    let file = p.fds().get(fd)?;
     let want = len.min(MAX_IO) as usize;
     if want == 0 {
         return Ok(0);
     }
     // Check the destination before consuming input that could not be
     // delivered.
-    p.space.write_bytes(buf, &vec![0u8; want]).map_err(efault)?;
+    p.memory()
+        .space
+        .write_bytes(buf, &vec![0u8; want])
+        .map_err(efault)?;
     let bytes = file.read(want)?;
-    p.space.write_bytes(buf, &bytes).map_err(efault)?;
+    p.memory().space.write_bytes(buf, &bytes).map_err(efault)?;
     Ok(bytes.len())
 }
 
 fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
-    let file = p.fds.get(fd)?;
+    let file = p.fds().get(fd)?;
     let len = len.min(MAX_IO);
     let mut bytes = vec![0u8; len as usize];
-    p.space.read_bytes(buf, &mut bytes).map_err(efault)?;
+    p.memory()
+        .space
+        .read_bytes(buf, &mut bytes)
+        .map_err(efault)?;
     file.write(&bytes)
 }
 
@@ -160,7 +187,8 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
     let mut bytes = Vec::new();
     for i in 0..count {
         let mut entry = [0u8; 16];
-        p.space
+        p.memory()
+            .space
             .read_bytes(iov.wrapping_add(i * 16), &mut entry)
             .map_err(efault)?;
         let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
@@ -170,16 +198,17 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
         }
         let start = bytes.len();
         bytes.resize(start + len as usize, 0);
-        p.space
+        p.memory()
+            .space
             .read_bytes(base, &mut bytes[start..])
             .map_err(efault)?;
     }
-    p.fds.get(fd)?.write(&bytes)
+    p.fds().get(fd)?.write(&bytes)
 }
 
 /// No descriptor is a terminal here (the console is like a pipe).
 fn ioctl(p: &Process, fd: u64) -> SysResult {
-    p.fds.get(fd)?;
+    p.fds().get(fd)?;
     Err(Errno::ENOTTY)
 }
 
@@ -190,21 +219,24 @@ fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     // Check the destination first: no descriptors leak on EFAULT.
-    p.space.write_bytes(fds, &[0u8; 8]).map_err(efault)?;
+    p.memory()
+        .space
+        .write_bytes(fds, &[0u8; 8])
+        .map_err(efault)?;
     let (read_end, write_end) = file::pipe(flags & O_NONBLOCK != 0);
     let cloexec = flags & O_CLOEXEC != 0;
-    let read_fd = p.fds.add(Arc::new(read_end), cloexec, 0)?;
-    let write_fd = match p.fds.add(Arc::new(write_end), cloexec, 0) {
+    let read_fd = p.fds().add(Arc::new(read_end), cloexec, 0)?;
+    let write_fd = match p.fds().add(Arc::new(write_end), cloexec, 0) {
         Ok(fd) => fd,
         Err(e) => {
-            let _ = p.fds.close(read_fd as u64);
+            let _ = p.fds().close(read_fd as u64);
             return Err(e);
         }
     };
     let mut pair = [0u8; 8];
     pair[..4].copy_from_slice(&(read_fd as u32).to_le_bytes());
     pair[4..].copy_from_slice(&(write_fd as u32).to_le_bytes());
-    p.space.write_bytes(fds, &pair).map_err(efault)?;
+    p.memory().space.write_bytes(fds, &pair).map_err(efault)?;
     Ok(0)
 }
 
@@ -213,32 +245,34 @@ fn dup3(p: &mut Process, old: u64, new: u64, flags: u64) -> SysResult {
     if old == new || flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    p.fds.dup_to(old, new, flags & O_CLOEXEC != 0)
+    p.fds().dup_to(old, new, flags & O_CLOEXEC != 0)
 }
 
 fn dup2(p: &mut Process, old: u64, new: u64) -> SysResult {
     if old == new {
-        p.fds.get(old)?;
+        p.fds().get(old)?;
         return Ok(new as usize);
     }
-    p.fds.dup_to(old, new, false)
+    p.fds().dup_to(old, new, false)
 }
 
 /// Moves the program break; returns the (possibly unchanged) break.
 fn brk(p: &mut Process, requested: u64) -> u64 {
-    if requested < p.brk_start || requested > p.mmap_next {
-        return p.brk;
+    let mut memory = p.memory();
+    let m = &mut *memory;
+    if requested < m.brk_start || requested > m.mmap_next {
+        return m.brk;
     }
     let needed = vessel_linux::elf::page_up(requested);
-    if needed > p.heap_mapped_end {
-        let len = needed - p.heap_mapped_end;
-        if p.space.map(p.heap_mapped_end, len, true, false).is_err() {
-            return p.brk;
+    if needed > m.heap_mapped_end {
+        let len = needed - m.heap_mapped_end;
+        if m.space.map(m.heap_mapped_end, len, true, false).is_err() {
+            return m.brk;
         }
-        p.heap_mapped_end = needed;
+        m.heap_mapped_end = needed;
     }
-    p.brk = requested;
-    p.brk
+    m.brk = requested;
+    m.brk
 }
 
 /// Anonymous private mappings only, placed top-down below `MMAP_TOP`.
@@ -256,16 +290,53 @@ fn mmap(p: &mut Process, addr: u64, len: u64, prot: u64, flags: u64, fd: i64) ->
         return Err(Errno::EINVAL);
     }
     let len = vessel_linux::elf::page_up(len);
-    let start = p
+    let mut memory = p.memory();
+    let m = &mut *memory;
+    let start = m
         .mmap_next
         .checked_sub(len)
-        .filter(|&s| s > p.heap_mapped_end)
+        .filter(|&s| s > m.heap_mapped_end)
         .ok_or(Errno::ENOMEM)?;
-    p.space
+    m.space
         .map(start, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0)
         .map_err(|_| Errno::ENOMEM)?;
-    p.mmap_next = start;
+    if prot & (PROT_READ | PROT_WRITE | PROT_EXEC) == 0 {
+        // PROT_NONE (guard regions): mapped, but no user access.
+        m.space
+            .protect(start, len, access(prot))
+            .map_err(|_| Errno::ENOMEM)?;
+    }
+    m.mmap_next = start;
     Ok(start as usize)
+}
+
+const PROT_READ: u64 = 1;
+
+/// The access rights `prot` (`PROT_*`) asks for.
+fn access(prot: u64) -> Access {
+    Access {
+        readable: prot & PROT_READ != 0,
+        writable: prot & 2 != 0,
+        executable: prot & 4 != 0,
+    }
+}
+
+/// Changes the access rights of mapped pages.
+fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
+    if !addr.is_multiple_of(PAGE_SIZE) || prot & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    p.memory()
+        .space
+        .protect(addr, len, access(prot))
+        .map_err(|e| match e {
+            MapError::BadRange => Errno::ENOMEM,
+            _ => Errno::EINVAL,
+        })?;
+    Ok(0)
 }
 
 fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
@@ -279,7 +350,7 @@ fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
         ARCH_SET_FS => Err(Errno::EPERM),
         ARCH_GET_FS => {
             let fs = p.ctx.fs_base.to_le_bytes();
-            p.space.write_bytes(addr, &fs).map_err(efault)?;
+            p.memory().space.write_bytes(addr, &fs).map_err(efault)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -300,7 +371,10 @@ fn uname(p: &mut Process, buf: u64) -> SysResult {
     for (i, field) in fields.iter().enumerate() {
         utsname[i * FIELD..i * FIELD + field.len()].copy_from_slice(field);
     }
-    p.space.write_bytes(buf, &utsname).map_err(efault)?;
+    p.memory()
+        .space
+        .write_bytes(buf, &utsname)
+        .map_err(efault)?;
     Ok(0)
 }
 
@@ -311,13 +385,16 @@ fn clock_gettime(p: &mut Process, clock: u64, ts: u64) -> SysResult {
         CLOCK_REALTIME => SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default(),
-        CLOCK_MONOTONIC => p.started.elapsed(),
+        CLOCK_MONOTONIC => p.group.started.elapsed(),
         _ => return Err(Errno::EINVAL),
     };
     let mut timespec = [0u8; 16];
     timespec[..8].copy_from_slice(&now.as_secs().to_le_bytes());
     timespec[8..].copy_from_slice(&u64::from(now.subsec_nanos()).to_le_bytes());
-    p.space.write_bytes(ts, &timespec).map_err(efault)?;
+    p.memory()
+        .space
+        .write_bytes(ts, &timespec)
+        .map_err(efault)?;
     Ok(0)
 }
 
@@ -325,7 +402,7 @@ fn getrandom(p: &mut Process, buf: u64, len: u64) -> SysResult {
     let len = len.min(MAX_IO);
     let mut bytes = vec![0u8; len as usize];
     random::fill(&mut bytes);
-    p.space.write_bytes(buf, &bytes).map_err(efault)?;
+    p.memory().space.write_bytes(buf, &bytes).map_err(efault)?;
     Ok(len as usize)
 }
 
@@ -341,8 +418,9 @@ fn file_stat(file: &File) -> [u8; 144] {
 }
 
 fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
-    let file = p.fds.get(fd)?;
-    p.space
+    let file = p.fds().get(fd)?;
+    p.memory()
+        .space
         .write_bytes(buf, &file_stat(&file))
         .map_err(efault)?;
     Ok(0)
@@ -350,7 +428,10 @@ fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
 
 fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
     let mut first = [0u8; 1];
-    p.space.read_bytes(path, &mut first).map_err(efault)?;
+    p.memory()
+        .space
+        .read_bytes(path, &mut first)
+        .map_err(efault)?;
     if first[0] == 0 && flags & AT_EMPTY_PATH != 0 {
         return fstat(p, dirfd, buf);
     }
@@ -366,11 +447,11 @@ fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
     const F_SETFL: u64 = 4;
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const FD_CLOEXEC: u64 = 1;
-    let file = p.fds.get(fd)?;
+    let file = p.fds().get(fd)?;
     match command {
-        F_DUPFD | F_DUPFD_CLOEXEC => p.fds.add(file, command == F_DUPFD_CLOEXEC, arg as usize),
-        F_GETFD => Ok(usize::from(p.fds.cloexec(fd)?)),
-        F_SETFD => p.fds.set_cloexec(fd, arg & FD_CLOEXEC != 0).map(|()| 0),
+        F_DUPFD | F_DUPFD_CLOEXEC => p.fds().add(file, command == F_DUPFD_CLOEXEC, arg as usize),
+        F_GETFD => Ok(usize::from(p.fds().cloexec(fd)?)),
+        F_SETFD => p.fds().set_cloexec(fd, arg & FD_CLOEXEC != 0).map(|()| 0),
         F_GETFL => Ok(file.status_flags()),
         F_SETFL => Ok(0), // status flags cannot change yet (O_NONBLOCK is set at pipe2)
         _ => Err(Errno::EINVAL),
@@ -381,7 +462,7 @@ fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
     if size < 2 {
         return Err(Errno::ERANGE);
     }
-    p.space.write_bytes(buf, b"/\0").map_err(efault)?;
+    p.memory().space.write_bytes(buf, b"/\0").map_err(efault)?;
     Ok(2)
 }
 
@@ -391,12 +472,16 @@ fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
     match option {
         PR_SET_NAME => {
             let mut name = [0u8; 16];
-            p.space.read_bytes(arg, &mut name[..15]).map_err(efault)?;
-            p.name = name;
+            p.memory()
+                .space
+                .read_bytes(arg, &mut name[..15])
+                .map_err(efault)?;
+            *p.group.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
             Ok(0)
         }
         PR_GET_NAME => {
-            p.space.write_bytes(arg, &p.name).map_err(efault)?;
+            let name = *p.group.name.lock().unwrap_or_else(|e| e.into_inner());
+            p.memory().space.write_bytes(arg, &name).map_err(efault)?;
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -409,7 +494,8 @@ fn time(p: &mut Process, tloc: u64) -> SysResult {
         .unwrap_or_default()
         .as_secs();
     if tloc != 0 {
-        p.space
+        p.memory()
+            .space
             .write_bytes(tloc, &now.to_le_bytes())
             .map_err(efault)?;
     }
@@ -420,7 +506,8 @@ fn sched_getaffinity(p: &mut Process, size: u64, mask: u64) -> SysResult {
     if size < 8 {
         return Err(Errno::EINVAL);
     }
-    p.space
+    p.memory()
+        .space
         .write_bytes(mask, &1u64.to_le_bytes())
         .map_err(efault)?;
     Ok(8)
@@ -429,7 +516,10 @@ fn sched_getaffinity(p: &mut Process, size: u64, mask: u64) -> SysResult {
 /// Reads a `struct timespec` and sleeps that long.
 fn sleep_for(p: &Process, request: u64) -> SysResult {
     let mut timespec = [0u8; 16];
-    p.space.read_bytes(request, &mut timespec).map_err(efault)?;
+    p.memory()
+        .space
+        .read_bytes(request, &mut timespec)
+        .map_err(efault)?;
     let secs = i64::from_le_bytes(timespec[..8].try_into().unwrap_or_default());
     let nanos = i64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
     if secs < 0 || !(0..1_000_000_000).contains(&nanos) {
@@ -474,7 +564,7 @@ fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> Sy
         let mut rlimit = [0u8; 16];
         rlimit[..8].copy_from_slice(&limit.to_le_bytes());
         rlimit[8..].copy_from_slice(&u64::MAX.to_le_bytes());
-        p.space.write_bytes(old, &rlimit).map_err(efault)?;
+        p.memory().space.write_bytes(old, &rlimit).map_err(efault)?;
     }
     Ok(0)
 }
@@ -493,12 +583,15 @@ fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
     for i in 0..count {
         let at = fds.wrapping_add(i * 8);
         let mut entry = [0u8; 8];
-        p.space.read_bytes(at, &mut entry).map_err(efault)?;
+        p.memory()
+            .space
+            .read_bytes(at, &mut entry)
+            .map_err(efault)?;
         let fd = i32::from_le_bytes(entry[..4].try_into().unwrap_or_default());
         let events = i16::from_le_bytes([entry[4], entry[5]]);
         let revents = match fd {
             fd if fd < 0 => 0,
-            fd => match p.fds.get(fd as u64) {
+            fd => match p.fds().get(fd as u64) {
                 Ok(file) => {
                     let mut ready = 0;
                     if events & POLLIN != 0 && file.ready(false) {
@@ -515,7 +608,8 @@ fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
         if revents != 0 {
             ready += 1;
         }
-        p.space
+        p.memory()
+            .space
             .write_bytes(at + 6, &revents.to_le_bytes())
             .map_err(efault)?;
     }
@@ -529,7 +623,7 @@ fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
     if old != 0 {
         let mut stack = [0u8; 24];
         stack[8..12].copy_from_slice(&SS_DISABLE.to_le_bytes());
-        p.space.write_bytes(old, &stack).map_err(efault)?;
+        p.memory().space.write_bytes(old, &stack).map_err(efault)?;
     }
     Ok(0)
 }
@@ -544,7 +638,7 @@ fn signal_self(p: &Process, target: u64, signal: u64) -> Result<Option<u8>, Errn
     const SIGWINCH: u64 = 28;
     // pid_t is a C int: only the low 32 bits count.
     let target = target as u32;
-    if target != p.pid && target != 0 {
+    if target != p.pid() && target != p.tid && target != 0 {
         return Err(Errno::ESRCH);
     }
     match signal {
@@ -554,38 +648,134 @@ fn signal_self(p: &Process, target: u64, signal: u64) -> Result<Option<u8>, Errn
     }
 }
 
-/// `fork`, `vfork`, and `clone` without shared memory: a new process with a
-/// copy of this one.
-fn fork(p: &mut Process, flags: u64, child_stack: u64, child_tid: u64) -> SysResult {
-    const CLONE_VM: u64 = 0x100;
-    const CLONE_THREAD: u64 = 0x10000;
-    const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
-    if flags & (CLONE_VM | CLONE_THREAD) != 0 {
-        // Threads share an address space: not supported yet.
-        return Err(Errno::ENOSYS);
-    }
-    let mut child = p.fork().ok_or(Errno::ENOMEM)?;
-    if child_stack != 0 {
-        child.ctx.rsp = child_stack;
-    }
-    let pid = child.pid;
-    if flags & CLONE_CHILD_SETTID != 0 {
-        child
-            .space
-            .write_bytes(child_tid, &pid.to_le_bytes())
-            .map_err(efault)?;
-    }
+/// `fork` and `vfork`: a new process with a copy of this one.
+fn fork(p: &mut Process) -> SysResult {
+    let child = p.fork().ok_or(Errno::ENOMEM)?;
+    let pid = child.pid();
     child.start();
     Ok(pid as usize)
 }
 
+/// `clone`: a thread of this process (`CLONE_VM | CLONE_THREAD`, as
+/// pthreads and Rust's std make them) or, without `CLONE_VM`, a process.
+fn clone(
+    p: &mut Process,
+    flags: u64,
+    stack: u64,
+    parent_tid: u64,
+    child_tid: u64,
+    tls: u64,
+) -> SysResult {
+    const CLONE_VM: u64 = 0x100;
+    const CLONE_THREAD: u64 = 0x10000;
+    const CLONE_SETTLS: u64 = 0x80000;
+    const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
+    const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
+    const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    let thread = flags & CLONE_THREAD != 0;
+    if thread != (flags & CLONE_VM != 0) {
+        // A thread without shared memory, or shared memory without a
+        // thread group (vfork-like sharing): not supported.
+        return Err(Errno::EINVAL);
+    }
+    let mut child = if thread {
+        p.new_thread()
+    } else {
+        p.fork().ok_or(Errno::ENOMEM)?
+    };
+    if stack != 0 {
+        child.ctx.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        if tls >= vessel_std::os::user::USER_END {
+            return Err(Errno::EPERM);
+        }
+        child.ctx.fs_base = tls;
+    }
+    let id = child.tid;
+    if flags & CLONE_PARENT_SETTID != 0 {
+        p.memory()
+            .space
+            .write_bytes(parent_tid, &id.to_le_bytes())
+            .map_err(efault)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        child
+            .memory()
+            .space
+            .write_bytes(child_tid, &id.to_le_bytes())
+            .map_err(efault)?;
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        child.clear_child_tid = child_tid;
+    }
+    child.start();
+    Ok(id as usize)
+}
+
+/// `futex`: WAIT and WAKE (and their BITSET forms, bitsets ignored), on
+/// words of this process; the private flag changes nothing (every futex
+/// here is private to its process).
+fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, _bitset: u64) -> SysResult {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_WAIT_BITSET: u64 = 9;
+    const FUTEX_WAKE_BITSET: u64 = 10;
+    const FUTEX_CMD_MASK: u64 = 0x7f; // without PRIVATE and CLOCK_REALTIME
+    if !addr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let key = (Arc::as_ptr(&p.group) as usize, addr);
+    match op & FUTEX_CMD_MASK {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let mut timespec = [0u8; 16];
+                p.memory()
+                    .space
+                    .read_bytes(timeout, &mut timespec)
+                    .map_err(efault)?;
+                let secs = u64::from_le_bytes(timespec[..8].try_into().unwrap_or_default());
+                let nanos = u64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
+                let span = core::time::Duration::new(secs, nanos.min(999_999_999) as u32);
+                // WAIT takes a relative timeout; WAIT_BITSET an absolute
+                // one on the monotonic clock (measured from process start).
+                let now = vessel_std::time::Instant::now();
+                Some(if op & FUTEX_CMD_MASK == FUTEX_WAIT {
+                    now + span
+                } else {
+                    let since_start = p.group.started.elapsed();
+                    now + span.saturating_sub(since_start)
+                })
+            };
+            let group = p.group.clone();
+            let expected = value as u32;
+            p.kernel.futex_wait(
+                key,
+                || {
+                    let mut word = [0u8; 4];
+                    let memory = group.memory.lock().unwrap_or_else(|e| e.into_inner());
+                    memory.space.read_bytes(addr, &mut word).map_err(efault)?;
+                    Ok(u32::from_le_bytes(word) == expected)
+                },
+                deadline,
+            )?;
+            Ok(0)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(p.kernel.futex_wake(key.0, addr, value as u32)),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
 fn wait4(p: &mut Process, which: i64, status: u64, options: u64) -> SysResult {
     const WNOHANG: u64 = 1;
-    match p.kernel.wait(p.pid, which, options & WNOHANG != 0)? {
+    match p.kernel.wait(p.pid(), which, options & WNOHANG != 0)? {
         None => Ok(0),
         Some((pid, ended)) => {
             if status != 0 {
-                p.space
+                p.memory()
+                    .space
                     .write_bytes(status, &ended.wait_status().to_le_bytes())
                     .map_err(efault)?;
             }
@@ -604,7 +794,10 @@ fn read_string(p: &Process, mut addr: u64) -> Result<String, Errno> {
     let mut bytes = Vec::new();
     loop {
         let mut byte = [0u8; 1];
-        p.space.read_bytes(addr, &mut byte).map_err(efault)?;
+        p.memory()
+            .space
+            .read_bytes(addr, &mut byte)
+            .map_err(efault)?;
         if byte[0] == 0 {
             return String::from_utf8(bytes).map_err(|_| Errno::EINVAL);
         }
@@ -624,7 +817,10 @@ fn read_strings(p: &Process, mut addr: u64) -> Result<Vec<String>, Errno> {
     }
     loop {
         let mut pointer = [0u8; 8];
-        p.space.read_bytes(addr, &mut pointer).map_err(efault)?;
+        p.memory()
+            .space
+            .read_bytes(addr, &mut pointer)
+            .map_err(efault)?;
         let pointer = u64::from_le_bytes(pointer);
         if pointer == 0 {
             return Ok(strings);
@@ -673,6 +869,6 @@ fn open(p: &mut Process, path: u64, flags: u64) -> SysResult {
     if flags & O_DIRECTORY != 0 {
         return Err(Errno::ENOTDIR);
     }
-    p.fds
+    p.fds()
         .add(Arc::new(File::Device(device)), flags & O_CLOEXEC != 0, 0)
 }

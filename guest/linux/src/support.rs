@@ -56,7 +56,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mmap,
         Support::Partial(
-            "anonymous private mappings only, placed by the kernel; no MAP_FIXED, no files, no shared memory",
+            "anonymous private mappings only, placed by the kernel (PROT_NONE included); no MAP_FIXED, no files, no shared memory",
         ),
     ),
     (
@@ -65,7 +65,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::mprotect,
-        Support::Partial("accepted; access rights do not change"),
+        Support::Partial(
+            "read, write, execute and none on mapped pages; PROT_GROWSDOWN/UP unsupported",
+        ),
     ),
     (
         Sysno::rt_sigaction,
@@ -75,25 +77,16 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Sysno::rt_sigprocmask,
         Support::Partial("accepted; the mask is not kept"),
     ),
-    (
-        Sysno::exit,
-        Support::Partial("ends the process (one thread per process)"),
-    ),
+    (Sysno::exit, Support::Full),
     (Sysno::exit_group, Support::Full),
     (Sysno::getpid, Support::Full),
     (Sysno::getppid, Support::Full),
-    (
-        Sysno::gettid,
-        Support::Partial("the pid: one thread per process"),
-    ),
+    (Sysno::gettid, Support::Full),
     (Sysno::getuid, Support::Full),
     (Sysno::geteuid, Support::Full),
     (Sysno::getgid, Support::Full),
     (Sysno::getegid, Support::Full),
-    (
-        Sysno::set_tid_address,
-        Support::Partial("returns the thread id; the address is not cleared at exit"),
-    ),
+    (Sysno::set_tid_address, Support::Full),
     (
         Sysno::set_robust_list,
         Support::Partial("accepted; the list is not walked at exit"),
@@ -108,6 +101,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::uname, Support::Full),
     (Sysno::close, Support::Full),
+    (
+        Sysno::futex,
+        Support::Partial(
+            "FUTEX_WAIT, FUTEX_WAKE and the BITSET forms (bitsets ignored), with timeouts; no requeue, PI or waitv",
+        ),
+    ),
     (
         Sysno::open,
         Support::Partial(
@@ -137,7 +136,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::clone,
         Support::Partial(
-            "fork-like clones only; CLONE_VM and CLONE_THREAD (threads) are ENOSYS; CLONE_CHILD_SETTID honoured",
+            "threads (CLONE_VM|CLONE_THREAD with SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID) and fork-like processes; no other sharing combinations",
         ),
     ),
     (

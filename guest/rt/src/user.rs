@@ -385,6 +385,56 @@ impl UserSpace {
 }
 
 impl UserSpace {
+    /// Changes the access rights of the mapped pages of `[addr, addr +
+    /// len)` (widened to whole pages). An inaccessible page stays mapped
+    /// for the kernel but faults any user access. Fails, changing nothing,
+    /// if a page of the range is not mapped.
+    pub fn protect(&mut self, addr: u64, len: u64, access: Access) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        let pages = (first..end).step_by(PAGE_SIZE as usize);
+        for page in pages.clone() {
+            let entry = self.leaf_entry(page, false)?;
+            if entry.is_unused() {
+                return Err(MapError::BadRange);
+            }
+        }
+        for page in pages {
+            let entry = self.leaf_entry(page, false)?;
+            let frame = entry.addr();
+            let mut flags = Flags::PRESENT;
+            if access.readable || access.writable || access.executable {
+                flags |= Flags::USER_ACCESSIBLE;
+            }
+            if access.writable {
+                flags |= Flags::WRITABLE;
+            }
+            if !access.executable {
+                flags |= Flags::NO_EXECUTE;
+            }
+            // The space is not loaded while `&mut self` exists (run_user
+            // borrows it shared), and loading it flushes the TLB.
+            entry.set_addr(frame, flags);
+        }
+        Ok(())
+    }
+}
+
+/// Access rights for [`UserSpace::protect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The user may read.
+    pub readable: bool,
+    /// The user may write.
+    pub writable: bool,
+    /// The user may execute.
+    pub executable: bool,
+}
+
+impl UserSpace {
     /// A copy of this address space: every user page copied into a fresh
     /// frame, with the same access rights (what `fork` needs). `None` when
     /// memory runs out (nothing is leaked: the partial copy is dropped).

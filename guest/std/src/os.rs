@@ -4,6 +4,6 @@
 /// run programs (see `vessel_rt::user`).
 pub mod user {
     pub use vessel_rt::user::{
-        Fault, MapError, USER_END, UserContext, UserExit, UserSpace, run_user,
+        Access, Fault, MapError, USER_END, UserContext, UserExit, UserSpace, run_user,
     };
 }
