@@ -282,6 +282,8 @@ fn threads_join_and_contend_on_futexes() {
     let out =
         same_natively_and_under_vessel(&musl_program_with("threads", &["-pthread"]), &[], &[]);
     assert_eq!(out.stdout, "counter 20000, results sum 60\n");
+    let out = same_natively_and_under_vessel(&musl_program_with("fpu", &["-pthread"]), &[], &[]);
+    assert_eq!(out.stdout, "every thread's sum exact: 1\n");
     let out = same_natively_and_under_vessel(&rust_program("rust_threads"), &[], &[]);
     assert!(out.stdout.contains("counter 8000\n"), "{}", out.stdout);
     assert!(

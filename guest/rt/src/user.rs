@@ -92,6 +92,31 @@ pub struct UserContext {
     trap_vector: u64,
     trap_error_code: u64,
     trap_address: u64,
+    /// The x87/SSE registers of the thread, saved when it leaves user mode
+    /// and restored when it enters it (the kernel itself never uses them).
+    fpu: FpuState,
+}
+
+/// The FXSAVE image of the x87 and SSE registers.
+#[repr(C, align(16))]
+#[derive(Clone, PartialEq, Eq)]
+struct FpuState([u8; 512]);
+
+impl Default for FpuState {
+    /// The state after `FNINIT` with SSE exceptions masked: FCW 0x037F,
+    /// MXCSR 0x1F80, as Linux starts a program.
+    fn default() -> Self {
+        let mut image = [0u8; 512];
+        image[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        image[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        Self(image)
+    }
+}
+
+impl fmt::Debug for FpuState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FpuState { .. }")
+    }
 }
 
 impl UserContext {
@@ -556,7 +581,10 @@ pub fn run_user(space: &UserSpace, ctx: &mut UserContext) -> UserExit {
     let user_tables = PhysFrame::containing_address(PhysAddr::new(space.pml4));
     let kernel_tables =
         PhysFrame::containing_address(PhysAddr::new(crate::arch::paging::kernel_pml4()));
-    // SAFETY: FS_BASE is not used by the kernel; the value is canonical
+    // SAFETY: FXRSTOR/FXSAVE read and write exactly the 512-byte, 16-byte
+    // aligned FPU image inside `ctx` (an image FXSAVE made, or a valid
+    // initial one with reserved MXCSR bits clear).
+    // FS_BASE is not used by the kernel; the value is canonical
     // (checked above). The user tables map the kernel half exactly as the
     // kernel tables do (copied PML4 entries, global kernel pages), so every
     // kernel address stays valid while they are loaded, and `space`
@@ -566,7 +594,12 @@ pub fn run_user(space: &UserSpace, ctx: &mut UserContext) -> UserExit {
     let kind = unsafe {
         cpu::write_msr(MSR_FS_BASE, ctx.fs_base);
         Cr3::write(user_tables, Cr3Flags::empty());
+        // The FPU/SSE registers are the thread's from here until the save
+        // below; interrupts are off throughout, so no other task runs
+        // in between, and the kernel (soft-float) never touches them.
+        core::arch::asm!("fxrstor64 [{}]", in(reg) &raw const ctx.fpu, options(nostack, readonly));
         let kind = vessel_enter_user(ctx);
+        core::arch::asm!("fxsave64 [{}]", in(reg) &raw mut ctx.fpu, options(nostack));
         Cr3::write(kernel_tables, Cr3Flags::empty());
         kind
     };
