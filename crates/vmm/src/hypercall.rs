@@ -147,17 +147,11 @@ impl HypercallServer {
         };
         let buf = u64_at(&raw, offset_of!(ConsoleWrite, buf));
         let len = u64_at(&raw, offset_of!(ConsoleWrite, len));
-        if len > MAX_CONSOLE_WRITE {
-            return Status::BadLength as i64;
+        if let Err(status) = check_buffer(mem, buf, len, MAX_CONSOLE_WRITE) {
+            return status as i64;
         }
         if len == 0 {
             return 0;
-        }
-        // len <= 1 MiB, so the usize conversion is lossless.
-        if buf.checked_add(len).is_none()
-            || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize)
-        {
-            return Status::BadAddress as i64;
         }
         let chunk = (len as usize).min(COPY_CHUNK);
         if self.scratch.len() < chunk {
@@ -194,17 +188,11 @@ impl HypercallServer {
         }
         let buf = u64_at(&raw, offset_of!(ConsoleRead, buf));
         let len = u64_at(&raw, offset_of!(ConsoleRead, len));
-        if len > MAX_CONSOLE_READ {
-            return Status::BadLength as i64;
+        if let Err(status) = check_buffer(mem, buf, len, MAX_CONSOLE_READ) {
+            return status as i64;
         }
         if len == 0 {
             return 0;
-        }
-        // len <= 64 KiB, so the usize conversion is lossless.
-        if buf.checked_add(len).is_none()
-            || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize)
-        {
-            return Status::BadAddress as i64;
         }
         if self.scratch.len() < len as usize {
             self.scratch.resize(len as usize, 0);
@@ -222,6 +210,22 @@ impl HypercallServer {
         }
         n as i64
     }
+}
+
+/// Checks a guest buffer named by a request: at most `max` bytes, inside
+/// guest memory, no wrap-around. An empty buffer is always valid.
+fn check_buffer(mem: &GuestMemoryMmap, buf: u64, len: u64, max: u64) -> Result<(), Status> {
+    if len > max {
+        return Err(Status::BadLength);
+    }
+    // len <= max (at most 1 MiB), so the usize conversion is lossless.
+    if len > 0
+        && (buf.checked_add(len).is_none()
+            || !GuestMemoryBackend::check_range(mem, GuestAddress(buf), len as usize))
+    {
+        return Err(Status::BadAddress);
+    }
+    Ok(())
 }
 
 /// Decodes an `Exit` request, or the status rejecting it.
