@@ -72,6 +72,8 @@ pub struct Kernel {
     program: &'static [u8],
     /// Report unimplemented system calls.
     pub verbose: bool,
+    /// When the kernel started (`sysinfo`'s uptime).
+    pub booted: vessel_std::time::Instant,
 }
 
 impl Kernel {
@@ -88,6 +90,7 @@ impl Kernel {
             program_path,
             program,
             verbose,
+            booted: vessel_std::time::Instant::now(),
         })
     }
 
@@ -197,6 +200,11 @@ impl Kernel {
             self.futex_woken.notify_all();
         }
         woken
+    }
+
+    /// Processes that exist (running, or ended and not yet reaped).
+    pub fn process_count(&self) -> usize {
+        self.table().processes.len()
     }
 
     /// The parent of `pid` (0 for the first process).

@@ -47,7 +47,8 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         1 => write(p, a[0], a[1], a[2]),
         9 => mmap(p, a[0], a[1], a[2], a[3], a[4] as i64),
         10 => mprotect(p, a[0], a[1], a[2]),
-        11 => Ok(0), // munmap: accepted; the memory stays mapped
+        11 => munmap(p, a[0], a[1]),
+        99 => sysinfo(p, a[0]),
         12 => Ok(brk(p, a[0]) as usize),
         13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
         16 => ioctl(p, a[0]),
@@ -871,4 +872,31 @@ fn open(p: &mut Process, path: u64, flags: u64) -> SysResult {
     }
     p.fds()
         .add(Arc::new(File::Device(device)), flags & O_CLOEXEC != 0, 0)
+}
+
+/// Unmaps pages and frees their memory (unmapped pages are skipped).
+fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {
+    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    p.memory()
+        .space
+        .unmap(addr, len)
+        .map_err(|_| Errno::EINVAL)?;
+    Ok(0)
+}
+
+/// Uptime, memory and the number of processes (`struct sysinfo`).
+fn sysinfo(p: &mut Process, buf: u64) -> SysResult {
+    let usage = vessel_rt::memory::usage();
+    let mut info = [0u8; 112];
+    let uptime = p.kernel.booted.elapsed().as_secs();
+    info[0..8].copy_from_slice(&uptime.to_le_bytes());
+    info[32..40].copy_from_slice(&usage.total.to_le_bytes()); // totalram
+    info[40..48].copy_from_slice(&usage.free.to_le_bytes()); // freeram
+    let processes = p.kernel.process_count().min(usize::from(u16::MAX)) as u16;
+    info[80..82].copy_from_slice(&processes.to_le_bytes()); // procs
+    info[104..108].copy_from_slice(&1u32.to_le_bytes()); // mem_unit
+    p.memory().space.write_bytes(buf, &info).map_err(efault)?;
+    Ok(0)
 }

@@ -59,10 +59,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
             "anonymous private mappings only, placed by the kernel (PROT_NONE included); no MAP_FIXED, no files, no shared memory",
         ),
     ),
-    (
-        Sysno::munmap,
-        Support::Partial("accepted; the memory stays mapped"),
-    ),
+    (Sysno::munmap, Support::Full),
     (
         Sysno::mprotect,
         Support::Partial(
@@ -101,6 +98,10 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::uname, Support::Full),
     (Sysno::close, Support::Full),
+    (
+        Sysno::sysinfo,
+        Support::Partial("uptime, total and free RAM, process count; no load averages or swap"),
+    ),
     (
         Sysno::futex,
         Support::Partial(

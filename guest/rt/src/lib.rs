@@ -51,6 +51,25 @@ pub mod user;
 #[cfg(target_os = "none")]
 pub use platform::exit;
 
+/// How much memory the guest has.
+#[cfg(target_os = "none")]
+pub mod memory {
+    /// Memory figures, in bytes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Usage {
+        /// RAM free for new frames (heap growth, stacks, user pages).
+        pub free: u64,
+        /// Usable RAM at boot (not counting the image and boot data).
+        pub total: u64,
+    }
+
+    /// The current memory usage.
+    pub fn usage() -> Usage {
+        let (free, total) = crate::mem::frames::usage();
+        Usage { free, total }
+    }
+}
+
 /// Exports an application's entry function to vessel-rt.
 ///
 /// vessel-rt boots the machine, then calls the exported function on the

@@ -448,6 +448,33 @@ impl UserSpace {
     }
 }
 
+impl UserSpace {
+    /// Unmaps the pages of `[addr, addr + len)` (widened to whole pages)
+    /// and frees their frames; pages that are not mapped are skipped, as
+    /// Linux's `munmap` does.
+    pub fn unmap(&mut self, addr: u64, len: u64) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let Ok(entry) = self.leaf_entry(page, false) else {
+                continue;
+            };
+            if entry.is_unused() {
+                continue;
+            }
+            let frame = entry.addr().as_u64();
+            // The space is not loaded while `&mut self` exists, and loading
+            // it flushes the TLB; nothing refers to the frame any more.
+            entry.set_unused();
+            frames::free(frame, 1);
+        }
+        Ok(())
+    }
+}
+
 /// Access rights for [`UserSpace::protect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Access {

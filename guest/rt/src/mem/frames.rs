@@ -34,6 +34,10 @@ pub fn init(params: &BootParams) {
     );
     // Physical page 0 is never handed out, so a zero address is never valid.
     bitmap.reserve(0, 1);
+    TOTAL_USABLE.store(
+        params.usable().map(|r| r.end - r.start).sum(),
+        core::sync::atomic::Ordering::Relaxed,
+    );
     *FRAMES.lock() = Some(bitmap);
 }
 
@@ -56,6 +60,20 @@ pub fn allocate_zeroed() -> Option<u64> {
     unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, PAGE_SIZE as usize) };
     Some(phys)
 }
+
+/// Free and total RAM the frame allocator manages, in bytes.
+pub fn usage() -> (u64, u64) {
+    FRAMES.lock().as_ref().map_or((0, 0), |bitmap| {
+        let free = bitmap.free_frames() as u64 * PAGE_SIZE;
+        (
+            free,
+            TOTAL_USABLE.load(core::sync::atomic::Ordering::Relaxed),
+        )
+    })
+}
+
+/// Bytes of usable RAM at boot.
+static TOTAL_USABLE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Returns `count` frames starting at `phys` to the allocator.
 pub fn free(phys: u64, count: usize) {

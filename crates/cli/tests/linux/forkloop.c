@@ -1,0 +1,44 @@
+/* Many short-lived processes: fork, exit, wait, over and over. The memory
+ * they used must all come back (sysinfo's freeram), and munmap must return
+ * what it unmaps. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long freeram(void) {
+    struct sysinfo info;
+    sysinfo(&info);
+    return (long)(info.freeram * info.mem_unit);
+}
+
+int main(int argc, char **argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 200;
+    /* Warm up: the kernel's own structures reach their steady size. */
+    for (int i = 0; i < 5; i++) {
+        if (fork() == 0)
+            _exit(0);
+        wait(NULL);
+    }
+    long before = freeram();
+    for (int i = 0; i < rounds; i++) {
+        pid_t child = fork();
+        if (child == 0)
+            _exit(i & 0x7f);
+        int status;
+        if (waitpid(child, &status, 0) != child || WEXITSTATUS(status) != (i & 0x7f))
+            return 1;
+    }
+    long after = freeram();
+    printf("%d fork+exit+wait rounds; memory lost: %ld KiB\n", rounds, (before - after) / 1024);
+    size_t len = 8 << 20;
+    char *block = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (size_t i = 0; i < len; i += 4096)
+        block[i] = 1;
+    long touched = freeram();
+    munmap(block, len);
+    printf("munmap returned %ld KiB of 8192\n", (freeram() - touched) / 1024);
+    return 0;
+}
