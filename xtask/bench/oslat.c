@@ -14,6 +14,13 @@
  *                  natively when there is one, the system call otherwise)
  *   mmap           mmap 4 MiB anonymous private, write one byte to every
  *                  4 KiB page, munmap
+ *   pipe           one byte to a child process over a pipe and back over a
+ *                  second pipe (a round trip: two context switches)
+ *   ctxsw          the same ping-pong, counted per context switch (half a
+ *                  round trip)
+ *   fork           fork, the child _exit(0)s, the parent waitpid()s
+ *   forkexec       fork, the child execve()s /proc/self/exe with the measure
+ *                  `noop` (which exits at once), the parent waitpid()s
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -22,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MMAP_BYTES (4UL << 20)
@@ -68,21 +76,110 @@ static void op_mmap(void)
 	}
 }
 
+/* The echo child of the pipe measures: to_child[0] -> from_child[1]. */
+static int to_child[2], from_child[2];
+static pid_t echo_child;
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(2);
+}
+
+static void wait_ok(pid_t pid)
+{
+	int status;
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "oslat: child %d failed (status %#x)\n", pid,
+			status);
+		exit(2);
+	}
+}
+
+static void pipe_setup(void)
+{
+	if (pipe(to_child) != 0 || pipe(from_child) != 0)
+		die("pipe");
+	echo_child = fork();
+	if (echo_child < 0)
+		die("fork");
+	if (echo_child == 0) {
+		close(to_child[1]);
+		close(from_child[0]);
+		char byte;
+		while (read(to_child[0], &byte, 1) == 1)
+			if (write(from_child[1], &byte, 1) != 1)
+				_exit(3);
+		_exit(0);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+}
+
+static void pipe_teardown(void)
+{
+	close(to_child[1]);
+	wait_ok(echo_child);
+	close(from_child[0]);
+}
+
+static void op_pipe(void)
+{
+	char byte = 'x';
+	if (write(to_child[1], &byte, 1) != 1 ||
+	    read(from_child[0], &byte, 1) != 1)
+		die("pipe round trip");
+	sink += byte;
+}
+
+static void op_fork(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		_exit(0);
+	wait_ok(pid);
+}
+
+static void op_forkexec(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		char *argv[] = {"oslat", "noop", "1", NULL};
+		char *envp[] = {NULL};
+		execve("/proc/self/exe", argv, envp);
+		_exit(4);
+	}
+	wait_ok(pid);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s getppid|clock_gettime|mmap ITERATIONS\n",
+		fprintf(stderr,
+			"usage: %s getppid|clock_gettime|mmap|pipe|ctxsw|fork|"
+			"forkexec ITERATIONS\n",
 			argv[0]);
 		return 2;
 	}
 	const char *measure = argv[1];
+	if (strcmp(measure, "noop") == 0)
+		return 0;
 	long iterations = strtol(argv[2], NULL, 10);
 	if (iterations <= 0) {
 		fprintf(stderr, "oslat: ITERATIONS must be positive\n");
 		return 2;
 	}
 	void (*op)(void);
+	void (*setup)(void) = NULL, (*teardown)(void) = NULL;
 	long warmup;
+	/* Operations counted per loop iteration (ctxsw: two switches). */
+	long per_iteration = 1;
 	if (strcmp(measure, "getppid") == 0) {
 		op = op_getppid;
 		warmup = iterations / 10;
@@ -90,20 +187,37 @@ int main(int argc, char **argv)
 		op = op_clock_gettime;
 		warmup = iterations / 10;
 	} else if (strcmp(measure, "mmap") == 0) {
-		/* No warm-up: vessel-linux's munmap keeps the memory mapped. */
 		op = op_mmap;
-		warmup = 0;
+		warmup = 1;
+	} else if (strcmp(measure, "pipe") == 0 ||
+		   strcmp(measure, "ctxsw") == 0) {
+		op = op_pipe;
+		setup = pipe_setup;
+		teardown = pipe_teardown;
+		warmup = iterations / 10;
+		per_iteration = strcmp(measure, "ctxsw") == 0 ? 2 : 1;
+	} else if (strcmp(measure, "fork") == 0) {
+		op = op_fork;
+		warmup = 1;
+	} else if (strcmp(measure, "forkexec") == 0) {
+		op = op_forkexec;
+		warmup = 1;
 	} else {
 		fprintf(stderr, "oslat: unknown measure `%s`\n", measure);
 		return 2;
 	}
+	if (setup)
+		setup();
 	for (long i = 0; i < warmup; i++)
 		op();
 	long long start = now_ns();
 	for (long i = 0; i < iterations; i++)
 		op();
 	long long total = now_ns() - start;
+	if (teardown)
+		teardown();
+	long ops = iterations * per_iteration;
 	printf("oslat measure=%s iterations=%ld total_ns=%lld ns_per_op=%.1f\n",
-	       measure, iterations, total, (double)total / (double)iterations);
+	       measure, ops, total, (double)total / (double)ops);
 	return 0;
 }
