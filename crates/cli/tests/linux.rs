@@ -197,6 +197,24 @@ fn cpu_faults_and_abort_end_with_the_signal_status() {
 }
 
 #[test]
+fn signal_handlers_masks_and_sigreturn_match_linux() {
+    let out = same_natively_and_under_vessel(&musl_program("handlers"), &[], &[]);
+    // The last step raises an unhandled SIGUSR2 (status 128 + 12).
+    assert_eq!(out.status, Some(140));
+    for line in [
+        "usr1 handled 2 times, last si_code 0\n",
+        "blocked: usr2 count 0\nunblocked: usr2 count 1\n",
+        "handled SIGPIPE: write -1, Broken pipe, handler ran 1\n",
+        "after SA_RESETHAND: default 1, usr1 count 3\n",
+        "recovered from SIGSEGV at 0x10\nand again at 0x20\n",
+        "repaired: byte 42, floats 3.75 6.25\n",
+        "child handled usr1 1 times\nchild exited 7\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
 fn errors_clocks_and_exit_codes_match_linux() {
     let out = same_natively_and_under_vessel(&musl_program("errors"), &[], &[]);
     assert!(

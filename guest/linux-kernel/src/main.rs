@@ -13,6 +13,7 @@ mod file;
 mod kernel;
 mod process;
 mod random;
+mod signal;
 mod syscall;
 
 use vessel_std::process::ExitCode;

@@ -3,6 +3,7 @@
 
 use crate::file::FdTable;
 use crate::kernel::{Ended, Kernel};
+use crate::signal::{self, Actions, Cause, ThreadSignals};
 use crate::{random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -55,6 +56,8 @@ pub struct Group {
     /// Set by `exit_group` (or a fatal signal): how the whole process
     /// ends; its other threads stop at their next entry to the kernel.
     pub ending: Mutex<Option<Ended>>,
+    /// What each signal does.
+    actions: Mutex<Actions>,
     /// Threads still running.
     threads: AtomicUsize,
 }
@@ -63,6 +66,11 @@ impl Group {
     /// How the process ends, once `exit_group` or a fatal signal said so.
     pub fn ending(&self) -> Option<Ended> {
         *self.ending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The signal dispositions.
+    pub fn actions(&self) -> MutexGuard<'_, Actions> {
+        self.actions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Ends the whole process with `how` (the first reason wins).
@@ -85,6 +93,8 @@ pub struct Process {
     /// Where to write 0 (and wake a futex waiter) when the thread ends
     /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`).
     pub clear_child_tid: u64,
+    /// Its signal mask and pending signals.
+    pub signals: ThreadSignals,
 }
 
 /// Why a program could not be started.
@@ -150,6 +160,7 @@ impl Process {
             reported: Mutex::new(BTreeSet::new()),
             name: Mutex::new([0; 16]),
             ending: Mutex::new(None),
+            actions: Mutex::new(Actions::default()),
             threads: AtomicUsize::new(1),
         });
         Self {
@@ -158,6 +169,7 @@ impl Process {
             kernel,
             ctx,
             clear_child_tid: 0,
+            signals: ThreadSignals::default(),
         }
     }
 
@@ -196,11 +208,23 @@ impl Process {
                     }
                     None => {}
                 },
-                UserExit::Fault { vector, .. } => {
-                    // The signal kills the whole process.
-                    let how = Ended::Signaled(signal_for(vector));
-                    self.group.end(how);
-                    break how;
+                UserExit::Fault {
+                    vector,
+                    error_code,
+                    address,
+                } => {
+                    let signal = signal_for(vector);
+                    let how = if signal::is_caught(&self, signal) {
+                        let code = signal::fault_code(vector, error_code);
+                        signal::raise(&mut self, signal, Cause::Fault { code, address });
+                        signal::deliver(&mut self)
+                    } else {
+                        Some(Ended::Signaled(signal))
+                    };
+                    if let Some(how) = how {
+                        self.group.end(how);
+                        break how;
+                    }
                 }
                 UserExit::Interrupted => {}
             }
@@ -234,6 +258,7 @@ impl Process {
             kernel: self.kernel.clone(),
             ctx,
             clear_child_tid: 0,
+            signals: self.signals.inherit(),
         }
     }
 
@@ -255,7 +280,9 @@ impl Process {
         ctx.set_syscall_return(0);
         let pid = self.kernel.new_pid(self.pid());
         let fds = self.fds().clone();
-        let child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
+        let mut child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
+        *child.group.actions() = self.group.actions().clone();
+        child.signals.mask = self.signals.mask;
         *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
             *self.group.name.lock().unwrap_or_else(|e| e.into_inner());
         Some(child)
@@ -299,6 +326,8 @@ impl Process {
         self.fds().close_on_exec();
         self.ctx = ctx;
         self.clear_child_tid = 0;
+        let kept = self.group.actions().after_exec();
+        *self.group.actions() = kept;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use crate::file::{self, File};
 use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
+use crate::signal::{self, Cause};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -50,7 +51,9 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         11 => munmap(p, a[0], a[1]),
         99 => sysinfo(p, a[0]),
         12 => Ok(brk(p, a[0]) as usize),
-        13 | 14 => Ok(0), // rt_sigaction, rt_sigprocmask: no signals delivered yet
+        13 => signal::sigaction(p, a[0], a[1], a[2], a[3]),
+        14 => signal::sigprocmask(p, a[0], a[1], a[2], a[3]),
+        15 => return signal::sigreturn(p).map(Stop::Process),
         16 => ioctl(p, a[0]),
         20 => writev(p, a[0], a[1], a[2]),
         39 => Ok(p.pid() as usize),
@@ -104,16 +107,24 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         131 => sigaltstack(p, a[1]),
         62 | 200 | 234 => {
             // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig):
-            // only the process itself, with the default action.
+            // only the process itself.
             let (target, signal) = if number == 234 {
                 (a[1], a[2])
             } else {
                 (a[0], a[1])
             };
-            match signal_self(p, target, signal) {
-                Ok(Some(signal)) => return Some(Stop::Process(Ended::Signaled(signal))),
-                other => other.map(|_| 0),
-            }
+            signal_self(p, target, signal).map(|raised| {
+                if let Some(signal) = raised {
+                    let pid = p.pid();
+                    let cause = if number == 62 {
+                        Cause::Kill(pid)
+                    } else {
+                        Cause::Tkill(pid)
+                    };
+                    signal::raise(p, signal, cause);
+                }
+                0
+            })
         }
         302 => prlimit64(p, a[0], a[1], a[2], a[3]),
         _ => {
@@ -124,13 +135,11 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         }
     };
     if result == Err(Errno::EPIPE) {
-        // Writing to a pipe nobody reads: SIGPIPE, whose default action
-        // ends the process (there are no handlers yet).
-        const SIGPIPE: u8 = 13;
-        return Some(Stop::Process(Ended::Signaled(SIGPIPE)));
+        // Writing to a pipe nobody reads also raises SIGPIPE.
+        signal::raise(p, signal::SIGPIPE, Cause::Kernel);
     }
     p.ctx.set_syscall_return(errno::to_ret(result) as u64);
-    None
+    signal::deliver(p).map(Stop::Process)
 }
 
 /// Logs an unimplemented call once, by name, when the kernel is verbose.
@@ -617,8 +626,8 @@ fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
     Ok(ready)
 }
 
-/// Accepts an alternate signal stack (signals are never delivered to
-/// handlers yet); reports none as the old one.
+/// Accepts an alternate signal stack without using it (handlers run on
+/// the interrupted stack); reports none as the old one.
 fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
     const SS_DISABLE: u32 = 2;
     if old != 0 {
@@ -629,23 +638,17 @@ fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
     Ok(0)
 }
 
-/// A signal sent by the process to itself: every signal's default action
-/// ends the process (status 128 + signal), except those ignored by default
-/// and signal 0 (a probe). No handlers run yet.
+/// Checks a signal the process sends to itself: the signal to raise, or
+/// none for signal 0 (a probe).
 fn signal_self(p: &Process, target: u64, signal: u64) -> Result<Option<u8>, Errno> {
-    const SIGCHLD: u64 = 17;
-    const SIGCONT: u64 = 18;
-    const SIGURG: u64 = 23;
-    const SIGWINCH: u64 = 28;
     // pid_t is a C int: only the low 32 bits count.
     let target = target as u32;
     if target != p.pid() && target != p.tid && target != 0 {
         return Err(Errno::ESRCH);
     }
     match signal {
-        0 | SIGCHLD | SIGCONT | SIGURG | SIGWINCH => Ok(None),
-        1..=64 => Ok(Some(signal as u8)),
-        _ => Err(Errno::EINVAL),
+        0 => Ok(None),
+        _ => signal::number(signal).map(Some),
     }
 }
 

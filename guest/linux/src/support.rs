@@ -68,12 +68,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::rt_sigaction,
-        Support::Partial("accepted; no signal is ever delivered to a handler"),
+        Support::Partial(
+            "handlers (with SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND), SIG_IGN and SIG_DFL; SA_ONSTACK and SA_RESTART are ignored",
+        ),
     ),
-    (
-        Sysno::rt_sigprocmask,
-        Support::Partial("accepted; the mask is not kept"),
-    ),
+    (Sysno::rt_sigprocmask, Support::Full),
+    (Sysno::rt_sigreturn, Support::Full),
     (Sysno::exit, Support::Full),
     (Sysno::exit_group, Support::Full),
     (Sysno::getpid, Support::Full),
@@ -160,19 +160,19 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::sigaltstack,
-        Support::Partial("accepted; signals are not delivered to handlers"),
+        Support::Partial("accepted; handlers run on the interrupted stack"),
     ),
     (
         Sysno::kill,
-        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+        Support::Partial("to the process itself only (handled, masked or default action)"),
     ),
     (
         Sysno::tkill,
-        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+        Support::Partial("to the process itself only (handled, masked or default action)"),
     ),
     (
         Sysno::tgkill,
-        Support::Partial("to the process itself only; the default action applies (no handlers)"),
+        Support::Partial("to the process itself only (handled, masked or default action)"),
     ),
     (
         Sysno::prlimit64,

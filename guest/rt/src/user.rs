@@ -100,7 +100,7 @@ pub struct UserContext {
 /// The FXSAVE image of the x87 and SSE registers.
 #[repr(C, align(16))]
 #[derive(Clone, PartialEq, Eq)]
-struct FpuState([u8; 512]);
+struct FpuState([u8; FPU_IMAGE_SIZE]);
 
 impl Default for FpuState {
     /// The state after `FNINIT` with SSE exceptions masked: FCW 0x037F,
@@ -144,7 +144,31 @@ impl UserContext {
     pub fn set_syscall_return(&mut self, value: u64) {
         self.rax = value;
     }
+
+    /// The thread's x87/SSE registers as an FXSAVE image (what a signal
+    /// frame carries).
+    pub fn fpu_image(&self) -> [u8; FPU_IMAGE_SIZE] {
+        self.fpu.0
+    }
+
+    /// Replaces the thread's x87/SSE registers with an FXSAVE `image` from
+    /// user memory. MXCSR bits the CPU does not support (which would make
+    /// FXRSTOR fault in the kernel) are cleared.
+    pub fn set_fpu_image(&mut self, image: &[u8; FPU_IMAGE_SIZE]) {
+        // MXCSR_MASK as FXSAVE reported it for this CPU; zero means the
+        // architectural default (every bit but DAZ).
+        let reported = u32::from_le_bytes(self.fpu.0[28..32].try_into().unwrap_or([0; 4]));
+        let supported = if reported == 0 { 0xffbf } else { reported };
+        let mut image = *image;
+        let mxcsr = u32::from_le_bytes(image[24..28].try_into().unwrap_or([0; 4])) & supported;
+        image[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        image[28..32].copy_from_slice(&self.fpu.0[28..32]);
+        self.fpu = FpuState(image);
+    }
 }
+
+/// Size of an FXSAVE image of the x87/SSE registers.
+pub const FPU_IMAGE_SIZE: usize = 512;
 
 /// Why [`run_user`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
