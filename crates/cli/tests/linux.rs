@@ -215,6 +215,22 @@ fn signal_handlers_masks_and_sigreturn_match_linux() {
 }
 
 #[test]
+fn pthread_condition_variables_hand_over_every_item() {
+    // musl's condition variables requeue waiters (FUTEX_REQUEUE).
+    let out = same_natively_and_under_vessel(&musl_program("condvar"), &[], &[]);
+    assert_eq!(out.stdout, "consumed 4000 items, sum 204002000\n");
+}
+
+#[test]
+fn child_output_redirected_into_a_pipe_across_execve() {
+    let out = same_natively_and_under_vessel(&musl_program("redirect"), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "parent read 36 bytes: HELLO FROM THE CHILD, LEAKED FDS: 0\nchild status 5\n"
+    );
+}
+
+#[test]
 fn errors_clocks_and_exit_codes_match_linux() {
     let out = same_natively_and_under_vessel(&musl_program("errors"), &[], &[]);
     assert!(

@@ -302,21 +302,30 @@ fn mmap(p: &mut Process, addr: u64, len: u64, prot: u64, flags: u64, fd: i64) ->
     let len = vessel_linux::elf::page_up(len);
     let mut memory = p.memory();
     let m = &mut *memory;
-    let start = m
-        .mmap_next
-        .checked_sub(len)
-        .filter(|&s| s > m.heap_mapped_end)
-        .ok_or(Errno::ENOMEM)?;
-    m.space
-        .map(start, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0)
-        .map_err(|_| Errno::ENOMEM)?;
+    // Below the lowest mapping so far; a range found in use (the cursor
+    // is a hint, the page tables are the truth) is skipped.
+    let mut top = m.mmap_next;
+    let start = loop {
+        let start = top
+            .checked_sub(len)
+            .filter(|&s| s > m.heap_mapped_end)
+            .ok_or(Errno::ENOMEM)?;
+        match m
+            .space
+            .map(start, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0)
+        {
+            Ok(()) => break start,
+            Err(MapError::AlreadyMapped) => top = start,
+            Err(_) => return Err(Errno::ENOMEM),
+        }
+    };
     if prot & (PROT_READ | PROT_WRITE | PROT_EXEC) == 0 {
         // PROT_NONE (guard regions): mapped, but no user access.
         m.space
             .protect(start, len, access(prot))
             .map_err(|_| Errno::ENOMEM)?;
     }
-    m.mmap_next = start;
+    m.mmap_next = m.mmap_next.min(start);
     Ok(start as usize)
 }
 
@@ -720,9 +729,12 @@ fn clone(
 /// `futex`: WAIT and WAKE (and their BITSET forms, bitsets ignored), on
 /// words of this process; the private flag changes nothing (every futex
 /// here is private to its process).
-fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, _bitset: u64) -> SysResult {
+/// `futex(addr, op, value, timeout or value2, addr2, value3)`.
+fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: u64) -> SysResult {
     const FUTEX_WAIT: u64 = 0;
     const FUTEX_WAKE: u64 = 1;
+    const FUTEX_REQUEUE: u64 = 3;
+    const FUTEX_CMP_REQUEUE: u64 = 4;
     const FUTEX_WAIT_BITSET: u64 = 9;
     const FUTEX_WAKE_BITSET: u64 = 10;
     const FUTEX_CMD_MASK: u64 = 0x7f; // without PRIVATE and CLOCK_REALTIME
@@ -768,6 +780,29 @@ fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, _bitset:
             Ok(0)
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(p.kernel.futex_wake(key.0, addr, value as u32)),
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            // Waiters that Linux would move to the second futex are woken
+            // instead: to them it is a spurious wake-up, which every futex
+            // user must handle (they re-check and wait again).
+            let command = op & FUTEX_CMD_MASK;
+            if command == FUTEX_CMP_REQUEUE {
+                let mut word = [0u8; 4];
+                p.memory()
+                    .space
+                    .read_bytes(addr, &mut word)
+                    .map_err(efault)?;
+                if u32::from_le_bytes(word) != value3 as u32 {
+                    return Err(Errno::EAGAIN);
+                }
+            }
+            let (wake, moved) = (value as u32, timeout as u32);
+            let woken = p.kernel.futex_wake(key.0, addr, wake.saturating_add(moved));
+            Ok(if command == FUTEX_REQUEUE {
+                woken.min(wake as usize)
+            } else {
+                woken
+            })
+        }
         _ => Err(Errno::ENOSYS),
     }
 }

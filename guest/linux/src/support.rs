@@ -105,7 +105,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::futex,
         Support::Partial(
-            "FUTEX_WAIT, FUTEX_WAKE and the BITSET forms (bitsets ignored), with timeouts; no requeue, PI or waitv",
+            "FUTEX_WAIT, FUTEX_WAKE and the BITSET forms (bitsets ignored), with timeouts; FUTEX_REQUEUE and FUTEX_CMP_REQUEUE wake the waiters they would move (a spurious wake-up for them); no WAKE_OP, PI or waitv",
         ),
     ),
     (

@@ -274,11 +274,17 @@ impl UserSpace {
             flags |= Flags::NO_EXECUTE;
         }
         let first = addr & !(PAGE_SIZE - 1);
+        // Check the whole range first, so that a failure maps nothing.
         for page in (first..end).step_by(PAGE_SIZE as usize) {
-            let entry = self.leaf_entry(page, true)?;
-            if !entry.is_unused() {
+            if self
+                .leaf_entry(page, false)
+                .is_ok_and(|entry| !entry.is_unused())
+            {
                 return Err(MapError::AlreadyMapped);
             }
+        }
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let entry = self.leaf_entry(page, true)?;
             let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
             // The space is not loaded while `&mut self` exists (run_user
             // borrows it shared), so no TLB entry can be stale.
