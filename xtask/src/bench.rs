@@ -427,6 +427,30 @@ const TIMING_ORDER: &[&str] = &[
 ];
 
 /// A JSON scalar as a table cell (`-` for null).
+/// Prints the `targets` object of a report: value, goal and whether it
+/// was met (`n/a` when it could not be measured), values formatted by
+/// `value`.
+pub fn print_targets(report: &Value, value: impl Fn(&Value) -> String) {
+    println!(
+        "\n{:<24} {:>12} {:>14} {:>6}",
+        "target", "value", "goal", "met"
+    );
+    if let Some(targets) = report["targets"].as_object() {
+        for (name, t) in targets {
+            let met = match t["met"].as_bool() {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "n/a",
+            };
+            println!(
+                "{name:<24} {:>12} {:>14} {met:>6}",
+                value(&t["value"]),
+                cell(&t["target"])
+            );
+        }
+    }
+}
+
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
@@ -501,24 +525,7 @@ pub fn print_report(report: &Value) {
             row(key, &s["p50"], &s["p90"], &s["min"]);
         }
     }
-    println!(
-        "\n{:<24} {:>12} {:>14} {:>6}",
-        "target", "value", "goal", "met"
-    );
-    if let Some(targets) = report["targets"].as_object() {
-        for (name, t) in targets {
-            let met = match t["met"].as_bool() {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "?",
-            };
-            println!(
-                "{name:<24} {:>12} {:>14} {met:>6}",
-                cell(&t["value"]),
-                cell(&t["target"])
-            );
-        }
-    }
+    print_targets(report, cell);
     println!(
         "\nrss_kib={} guest_touched_kib={} exits={} (RSS: {})",
         cell(&report["rss_kib"]),

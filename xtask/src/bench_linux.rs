@@ -379,24 +379,7 @@ pub fn print_report(report: &Value) {
         format!("{:.3}", t["vessel_ms"]["p50"].as_f64().unwrap_or(f64::NAN)),
         num(&t["ratio"], "x")
     );
-    println!(
-        "\n{:<24} {:>12} {:>10} {:>6}",
-        "target", "value", "goal", "met"
-    );
-    if let Some(targets) = report["targets"].as_object() {
-        for (name, t) in targets {
-            let met = match t["met"].as_bool() {
-                Some(true) => "yes",
-                Some(false) => "NO",
-                None => "n/a",
-            };
-            println!(
-                "{name:<24} {:>12} {:>10} {met:>6}",
-                num(&t["value"], ""),
-                t["target"].as_str().unwrap_or("?")
-            );
-        }
-    }
+    bench::print_targets(report, |v| num(v, ""));
 }
 
 /// Compiles the programs, measures, prints, and writes

@@ -325,7 +325,7 @@ fn mmap(p: &mut Process, addr: u64, len: u64, prot: u64, flags: u64, fd: i64) ->
             .protect(start, len, access(prot))
             .map_err(|_| Errno::ENOMEM)?;
     }
-    m.mmap_next = m.mmap_next.min(start);
+    m.mmap_next = start; // start <= top <= the old cursor
     Ok(start as usize)
 }
 
