@@ -104,17 +104,7 @@ fn guest_unit_tests(project: &Project) -> Result<()> {
 }
 
 fn host_tests(project: &Project) -> Result<()> {
-    // One test at a time: vessel-linux has a known race between threads of
-    // one process (see the README, "Known bugs") that
-    // host load makes likely; running VMs side by side adds that load.
-    cmd::run(cmd::host_cargo(project).args([
-        "test",
-        "--workspace",
-        "--exclude",
-        "xtask",
-        "--",
-        "--test-threads=1",
-    ]))
+    cmd::run(cmd::host_cargo(project).args(["test", "--workspace", "--exclude", "xtask"]))
 }
 
 fn xtask_tests(project: &Project) -> Result<()> {

@@ -160,6 +160,10 @@ fn threads_join_with_results_and_survive_a_panicking_thread(hv: Hypervisor) {
     }
     assert!(text.contains("total: 1229 primes below 10000\n"), "{text}");
     assert!(
+        text.contains("try_lock on a held mutex refused 3 of 3 times\n"),
+        "{text}"
+    );
+    assert!(
         text.contains("panicked thread joined with: worker failed on purpose\n"),
         "{text}"
     );

@@ -27,8 +27,9 @@ const MMAP_TOP: u64 = 0x7f00_0000_0000;
 /// The memory of a process: its address space and where its heap and
 /// anonymous mappings are.
 pub struct Memory {
-    /// The address space.
-    pub space: UserSpace,
+    /// The address space, shared with the threads running in it (which
+    /// hold no lock on this struct while they run user code).
+    pub space: Arc<UserSpace>,
     /// Start of the heap (`brk` never goes below it).
     pub brk_start: u64,
     /// The current program break.
@@ -195,10 +196,11 @@ impl Process {
             if let Some(how) = self.group.ending() {
                 break how;
             }
-            let exit = {
-                let memory = self.group.memory.lock().unwrap_or_else(|e| e.into_inner());
-                run_user(&memory.space, &mut self.ctx)
-            };
+            // The other threads may map and unmap while this one runs:
+            // the memory lock is held only to take the space.
+            let space = self.memory().space.clone();
+            let exit = run_user(&space, &mut self.ctx);
+            drop(space);
             match exit {
                 UserExit::Syscall => match syscall::dispatch(&mut self) {
                     Some(syscall::Stop::Thread(code)) => break Ended::Exited(code),
@@ -219,6 +221,15 @@ impl Process {
                         signal::raise(&mut self, signal, Cause::Fault { code, address });
                         signal::deliver(&mut self)
                     } else {
+                        if self.kernel.verbose {
+                            vessel_std::eprintln!(
+                                "[vessel-linux] tid {}: signal {signal} for exception {vector} \
+                                 (error code {error_code:#x}) at rip {:#x}, address {address:#x}, rsp {:#x}",
+                                self.tid,
+                                self.ctx.rip,
+                                self.ctx.rsp
+                            );
+                        }
                         Some(Ended::Signaled(signal))
                     };
                     if let Some(how) = how {
@@ -269,7 +280,7 @@ impl Process {
         let memory = {
             let parent = self.memory();
             Memory {
-                space: parent.space.fork()?,
+                space: Arc::new(parent.space.fork()?),
                 brk_start: parent.brk_start,
                 brk: parent.brk,
                 heap_mapped_end: parent.heap_mapped_end,
@@ -341,7 +352,7 @@ fn load_image(
     envp: &[String],
 ) -> Result<(Memory, UserContext), LoadError> {
     let plan = elf::parse(program).map_err(LoadError::Exec)?;
-    let mut space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
+    let space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
     // A page shared by two segments gets the union of their rights.
     let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
     for segment in &plan.segments {
@@ -386,7 +397,7 @@ fn load_image(
         .map_err(LoadError::Copy)?;
 
     let memory = Memory {
-        space,
+        space: Arc::new(space),
         brk_start: plan.brk_start,
         brk: plan.brk_start,
         heap_mapped_end: plan.brk_start,

@@ -387,7 +387,7 @@ fn enter_handler(
     }
 
     {
-        let mut memory = p.memory();
+        let memory = p.memory();
         memory
             .space
             .write_bytes(fpstate, &p.ctx.fpu_image())

@@ -59,7 +59,18 @@ fn main() {
     };
     println!("panicked thread joined with: {message}");
 
+    // A held lock stays held when another thread fails to take it.
+    let shared = Arc::new(Mutex::new(()));
+    let held = shared.lock().unwrap();
+    let contender = shared.clone();
+    let refusals = thread::spawn(move || (0..3).filter(|_| contender.try_lock().is_none()).count())
+        .join()
+        .unwrap();
+    drop(held);
+    println!("try_lock on a held mutex refused {refusals} of 3 times");
+
     // pi(10000) = 1229.
-    let consistent = total == joined && total == 1229 && reported.len() == WORKERS as usize;
+    let consistent =
+        total == joined && total == 1229 && reported.len() == WORKERS as usize && refusals == 3;
     process::exit(if consistent { 0 } else { 1 });
 }

@@ -47,7 +47,7 @@ fn hello_program(message: &[u8]) -> Vec<u8> {
 
 /// A fresh address space with `code` at CODE and a one-page stack.
 fn load(code: &[u8]) -> (UserSpace, UserContext) {
-    let mut space = UserSpace::new().expect("memory for an address space");
+    let space = UserSpace::new().expect("memory for an address space");
     space
         .map(CODE, 4096, true, true)
         .expect("map the code page");

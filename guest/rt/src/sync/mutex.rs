@@ -49,7 +49,9 @@ impl<T: ?Sized> Mutex<T> {
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(MutexGuard { mutex: self })
+            // Lazily: a guard built for a failed attempt would be dropped,
+            // and its drop would unlock the mutex its owner holds.
+            .then(|| MutexGuard { mutex: self })
     }
 
     /// Mutable access without locking: `&mut self` proves exclusivity.

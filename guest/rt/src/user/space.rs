@@ -1,0 +1,481 @@
+//! User address spaces: page tables whose lower half maps a program's
+//! memory, with safe copies in and out of it.
+
+use super::USER_END;
+use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
+use crate::sync::Mutex;
+use core::fmt;
+use x86_64::PhysAddr;
+use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
+
+/// A user address or range that is not mapped (or not writable, for a
+/// write, or outside the lower half).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The first address that could not be accessed.
+    pub address: u64,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad user address {:#x}", self.address)
+    }
+}
+
+/// Why [`UserSpace::map`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The range is empty, not in the lower half, or overflows.
+    BadRange,
+    /// A page of the range is already mapped (pages before it were mapped).
+    AlreadyMapped,
+    /// Out of frames (pages before the failure were mapped).
+    OutOfMemory,
+}
+
+/// A user address space: a PML4 whose lower half maps user pages (frames it
+/// owns) and whose upper half is the kernel's. Dropping it frees the user
+/// frames and the lower-half page tables.
+///
+/// Every method takes `&self`: the threads of a process share one space
+/// (behind an `Arc`), and a thread running user code holds no lock on it,
+/// so the others can map, unmap and copy meanwhile. The tables are guarded
+/// by a mutex of their own; they change only while the space is not loaded
+/// on the CPU (the kernel runs on its own tables, and on the one CPU user
+/// code never runs while kernel code does), and loading a space flushes
+/// its stale TLB entries. (SMP will need TLB shootdowns here.)
+///
+/// The kernel half is copied when the space is made: kernel mappings that
+/// need a PML4 entry of their own after that are not seen while the space
+/// is loaded (vessel-rt makes all of them at boot).
+pub struct UserSpace {
+    /// Physical address of the PML4 (fixed for the life of the space).
+    pml4: u64,
+    /// The lower-half tables: every change and every copy goes through them.
+    tables: Mutex<Tables>,
+}
+
+/// The page tables of a [`UserSpace`], reached only through its mutex.
+struct Tables {
+    pml4: u64,
+}
+
+/// The table a present, non-huge entry points at.
+fn table(phys: u64) -> *mut PageTable {
+    phys_to_virt(phys) as *mut PageTable
+}
+
+fn indices(addr: u64) -> [usize; 4] {
+    [
+        ((addr >> 39) & 511) as usize,
+        ((addr >> 30) & 511) as usize,
+        ((addr >> 21) & 511) as usize,
+        ((addr >> 12) & 511) as usize,
+    ]
+}
+
+const USER_TABLE_FLAGS: Flags = Flags::PRESENT
+    .union(Flags::WRITABLE)
+    .union(Flags::USER_ACCESSIBLE);
+
+impl UserSpace {
+    /// An empty address space; `None` when out of memory.
+    pub fn new() -> Option<Self> {
+        let pml4 = frames::allocate_zeroed()?;
+        // SAFETY: the frame was just allocated and zeroed (a valid, empty
+        // table), nothing else refers to it, and the direct map covers it.
+        let top = unsafe { &mut *table(pml4) };
+        crate::arch::paging::copy_kernel_half(top);
+        Some(Self {
+            pml4,
+            tables: Mutex::new(Tables { pml4 }),
+        })
+    }
+
+    /// Physical address of the PML4, for loading the space into CR3.
+    pub(super) fn pml4(&self) -> u64 {
+        self.pml4
+    }
+
+    /// Maps `[addr, addr + len)`, widened to whole pages, to fresh zeroed
+    /// frames, user-accessible, writable and/or executable as asked. Maps
+    /// nothing if a page of the range is already mapped.
+    pub fn map(
+        &self,
+        addr: u64,
+        len: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        self.tables.lock().map(addr, len, writable, executable)
+    }
+
+    /// Copies `data` to user memory at `addr`: every byte must be mapped
+    /// user-writable, or nothing is written and the first bad address is
+    /// returned.
+    pub fn write_bytes(&self, addr: u64, data: &[u8]) -> Result<(), Fault> {
+        self.tables.lock().copy_in(addr, data, true)
+    }
+
+    /// Copies `data` to user memory at `addr` whatever the pages' write
+    /// permission (they must be mapped): how a loader fills read-only and
+    /// execute-only segments. The user program's view of the permissions
+    /// is unchanged.
+    pub fn load_bytes(&self, addr: u64, data: &[u8]) -> Result<(), Fault> {
+        self.tables.lock().copy_in(addr, data, false)
+    }
+
+    /// Copies user memory at `addr` into `buf`: every byte must be mapped
+    /// user-readable, or the first bad address is returned.
+    pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        self.tables.lock().read_bytes(addr, buf)
+    }
+
+    /// Changes the access rights of the mapped pages of `[addr, addr +
+    /// len)` (widened to whole pages). An inaccessible page stays mapped
+    /// for the kernel but faults any user access. Fails, changing nothing,
+    /// if a page of the range is not mapped.
+    pub fn protect(&self, addr: u64, len: u64, access: Access) -> Result<(), MapError> {
+        self.tables.lock().protect(addr, len, access)
+    }
+
+    /// Unmaps the pages of `[addr, addr + len)` (widened to whole pages)
+    /// and frees their frames; pages that are not mapped are skipped, as
+    /// Linux's `munmap` does.
+    pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MapError> {
+        self.tables.lock().unmap(addr, len)
+    }
+
+    /// A copy of this address space: every user page copied into a fresh
+    /// frame, with the same access rights (what `fork` needs). `None` when
+    /// memory runs out (nothing is leaked: the partial copy is dropped).
+    ///
+    /// The copy is eager; copy-on-write sharing would make `fork` cheaper.
+    pub fn fork(&self) -> Option<UserSpace> {
+        let child = UserSpace::new()?;
+        self.tables.lock().copy_into(&mut child.tables.lock())?;
+        Some(child)
+    }
+}
+
+impl Tables {
+    fn map(
+        &mut self,
+        addr: u64,
+        len: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        if writable {
+            flags |= Flags::WRITABLE;
+        }
+        if !executable {
+            flags |= Flags::NO_EXECUTE;
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        // Check the whole range first, so that a failure maps nothing.
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            if self
+                .leaf_entry(page, false)
+                .is_ok_and(|entry| !entry.is_unused())
+            {
+                return Err(MapError::AlreadyMapped);
+            }
+        }
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let entry = self.leaf_entry(page, true)?;
+            let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+            // The space is not loaded while its tables change, and loading
+            // it flushes the TLB (see `UserSpace`).
+            entry.set_addr(PhysAddr::new(frame), flags);
+        }
+        Ok(())
+    }
+
+    /// The level-1 entry for `addr`, creating the tables on the way if
+    /// `create`.
+    fn leaf_entry(
+        &mut self,
+        addr: u64,
+        create: bool,
+    ) -> Result<&mut x86_64::structures::paging::page_table::PageTableEntry, MapError> {
+        let idx = indices(addr);
+        let mut current = self.pml4;
+        for &index in &idx[..3] {
+            // SAFETY: `current` is a page table of this space (the PML4 or a
+            // lower-half table it created), reachable through the direct
+            // map; `&mut self` (the space's mutex) gives exclusive access to
+            // its tables.
+            let entry = unsafe { &mut (&mut *table(current))[index] };
+            if entry.is_unused() {
+                if !create {
+                    return Err(MapError::BadRange);
+                }
+                let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
+                entry.set_addr(PhysAddr::new(frame), USER_TABLE_FLAGS);
+            }
+            current = entry.addr().as_u64();
+        }
+        // SAFETY: as above, for the level-1 table.
+        Ok(unsafe { &mut (&mut *table(current))[idx[3]] })
+    }
+
+    /// The physical address backing user address `addr`, if it is mapped
+    /// user-accessible (and writable, if `write`).
+    fn translate(&self, addr: u64, write: bool) -> Option<u64> {
+        if addr >= USER_END {
+            return None;
+        }
+        let idx = indices(addr);
+        let mut current = self.pml4;
+        for (level, &index) in idx.iter().enumerate() {
+            // SAFETY: `current` is a page table of this space (only this
+            // module writes its lower half, through `&mut self` under the
+            // space's mutex, so no write races with this read); the entry
+            // is copied out.
+            let entry = unsafe { (&*table(current))[index].clone() };
+            let flags = entry.flags();
+            if !flags.contains(Flags::PRESENT | Flags::USER_ACCESSIBLE) {
+                return None;
+            }
+            if level == 3 {
+                if write && !flags.contains(Flags::WRITABLE) {
+                    return None;
+                }
+                return Some(entry.addr().as_u64() + (addr & (PAGE_SIZE - 1)));
+            }
+            current = entry.addr().as_u64();
+        }
+        None
+    }
+
+    fn copy_in(&mut self, addr: u64, data: &[u8], require_writable: bool) -> Result<(), Fault> {
+        self.check(addr, data.len(), require_writable)?;
+        let mut done = 0;
+        while done < data.len() {
+            let at = addr + done as u64;
+            let phys = self
+                .translate(at, require_writable)
+                .ok_or(Fault { address: at })?;
+            let chunk = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min((data.len() - done) as u64);
+            let chunk = chunk as usize;
+            // SAFETY: `phys..phys + chunk` lies in one user frame this space
+            // owns (translate checked it is mapped), reachable read-write
+            // through the direct map; it is not Rust-visible memory of
+            // anything else, and `data` cannot overlap it (the direct map of
+            // user frames is never handed out as a Rust reference).
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    data[done..].as_ptr(),
+                    phys_to_virt(phys) as *mut u8,
+                    chunk,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        self.check(addr, buf.len(), false)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let at = addr + done as u64;
+            let phys = self.translate(at, false).ok_or(Fault { address: at })?;
+            let chunk = (PAGE_SIZE - (at & (PAGE_SIZE - 1))).min((buf.len() - done) as u64);
+            let chunk = chunk as usize;
+            // SAFETY: as in `copy_in`, reading. (User code of this space
+            // may run concurrently on another task; the bytes are plain data,
+            // any value is valid.)
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(phys) as *const u8,
+                    buf[done..].as_mut_ptr(),
+                    chunk,
+                )
+            };
+            done += chunk;
+        }
+        Ok(())
+    }
+
+    /// Checks that every page of `[addr, addr + len)` is accessible.
+    fn check(&self, addr: u64, len: usize, write: bool) -> Result<(), Fault> {
+        if len == 0 {
+            return Ok(());
+        }
+        let last = addr
+            .checked_add(len as u64 - 1)
+            .filter(|&l| l < USER_END)
+            .ok_or(Fault {
+                address: addr.max(USER_END),
+            })?;
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page <= last {
+            if self.translate(page, write).is_none() {
+                return Err(Fault {
+                    address: page.max(addr),
+                });
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+}
+
+impl Tables {
+    fn protect(&mut self, addr: u64, len: u64, access: Access) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        let pages = (first..end).step_by(PAGE_SIZE as usize);
+        for page in pages.clone() {
+            let entry = self.leaf_entry(page, false)?;
+            if entry.is_unused() {
+                return Err(MapError::BadRange);
+            }
+        }
+        for page in pages {
+            let entry = self.leaf_entry(page, false)?;
+            let frame = entry.addr();
+            let mut flags = Flags::PRESENT;
+            if access.readable || access.writable || access.executable {
+                flags |= Flags::USER_ACCESSIBLE;
+            }
+            if access.writable {
+                flags |= Flags::WRITABLE;
+            }
+            if !access.executable {
+                flags |= Flags::NO_EXECUTE;
+            }
+            // The space is not loaded while its tables change, and loading
+            // it flushes the TLB.
+            entry.set_addr(frame, flags);
+        }
+        Ok(())
+    }
+}
+
+impl Tables {
+    fn unmap(&mut self, addr: u64, len: u64) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let Ok(entry) = self.leaf_entry(page, false) else {
+                continue;
+            };
+            if entry.is_unused() {
+                continue;
+            }
+            let frame = entry.addr().as_u64();
+            // The space is not loaded while its tables change, and loading
+            // it flushes the TLB; nothing refers to the frame any more.
+            entry.set_unused();
+            frames::free(frame, 1);
+        }
+        Ok(())
+    }
+}
+
+/// Access rights for [`UserSpace::protect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The user may read.
+    pub readable: bool,
+    /// The user may write.
+    pub writable: bool,
+    /// The user may execute.
+    pub executable: bool,
+}
+
+impl Tables {
+    /// Copies every user page of these tables into fresh frames mapped at
+    /// the same addresses in `child` (empty tables). `None` when memory
+    /// runs out; what was copied stays in `child`, freed with it.
+    fn copy_into(&self, child: &mut Tables) -> Option<()> {
+        /// Copies the tables below `phys` (at `level`, 4 = PML4), whose
+        /// first covered address is `base`, into `child`.
+        fn copy_tree(
+            child: &mut Tables,
+            phys: u64,
+            level: u8,
+            base: u64,
+            entries: core::ops::Range<usize>,
+        ) -> Option<()> {
+            let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
+            for index in entries {
+                // SAFETY: `phys` is a table of this space; `&self` (the
+                // space's mutex, held by the caller) keeps its lower half
+                // unchanged; the entry is copied out.
+                let entry = unsafe { (&*table(phys))[index].clone() };
+                if entry.is_unused() {
+                    continue;
+                }
+                let address = base + index as u64 * span;
+                if level > 1 {
+                    copy_tree(child, entry.addr().as_u64(), level - 1, address, 0..512)?;
+                    continue;
+                }
+                let frame = frames::allocate(1, 1)?;
+                // SAFETY: both frames are RAM reachable through the direct
+                // map; the source is a user frame of this space, the
+                // destination was just allocated, so they do not overlap and
+                // nothing else writes either during the copy.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(entry.addr().as_u64()) as *const u8,
+                        phys_to_virt(frame) as *mut u8,
+                        PAGE_SIZE as usize,
+                    );
+                }
+                match child.leaf_entry(address, true) {
+                    Ok(slot) => slot.set_addr(PhysAddr::new(frame), entry.flags()),
+                    Err(_) => {
+                        frames::free(frame, 1);
+                        return None;
+                    }
+                }
+            }
+            Some(())
+        }
+        copy_tree(child, self.pml4, 4, 0, 0..256)
+    }
+}
+
+impl Drop for Tables {
+    fn drop(&mut self) {
+        /// Frees the tables below `phys` (at `level`, 4 = PML4) and their frames.
+        fn free_tree(phys: u64, level: u8, entries: core::ops::Range<usize>) {
+            for index in entries {
+                // SAFETY: `phys` is a table of this space, being torn down
+                // with exclusive access (`&mut self` in drop); the entry is
+                // copied out.
+                let entry = unsafe { (&*table(phys))[index].clone() };
+                if entry.is_unused() {
+                    continue;
+                }
+                let child = entry.addr().as_u64();
+                if level > 1 {
+                    free_tree(child, level - 1, 0..512);
+                }
+                frames::free(child, 1);
+            }
+        }
+        // Only the lower half belongs to the space; the upper half is the
+        // kernel's. The space is not loaded: run_user borrows it and
+        // switches back to the kernel tables before returning, and the
+        // tables are dropped with the space.
+        free_tree(self.pml4, 4, 0..256);
+        frames::free(self.pml4, 1);
+    }
+}
