@@ -27,7 +27,7 @@
 
 /// Version of this contract. A guest refuses boot info of another version,
 /// and the VMM refuses an image that declares one it does not speak.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The ELF note that marks a Vessel guest image and says which version of
 /// this contract it speaks: name [`note::NAME`], type [`note::ABI_VERSION_TYPE`],
@@ -170,6 +170,10 @@ pub mod boot {
         /// to `vessel run` when the guest is the vessel-linux kernel), in a
         /// boot-data region; empty if none.
         pub initial_program: Blob,
+        /// Files for the guest kernel's root file system (`vessel run
+        /// --volume`): a cpio archive in the SVR4 "newc" format, the one the
+        /// Linux initramfs uses, in a boot-data region; empty if none.
+        pub initial_files: Blob,
     }
 }
 
@@ -196,6 +200,8 @@ pub mod hypercall {
         Exit = 1,
         /// Read from the host's standard input: [`ConsoleRead`].
         ConsoleRead = 2,
+        /// Hand the host part of a file tree to keep: [`CopyOut`].
+        CopyOut = 3,
     }
 
     impl Number {
@@ -210,6 +216,7 @@ pub mod hypercall {
                 0 => Some(Self::ConsoleWrite),
                 1 => Some(Self::Exit),
                 2 => Some(Self::ConsoleRead),
+                3 => Some(Self::CopyOut),
                 _ => None,
             }
         }
@@ -357,6 +364,36 @@ pub mod hypercall {
         pub len: u64,
     }
 
+    /// Largest chunk a single [`CopyOut`] may carry (1 MiB).
+    pub const MAX_COPY_OUT_CHUNK: u64 = 1 << 20;
+    /// [`CopyOut::flags`]: the transfer is a cpio "newc" archive of a
+    /// directory's contents (names relative to it), not a file's bytes.
+    pub const COPY_OUT_DIRECTORY: u32 = 1;
+    /// [`CopyOut::flags`]: this chunk ends the transfer.
+    pub const COPY_OUT_LAST: u32 = 2;
+
+    /// Arguments of [`Number::CopyOut`]: the next chunk of what the guest
+    /// hands over for copy-out slot `slot` (the host's `vessel run
+    /// --copy-out` entries, in order; the guest learns them from its
+    /// environment). Chunks of one slot are appended in order; the host
+    /// keeps a transfer only once its [`COPY_OUT_LAST`] chunk arrived, and
+    /// writes it out when the guest has ended. A slot may be sent again: the
+    /// new transfer replaces the old. On success `header.status` is `len`.
+    #[repr(C)]
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct CopyOut {
+        /// Status, written by the host.
+        pub header: Header,
+        /// Which copy-out entry this is for.
+        pub slot: u32,
+        /// [`COPY_OUT_DIRECTORY`] and/or [`COPY_OUT_LAST`].
+        pub flags: u32,
+        /// Guest-physical address of the chunk.
+        pub buf: u64,
+        /// Length of the chunk, at most [`MAX_COPY_OUT_CHUNK`].
+        pub len: u64,
+    }
+
     /// How the guest ended, in [`Exit::reason`].
     #[repr(u32)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -405,7 +442,8 @@ mod tests {
         assert_eq!(size_of::<Blob>(), 16);
         let clock_end = 16 + 24 * MAX_MEMORY_REGIONS + 8 + 48 + 24;
         assert_eq!(offset_of!(BootInfo, initial_program), clock_end);
-        assert_eq!(size_of::<BootInfo>(), clock_end + 16);
+        assert_eq!(offset_of!(BootInfo, initial_files), clock_end + 16);
+        assert_eq!(size_of::<BootInfo>(), clock_end + 32);
     }
 
     #[test]
@@ -416,6 +454,8 @@ mod tests {
         assert_eq!(size_of::<Exit>(), 40);
         assert_eq!(offset_of!(ConsoleRead, header), 0);
         assert_eq!(size_of::<ConsoleRead>(), 24);
+        assert_eq!(offset_of!(CopyOut, header), 0);
+        assert_eq!(size_of::<CopyOut>(), 32);
     }
 
     #[test]

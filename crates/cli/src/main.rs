@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! vessel run [--memory SIZE] [--verbose] [--timeout SECS] [--no-seccomp]
-//!            [-e KEY=VALUE]... IMAGE [--] [ARGS...]
+//!            [-e KEY=VALUE]... [--volume HOST_DIR:GUEST_DIR]...
+//!            [--copy-out GUEST_PATH:HOST_PATH]... IMAGE [--] [ARGS...]
 //! ```
 //!
 //! Exit status: the guest's exit code (`& 0xff`); 126 if the guest crashed;
@@ -17,7 +18,8 @@ use std::time::Duration;
 
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
-use vessel_vmm::{GuestEnd, IrqChip, Vm, VmConfig};
+use vessel_vmm::files::{self, CopyOutTarget, Volume};
+use vessel_vmm::{GuestEnd, IrqChip, RunOutcome, Vm, VmConfig};
 
 mod size;
 
@@ -66,6 +68,16 @@ struct RunArgs {
     /// Set an environment variable in the guest (repeatable).
     #[arg(short, long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<String>,
+    /// Copy a host directory (or file) into the guest's file system at boot
+    /// (repeatable; Linux programs only). The guest's files live in memory:
+    /// what it writes there is lost at exit unless copied out.
+    #[arg(long = "volume", value_name = "HOST_DIR:GUEST_DIR", value_parser = parse_volume)]
+    volumes: Vec<Volume>,
+    /// When the guest exits cleanly, copy a guest file or directory to the
+    /// host (repeatable): a directory's contents go into HOST_PATH (created
+    /// if missing), a file replaces HOST_PATH.
+    #[arg(long = "copy-out", value_name = "GUEST_PATH:HOST_PATH", value_parser = parse_copy_out)]
+    copy_out: Vec<CopyOutTarget>,
     /// The guest image (an x86-64 ELF): a Vessel image, or a static Linux
     /// executable, which runs on the built-in vessel-linux kernel.
     image: PathBuf,
@@ -80,6 +92,35 @@ fn parse_env(s: &str) -> Result<String, String> {
         Some((key, _)) if !key.is_empty() => Ok(s.to_string()),
         _ => Err(format!("expected KEY=VALUE, got {s:?}")),
     }
+}
+
+/// Parses `--volume HOST:GUEST`: the guest path is the absolute path after
+/// the last `:` (host paths may contain colons).
+fn parse_volume(s: &str) -> Result<Volume, String> {
+    let (host, guest) = s
+        .rsplit_once(":/")
+        .map(|(host, guest)| (host, format!("/{guest}")))
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| format!("expected HOST_DIR:/GUEST_DIR, got {s:?}"))?;
+    files::check_guest_path(&guest).map_err(|e| e.to_string())?;
+    Ok(Volume {
+        host: PathBuf::from(host),
+        guest,
+    })
+}
+
+/// Parses `--copy-out GUEST:HOST`: the guest path is absolute and ends at
+/// the first `:`.
+fn parse_copy_out(s: &str) -> Result<CopyOutTarget, String> {
+    let (guest, host) = s
+        .split_once(':')
+        .filter(|(guest, host)| guest.starts_with('/') && !host.is_empty())
+        .ok_or_else(|| format!("expected /GUEST_PATH:HOST_PATH, got {s:?}"))?;
+    files::check_guest_path(guest).map_err(|e| e.to_string())?;
+    Ok(CopyOutTarget {
+        guest: guest.to_string(),
+        host: PathBuf::from(host),
+    })
 }
 
 /// Parses `--timeout`: positive seconds, decimals allowed.
@@ -189,6 +230,17 @@ fn kernel_for(image: &std::path::Path) -> anyhow::Result<Option<&'static [u8]>> 
     }
 }
 
+/// Runs the VM on a new thread and waits for it.
+fn run_on_own_thread(config: VmConfig) -> anyhow::Result<RunOutcome> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| Vm::run(config))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the vCPU thread panicked"))?
+            .map_err(Into::into)
+    })
+}
+
 fn run(args: RunArgs) -> anyhow::Result<u8> {
     let linux_kernel = kernel_for(&args.image)?;
     let mut env = args.env;
@@ -210,8 +262,23 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         seccomp: !args.no_seccomp,
         timeout: args.timeout,
         linux_kernel,
+        volumes: args.volumes,
+        copy_out: args.copy_out.clone(),
     };
-    let outcome = Vm::run(config)?;
+    let outcome = if args.copy_out.is_empty() {
+        Vm::run(config)?
+    } else {
+        // The vCPU thread is confined by seccomp and may not write files:
+        // run it on a thread of its own and write the copy-outs here.
+        let outcome = run_on_own_thread(config)?;
+        if matches!(outcome.end, GuestEnd::Exited { .. }) {
+            let missing = files::write_copy_outs(&args.copy_out, outcome.copied_out.clone())?;
+            for guest in missing {
+                eprintln!("vessel: --copy-out {guest}: the guest sent nothing (no such file?)");
+            }
+        }
+        outcome
+    };
     let status = match &outcome.end {
         GuestEnd::Exited { code, .. } => (*code & 0xff) as u8,
         GuestEnd::Crashed(report) => {

@@ -193,7 +193,7 @@ fn guest_exit_code_and_output() {
     );
     assert_eq!(
         lines[1],
-        "[vessel] exits: total=2 console_write=1 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0 console_read=0"
+        "[vessel] exits: total=2 console_write=1 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0 console_read=0 copy_out=0"
     );
     assert_eq!(
         keys(lines[2], "[vessel] memory: "),

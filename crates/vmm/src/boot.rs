@@ -309,6 +309,15 @@ pub fn encode_boot_info(info: &BootInfo) -> [u8; BOOT_INFO_SIZE] {
         program + offset_of!(Blob, len),
         &info.initial_program.len.to_le_bytes(),
     );
+    let files = offset_of!(BootInfo, initial_files);
+    put(
+        files + offset_of!(Blob, addr),
+        &info.initial_files.addr.to_le_bytes(),
+    );
+    put(
+        files + offset_of!(Blob, len),
+        &info.initial_files.len.to_le_bytes(),
+    );
     out
 }
 
@@ -341,6 +350,8 @@ pub struct BootParams<'a> {
     pub tsc_khz: u64,
     /// Where the initial program was placed, if any.
     pub initial_program: Option<Blob>,
+    /// Where the initial files (a cpio archive) were placed, if any.
+    pub initial_files: Option<Blob>,
 }
 
 /// Builds the [`BootInfo`] and writes it at [`BOOT_INFO_ADDR`] with the
@@ -364,7 +375,20 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
             available,
         });
     }
-    let map = memory_map(p.ranges, p.image.0, p.image.1, p.initial_program);
+    // The program and the files lie together at the top of low RAM: one
+    // boot-data span covers both.
+    let handed_over = [p.initial_program, p.initial_files]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| {
+            let start = a.addr.min(b.addr);
+            let end = (a.addr + a.len).max(b.addr + b.len);
+            Blob {
+                addr: start,
+                len: end - start,
+            }
+        });
+    let map = memory_map(p.ranges, p.image.0, p.image.1, handed_over);
     let mut regions = [MemoryRegion::default(); MAX_MEMORY_REGIONS];
     for (slot, r) in regions.iter_mut().zip(&map) {
         *slot = *r;
@@ -389,6 +413,7 @@ pub fn write_boot_info(mem: &GuestMemoryMmap, p: &BootParams<'_>) -> Result<Boot
         wall_clock_ns: 0,
         boot_tsc: 0,
         initial_program: p.initial_program.unwrap_or_default(),
+        initial_files: p.initial_files.unwrap_or_default(),
     };
     write(mem, &encode_boot_info(&info), BOOT_INFO_ADDR)?;
     write(mem, &strings, STRINGS_ADDR)?;
@@ -539,18 +564,25 @@ mod tests {
                 addr: 0x70_0000,
                 len: 0x1234,
             }),
+            initial_files: Some(Blob {
+                addr: 0x6f_0000,
+                len: 0x10000,
+            }),
         };
         let info = write_boot_info(m, &p).unwrap();
         let program = offset_of!(BootInfo, initial_program);
+        let files = offset_of!(BootInfo, initial_files);
         let encoded = encode_boot_info(&info);
         assert_eq!(encoded[program..program + 8], 0x70_0000u64.to_le_bytes());
         assert_eq!(encoded[program + 8..program + 16], 0x1234u64.to_le_bytes());
-        let program_region = info.memory_regions[..info.memory_region_count as usize]
+        assert_eq!(encoded[files..files + 8], 0x6f_0000u64.to_le_bytes());
+        assert_eq!(encoded[files + 8..files + 16], 0x10000u64.to_le_bytes());
+        let handed_over = info.memory_regions[..info.memory_region_count as usize]
             .iter()
-            .find(|r| r.start == 0x70_0000)
-            .expect("the program has its own region");
-        assert_eq!(program_region.kind, MemoryKind::BootData as u32);
-        assert_eq!(program_region.len, 0x2000, "rounded up to whole pages");
+            .find(|r| r.start == 0x6f_0000)
+            .expect("the files and the program have their own region");
+        assert_eq!(handed_over.kind, MemoryKind::BootData as u32);
+        assert_eq!(handed_over.len, 0x12000, "both, rounded up to whole pages");
         write_clock(m, 11, 22).unwrap();
         let mut raw = [0u8; BOOT_INFO_SIZE];
         m.read_slice(&mut raw, GuestAddress(BOOT_INFO_ADDR))
@@ -596,6 +628,7 @@ mod tests {
                 env: &env,
                 tsc_khz: 1,
                 initial_program: None,
+                initial_files: None,
             };
             write_boot_info(ram.memory(), &p)
                 .map(|_| ())

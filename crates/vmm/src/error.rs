@@ -41,6 +41,9 @@ pub enum VmmError {
     /// The `--timeout` timer could not be armed.
     #[error("cannot arm the run-time limit timer: {0}")]
     Watchdog(io::Error),
+    /// Host files could not be copied in or out (`--volume`, `--copy-out`).
+    #[error(transparent)]
+    Files(#[from] crate::files::FilesError),
 }
 
 impl VmmError {
@@ -253,12 +256,17 @@ pub enum BootError {
     /// Writing boot structures into guest memory failed.
     #[error("cannot write boot structures: {0}")]
     GuestWrite(String),
-    /// The Linux program does not fit in guest memory beside the kernel.
+    /// `--volume` was given for a Vessel image (only the vessel-linux
+    /// kernel unpacks initial files).
+    #[error("--volume needs a Linux program: Vessel images have no file system to copy into")]
+    VolumesNeedLinux,
+    /// The Linux program (and the `--volume` files) do not fit in guest
+    /// memory beside the kernel.
     #[error(
-        "the program ({program} bytes) and the kernel need {needs} bytes of low memory; the VM has {available}: raise --memory"
+        "the program and its files ({program} bytes) and the kernel need {needs} bytes of low memory; the VM has {available}: raise --memory"
     )]
     ProgramTooLarge {
-        /// Size of the program.
+        /// Size of the program and the files.
         program: u64,
         /// Low memory needed.
         needs: u64,

@@ -11,12 +11,13 @@ use std::mem::{offset_of, size_of};
 
 use tracing::trace;
 use vessel_abi::hypercall::{
-    ConsoleRead, ConsoleWrite, Exit, ExitReason, MAX_CONSOLE_READ, MAX_CONSOLE_WRITE, Number,
-    PORT_BASE, Status, Stream,
+    ConsoleRead, ConsoleWrite, CopyOut, Exit, ExitReason, MAX_CONSOLE_READ, MAX_CONSOLE_WRITE,
+    MAX_COPY_OUT_CHUNK, Number, PORT_BASE, Status, Stream,
 };
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
 use crate::console::ConsoleSink;
+use crate::files::{CopyOutStore, Transfer};
 use crate::stats::ExitCounts;
 
 /// Largest chunk copied out of guest memory at a time.
@@ -50,6 +51,7 @@ pub enum Effect {
 #[derive(Debug, Default)]
 pub struct HypercallServer {
     scratch: Vec<u8>,
+    copy_out: CopyOutStore,
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
@@ -81,9 +83,24 @@ fn set_status(mem: &GuestMemoryMmap, gpa: u64, status: i64) {
 }
 
 impl HypercallServer {
-    /// A server with no scratch memory allocated yet.
+    /// A server with no scratch memory allocated yet and no copy-out
+    /// slots.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A server accepting `CopyOut` transfers for `slots` slots, holding at
+    /// most `limit` bytes of them.
+    pub fn with_copy_out(slots: usize, limit: u64) -> Self {
+        Self {
+            scratch: Vec::new(),
+            copy_out: CopyOutStore::new(slots, limit),
+        }
+    }
+
+    /// The complete copy-out transfers, by slot.
+    pub fn into_copy_outs(self) -> Vec<Option<Transfer>> {
+        self.copy_out.into_transfers()
     }
 
     /// Serves the hypercall the guest made by writing to `port` (which must
@@ -107,6 +124,12 @@ impl HypercallServer {
             Some(Number::ConsoleRead) => {
                 counts.console_read += 1;
                 let status = self.console_read(gpa, mem, console);
+                set_status(mem, gpa, status);
+                Effect::Continue
+            }
+            Some(Number::CopyOut) => {
+                counts.copy_out += 1;
+                let status = self.copy_out(gpa, mem);
                 set_status(mem, gpa, status);
                 Effect::Continue
             }
@@ -209,6 +232,34 @@ impl HypercallServer {
             return Status::BadAddress as i64;
         }
         n as i64
+    }
+}
+
+impl HypercallServer {
+    /// Serves `CopyOut`; returns the status to store.
+    fn copy_out(&mut self, gpa: u64, mem: &GuestMemoryMmap) -> i64 {
+        let mut raw = [0u8; size_of::<CopyOut>()];
+        if mem.read_slice(&mut raw, GuestAddress(gpa)).is_err() {
+            return Status::BadAddress as i64;
+        }
+        let slot = u32_at(&raw, offset_of!(CopyOut, slot));
+        let flags = u32_at(&raw, offset_of!(CopyOut, flags));
+        let buf = u64_at(&raw, offset_of!(CopyOut, buf));
+        let len = u64_at(&raw, offset_of!(CopyOut, len));
+        if let Err(status) = check_buffer(mem, buf, len, MAX_COPY_OUT_CHUNK) {
+            return status as i64;
+        }
+        if self.scratch.len() < len as usize {
+            self.scratch.resize(len as usize, 0);
+        }
+        let chunk = &mut self.scratch[..len as usize];
+        if mem.read_slice(chunk, GuestAddress(buf)).is_err() {
+            return Status::BadAddress as i64;
+        }
+        match self.copy_out.append(slot, flags, chunk) {
+            Ok(()) => len as i64,
+            Err(status) => status as i64,
+        }
     }
 }
 
@@ -579,6 +630,22 @@ mod tests {
                     }
                     (Some(0), None, None)
                 }
+                3 => {
+                    // CopyOut, to a server with no copy-out slots.
+                    if !in_mem(gpa, 32) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    let mut raw = [0u8; 32];
+                    m.read_slice(&mut raw, GuestAddress(gpa)).unwrap();
+                    let (buf, len) = (u64_at(&raw, 16), u64_at(&raw, 24));
+                    if len > MAX_COPY_OUT_CHUNK {
+                        return (st(Status::BadLength), None, None);
+                    }
+                    if len > 0 && !in_mem(buf, len) {
+                        return (st(Status::BadAddress), None, None);
+                    }
+                    (st(Status::BadArgument), None, None)
+                }
                 _ => (st(Status::UnknownHypercall), None, None),
             }
         }
@@ -588,7 +655,7 @@ mod tests {
 
             #[test]
             fn decoder_matches_the_model(
-                number in prop_oneof![6 => 0u16..3, 1 => 3u16..0x100],
+                number in prop_oneof![6 => 0u16..4, 1 => 4u16..0x100],
                 gpa in address(),
                 stream in stream(),
                 reserved in any::<u32>(),

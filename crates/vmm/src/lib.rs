@@ -35,6 +35,7 @@ pub mod boot;
 pub mod console;
 pub mod cpu;
 pub mod error;
+pub mod files;
 pub mod hypercall;
 pub mod loader;
 pub mod memory;

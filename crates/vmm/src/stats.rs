@@ -11,6 +11,8 @@ pub struct ExitCounts {
     pub exit: u64,
     /// `ConsoleRead` hypercalls.
     pub console_read: u64,
+    /// `CopyOut` hypercalls.
+    pub copy_out: u64,
     /// Hypercalls with an unassigned number.
     pub unknown_hypercall: u64,
     /// Port I/O that is not a hypercall (all `in`, `out` to other ports).
@@ -29,6 +31,7 @@ impl ExitCounts {
         self.console_write
             + self.exit
             + self.console_read
+            + self.copy_out
             + self.unknown_hypercall
             + self.io_other
             + self.mmio
@@ -99,7 +102,7 @@ impl RunStats {
     pub fn exits_line(&self) -> String {
         let e = &self.exits;
         format!(
-            "[vessel] exits: total={} console_write={} exit={} unknown_hypercall={} io_other={} mmio={} hlt={} other={} console_read={}",
+            "[vessel] exits: total={} console_write={} exit={} unknown_hypercall={} io_other={} mmio={} hlt={} other={} console_read={} copy_out={}",
             e.total(),
             e.console_write,
             e.exit,
@@ -108,7 +111,8 @@ impl RunStats {
             e.mmio,
             e.hlt,
             e.other,
-            e.console_read
+            e.console_read,
+            e.copy_out
         )
     }
 
@@ -150,7 +154,7 @@ mod tests {
         );
         assert_eq!(
             s.exits_line(),
-            "[vessel] exits: total=3 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0 console_read=0"
+            "[vessel] exits: total=3 console_write=2 exit=1 unknown_hypercall=0 io_other=0 mmio=0 hlt=0 other=0 console_read=0 copy_out=0"
         );
         assert_eq!(
             s.memory_line(),

@@ -16,6 +16,7 @@ use crate::boot::{self, BOOT_INFO_ADDR, BootParams};
 use crate::console::{ConsoleSink, StdConsole};
 use crate::cpu::{self, CrashReport, RegisterDump};
 use crate::error::{BootError, VmmError};
+use crate::files::{self, CopyOutTarget, Transfer, Volume};
 use crate::hypercall::{Effect, HypercallServer};
 use crate::loader::{self, LoadedImage};
 use crate::memory::{GuestRam, normalize_size};
@@ -64,6 +65,13 @@ pub struct VmConfig {
     /// vessel-linux kernel `vessel` embeds) and hand it the file at
     /// `image_path` as its initial program (`BootInfo::initial_program`).
     pub linux_kernel: Option<&'static [u8]>,
+    /// Host directories copied into the guest at boot (`--volume`), as
+    /// its initial files (`BootInfo::initial_files`).
+    pub volumes: Vec<Volume>,
+    /// Guest paths the guest hands back when it ends (`--copy-out`); the
+    /// guest learns them as `VESSEL_COPY_OUT_<slot>=<path>` in its
+    /// environment, and [`RunOutcome::copied_out`] holds what it sent.
+    pub copy_out: Vec<CopyOutTarget>,
 }
 
 impl VmConfig {
@@ -79,6 +87,8 @@ impl VmConfig {
             seccomp: false,
             timeout: None,
             linux_kernel: None,
+            volumes: Vec::new(),
+            copy_out: Vec::new(),
         }
     }
 
@@ -166,6 +176,10 @@ pub struct RunOutcome {
     pub end: GuestEnd,
     /// Timings, exit counts and memory use.
     pub stats: RunStats,
+    /// What the guest handed back for each `copy_out` target (`None`: it
+    /// sent nothing complete), to be written with
+    /// [`files::write_copy_outs`].
+    pub copied_out: Vec<Option<Transfer>>,
 }
 
 /// A VM with one vCPU, ready to run its guest once.
@@ -186,6 +200,7 @@ pub struct Vm {
     verbose: bool,
     seccomp: bool,
     timeout: Option<Duration>,
+    copy_out_slots: usize,
     stats: RunStats,
     started: Instant,
 }
@@ -194,33 +209,55 @@ pub struct Vm {
 /// the kernel's own use.
 const KERNEL_WORKSPACE: u64 = 4 << 20;
 
-/// Copies the Linux program at `path` to the top of low RAM, above the
-/// kernel image (`image_end`), and returns where it lies.
-fn place_program(
+/// Puts the Linux program at `path` and the initial files (`files`,
+/// empty for none) at the top of low RAM, the files just below the
+/// program, above the kernel image (`image_end`) and its workspace; returns
+/// where each lies.
+fn place_program_and_files(
     file: &mut File,
     path: &Path,
+    files: &[u8],
     ram: &GuestRam,
     image_end: u64,
-) -> Result<Blob, VmmError> {
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
+) -> Result<(Blob, Option<Blob>), VmmError> {
+    let mut program = Vec::new();
+    file.read_to_end(&mut program)
         .map_err(|e| image_error(path, crate::error::LoadError::Open(e)))?;
-    let len = bytes.len() as u64;
-    let addr = ram.low_size().checked_sub(len).map(|a| a / 4096 * 4096);
-    match addr {
-        Some(addr) if addr >= image_end + KERNEL_WORKSPACE => {
-            ram.memory()
-                .write_slice(&bytes, GuestAddress(addr))
-                .map_err(|e| BootError::GuestWrite(format!("the program: {e}")))?;
-            Ok(Blob { addr, len })
-        }
-        _ => Err(BootError::ProgramTooLarge {
-            program: len,
-            needs: image_end + KERNEL_WORKSPACE + len,
-            available: ram.low_size(),
-        }
-        .into()),
+    let total = program.len() as u64 + files.len() as u64 + 4096;
+    let too_large = || BootError::ProgramTooLarge {
+        program: total,
+        needs: image_end + KERNEL_WORKSPACE + total,
+        available: ram.low_size(),
+    };
+    let program_at = ram
+        .low_size()
+        .checked_sub(program.len() as u64)
+        .map(|a| a / 4096 * 4096)
+        .ok_or_else(too_large)?;
+    let files_at = program_at
+        .checked_sub(files.len() as u64)
+        .map(|a| a / 4096 * 4096)
+        .filter(|&a| a >= image_end + KERNEL_WORKSPACE)
+        .ok_or_else(too_large)?;
+    let write = |bytes: &[u8], at: u64, what: &str| {
+        ram.memory()
+            .write_slice(bytes, GuestAddress(at))
+            .map_err(|e| BootError::GuestWrite(format!("{what}: {e}")))
+    };
+    write(&program, program_at, "the program")?;
+    let program = Blob {
+        addr: program_at,
+        len: program.len() as u64,
+    };
+    if files.is_empty() {
+        return Ok((program, None));
     }
+    write(files, files_at, "the initial files")?;
+    let files = Blob {
+        addr: files_at,
+        len: files.len() as u64,
+    };
+    Ok((program, Some(files)))
 }
 
 fn image_error(path: &Path, error: crate::error::LoadError) -> VmmError {
@@ -279,18 +316,27 @@ impl Vm {
         let path = &config.image_path;
         let open =
             || File::open(path).map_err(|e| image_error(path, crate::error::LoadError::Open(e)));
-        let (image, initial_program) = match config.linux_kernel {
+        let (image, initial_program, initial_files) = match config.linux_kernel {
             None => {
+                if !config.volumes.is_empty() {
+                    return Err(BootError::VolumesNeedLinux.into());
+                }
                 let image = loader::load(&mut open()?, ram.memory(), ram.low_size())
                     .map_err(|e| image_error(path, e))?;
-                (image, None)
+                (image, None, None)
             }
             Some(kernel) => {
                 let kernel_path = Path::new("<vessel-linux kernel built into vessel>");
                 let image = loader::load(&mut Cursor::new(kernel), ram.memory(), ram.low_size())
                     .map_err(|e| image_error(kernel_path, e))?;
-                let program = place_program(&mut open()?, path, &ram, image.phys_end)?;
-                (image, Some(program))
+                let files = if config.volumes.is_empty() {
+                    Vec::new()
+                } else {
+                    files::pack_volumes(&config.volumes)?
+                };
+                let (program, files) =
+                    place_program_and_files(&mut open()?, path, &files, &ram, image.phys_end)?;
+                (image, Some(program), files)
             }
         };
         boot::write_gdt(ram.memory())?;
@@ -321,6 +367,11 @@ impl Vm {
         let mut args = Vec::with_capacity(config.args.len() + 1);
         args.push(config.argv0());
         args.extend(config.args.iter().cloned());
+        let mut env = config.env.clone();
+        for (slot, target) in config.copy_out.iter().enumerate() {
+            files::check_guest_path(&target.guest)?;
+            env.push(format!("VESSEL_COPY_OUT_{slot}={}", target.guest));
+        }
         boot::write_boot_info(
             ram.memory(),
             &BootParams {
@@ -328,9 +379,10 @@ impl Vm {
                 memory_size,
                 image: (image.phys_start, image.phys_end),
                 args: &args,
-                env: &config.env,
+                env: &env,
                 tsc_khz,
                 initial_program,
+                initial_files,
             },
         )?;
         let t_ready = Instant::now();
@@ -354,6 +406,7 @@ impl Vm {
             verbose: config.verbose,
             seccomp: config.seccomp,
             timeout: config.timeout,
+            copy_out_slots: config.copy_out.len(),
             stats,
             started,
         })
@@ -390,7 +443,9 @@ impl Vm {
 
         let run_start = Instant::now();
         let mut counts = ExitCounts::default();
-        let mut server = HypercallServer::new();
+        // The guest can hand back at most what its memory holds.
+        let mut server =
+            HypercallServer::with_copy_out(self.copy_out_slots, self.stats.guest_size_kib * 1024);
         let end = loop {
             let exit = self.next_exit(&mut counts)?;
             match exit {
@@ -437,6 +492,7 @@ impl Vm {
         Ok(RunOutcome {
             end,
             stats: self.stats,
+            copied_out: server.into_copy_outs(),
         })
     }
 

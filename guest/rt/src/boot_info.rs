@@ -50,6 +50,9 @@ pub struct BootParams {
     /// The program handed over for the kernel to run (validated to lie in
     /// boot data), or an empty blob.
     pub initial_program: Blob,
+    /// The initial files (a cpio "newc" archive, validated to lie in boot
+    /// data), or an empty blob.
+    pub initial_files: Blob,
 }
 
 impl BootParams {
@@ -104,6 +107,8 @@ pub enum BootInfoError {
     BadTscFrequency(u64),
     /// The initial program is not inside boot data.
     ProgramOutOfBounds,
+    /// The initial files are not inside boot data.
+    FilesOutOfBounds,
 }
 
 impl fmt::Display for BootInfoError {
@@ -124,6 +129,7 @@ impl fmt::Display for BootInfoError {
             Self::StringsOutOfBounds => write!(f, "argument or environment strings out of bounds"),
             Self::BadTscFrequency(k) => write!(f, "implausible TSC frequency {k} kHz"),
             Self::ProgramOutOfBounds => write!(f, "the initial program lies outside boot data"),
+            Self::FilesOutOfBounds => write!(f, "the initial files lie outside boot data"),
         }
     }
 }
@@ -182,6 +188,7 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
         wall_clock_ns: info.wall_clock_ns,
         boot_tsc: info.boot_tsc,
         initial_program: info.initial_program,
+        initial_files: info.initial_files,
     };
     if params.usable().next().is_none() {
         return Err(BootInfoError::NoUsableMemory);
@@ -189,9 +196,14 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
     for list in [&info.args, &info.env] {
         check_strings(list, &params)?;
     }
-    let program = &info.initial_program;
-    if program.len > 0 && !in_region(&params, program.addr, program.len, &[MemoryKind::BootData]) {
+    let in_boot_data = |blob: &Blob| {
+        blob.len == 0 || in_region(&params, blob.addr, blob.len, &[MemoryKind::BootData])
+    };
+    if !in_boot_data(&info.initial_program) {
         return Err(BootInfoError::ProgramOutOfBounds);
+    }
+    if !in_boot_data(&info.initial_files) {
+        return Err(BootInfoError::FilesOutOfBounds);
     }
     if !(MIN_TSC_KHZ..=MAX_TSC_KHZ).contains(&info.tsc_khz) {
         return Err(BootInfoError::BadTscFrequency(info.tsc_khz));
@@ -277,6 +289,7 @@ mod tests {
             wall_clock_ns: 1,
             boot_tsc: 2,
             initial_program: Blob::default(),
+            initial_files: Blob::default(),
         }
     }
 
@@ -357,6 +370,24 @@ mod tests {
         assert_eq!(
             validate(&info).unwrap_err(),
             BootInfoError::ProgramOutOfBounds
+        );
+    }
+
+    #[test]
+    fn checks_the_initial_files() {
+        let mut info = good();
+        info.initial_files = Blob {
+            addr: 0x10_0000,
+            len: 0x2000,
+        };
+        assert_eq!(validate(&info).unwrap().initial_files.len, 0x2000);
+        info.initial_files = Blob {
+            addr: 0x30_0000,
+            len: 1,
+        };
+        assert_eq!(
+            validate(&info).unwrap_err(),
+            BootInfoError::FilesOutOfBounds
         );
     }
 

@@ -3,6 +3,7 @@
 
 use crate::boot_info::{BootParams, split_strings};
 use crate::mem::phys_to_virt;
+use crate::sync::SpinLock;
 use alloc::string::String;
 use alloc::vec::Vec;
 use spin::Once;
@@ -10,6 +11,7 @@ use vessel_abi::boot::{MemoryKind, StringList};
 
 static ARGS: Once<Vec<String>> = Once::new();
 static PROGRAM: Once<Vec<u8>> = Once::new();
+static FILES: SpinLock<Option<Vec<u8>>> = SpinLock::new(None);
 static VARS: Once<Vec<(String, String)>> = Once::new();
 
 /// Copies arguments, environment and the initial program out of the boot
@@ -17,6 +19,10 @@ static VARS: Once<Vec<(String, String)>> = Once::new();
 pub(crate) fn init(params: &BootParams) {
     let program = params.initial_program;
     PROGRAM.call_once(|| copy_boot_data(params, program.addr, program.len));
+    let files = params.initial_files;
+    if files.len > 0 {
+        *FILES.lock() = Some(copy_boot_data(params, files.addr, files.len));
+    }
     ARGS.call_once(|| read_list(params, &params.args, "arguments").collect());
     VARS.call_once(|| {
         read_list(params, &params.env, "environment")
@@ -69,6 +75,13 @@ fn read_list(params: &BootParams, list: &StringList, what: &str) -> impl Iterato
 /// executable given to `vessel run`), if any.
 pub fn initial_program() -> Option<&'static [u8]> {
     PROGRAM.get().filter(|p| !p.is_empty()).map(Vec::as_slice)
+}
+
+/// Takes the initial files the VMM handed over (a cpio "newc" archive,
+/// from `vessel run --volume`), if any: the first call gets them, so their
+/// memory goes back to the heap once the caller has unpacked them.
+pub fn take_initial_files() -> Option<Vec<u8>> {
+    FILES.lock().take()
 }
 
 /// The program's arguments, `argv[0]` first. Invalid UTF-8 is replaced by

@@ -129,6 +129,17 @@ fn console_write(stream: u32, buf: u64, len: u64) -> [u8; 32] {
 }
 
 /// An exit argument struct.
+/// A `CopyOut` argument struct.
+fn copy_out_args(slot: u32, flags: u32, buf: u64, len: u64) -> [u8; 32] {
+    let mut v = [0u8; 32];
+    v[..8].copy_from_slice(&(Status::NotHandled as i64).to_le_bytes());
+    v[8..12].copy_from_slice(&slot.to_le_bytes());
+    v[12..16].copy_from_slice(&flags.to_le_bytes());
+    v[16..24].copy_from_slice(&buf.to_le_bytes());
+    v[24..32].copy_from_slice(&len.to_le_bytes());
+    v
+}
+
 fn exit_args(code: i32, reason: u32) -> [u8; 40] {
     let mut v = [0u8; 40];
     v[..8].copy_from_slice(&(Status::NotHandled as i64).to_le_bytes());
@@ -205,6 +216,8 @@ impl Builder {
         match number {
             0 => self.exits.console_write += 1,
             1 => self.exits.exit += 1,
+            2 => self.exits.console_read += 1,
+            3 => self.exits.copy_out += 1,
             _ => self.exits.unknown_hypercall += 1,
         }
         self
@@ -405,7 +418,7 @@ pub fn hostile_guest() -> HostileGuest {
 
     // --- Unknown hypercall numbers in the range, and bad exit requests.
     let header = (Status::NotHandled as i64).to_le_bytes();
-    for n in [3u16, 0x80, 0xff] {
+    for n in [4u16, 0x80, 0xff] {
         g.call_recorded(
             &format!("hypercall number {n:#x}"),
             n,
@@ -413,6 +426,28 @@ pub fn hostile_guest() -> HostileGuest {
             0,
             Status::UnknownHypercall as i64,
         );
+    }
+    // --- CopyOut with no --copy-out slots, a chunk too large, a buffer
+    // outside RAM.
+    let copy_out = Number::CopyOut as u16;
+    for (name, args, want) in [
+        (
+            "copy out: no such slot",
+            copy_out_args(0, 2, 0, 0),
+            Status::BadArgument,
+        ),
+        (
+            "copy out: chunk above the maximum",
+            copy_out_args(0, 2, 0, (1 << 20) + 1),
+            Status::BadLength,
+        ),
+        (
+            "copy out: buffer outside RAM",
+            copy_out_args(0, 2, MEMORY - 4, 8),
+            Status::BadAddress,
+        ),
+    ] {
+        g.call_recorded(name, copy_out, &args, 0, want as i64);
     }
     // A one-byte `out dx, al` to an unassigned hypercall port.
     let gpa = g.arg(&header, 0);

@@ -18,7 +18,7 @@ pub(crate) mod pc;
 pub(crate) mod vessel;
 
 use core::sync::atomic::{AtomicU8, Ordering};
-use vessel_abi::hypercall::{ExitReason, Stream};
+use vessel_abi::hypercall::{COPY_OUT_DIRECTORY, COPY_OUT_LAST, ExitReason, Status, Stream};
 
 /// What a platform provides.
 pub(crate) trait Platform: Sync {
@@ -52,6 +52,13 @@ pub(crate) trait Platform: Sync {
         unsafe { crate::arch::cpu::port_read_u8(port) }
     }
 
+    /// Hands the host one chunk of copy-out slot `slot` (`flags` as in
+    /// vessel-abi's `CopyOut`); the chunk is at most [`COPY_OUT_CHUNK`]
+    /// bytes. Platforms without such a host service refuse.
+    fn copy_out(&self, _slot: u32, _flags: u32, _chunk: &[u8]) -> Result<(), Status> {
+        Err(Status::UnknownHypercall)
+    }
+
     /// Makes `[phys, phys + len)` readable and writable by the host (a no-op
     /// on a normal VM, where the host sees all guest memory).
     fn share_with_host(&self, _phys: u64, _len: u64) {}
@@ -74,6 +81,31 @@ pub(crate) fn current() -> &'static dyn Platform {
         PC => &pc::PC,
         _ => &vessel::VESSEL,
     }
+}
+
+/// Size of the chunks [`copy_out`] sends (one VM exit each).
+pub const COPY_OUT_CHUNK: usize = 64 << 10;
+
+/// Hands `data` to the host for its copy-out slot `slot` (`vessel run
+/// --copy-out`, in order): the bytes of a file, or if `directory` a cpio
+/// "newc" archive of a directory's contents. The host writes it out when
+/// the VM has ended. Fails where the host offers no such service (the PVH
+/// platform) or rejects the request.
+pub fn copy_out(slot: u32, directory: bool, data: &[u8]) -> Result<(), Status> {
+    let kind = if directory { COPY_OUT_DIRECTORY } else { 0 };
+    let mut chunks = data.chunks(COPY_OUT_CHUNK).peekable();
+    if chunks.peek().is_none() {
+        return current().copy_out(slot, kind | COPY_OUT_LAST, &[]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let last = if chunks.peek().is_none() {
+            COPY_OUT_LAST
+        } else {
+            0
+        };
+        current().copy_out(slot, kind | last, chunk)?;
+    }
+    Ok(())
 }
 
 /// Ends the VM with exit status `code`, after flushing buffered output.

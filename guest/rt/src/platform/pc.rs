@@ -181,9 +181,10 @@ pub(crate) fn boot_info_from_pvh(phys: u64) -> BootInfo {
         tsc_khz: clock.tsc_khz,
         wall_clock_ns: clock.wall_clock_ns,
         boot_tsc: clock.tsc,
-        // A Linux program for vessel-linux could come as a PVH module;
-        // not wired up yet.
+        // A Linux program and its files could come as PVH modules (an
+        // initrd); not wired up yet.
         initial_program: Blob::default(),
+        initial_files: Blob::default(),
     }
 }
 

@@ -11,8 +11,8 @@ use core::arch::asm;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 use vessel_abi::hypercall::{
-    ConsoleRead, ConsoleWrite, Exit, ExitReason, Header, Number, Status, Stream, check_read,
-    check_transfer,
+    ConsoleRead, ConsoleWrite, CopyOut, Exit, ExitReason, Header, Number, Status, Stream,
+    check_read, check_transfer,
 };
 use vessel_abi::layout::KERNEL_VIRT_BASE;
 
@@ -159,16 +159,62 @@ impl ReadRequest {
     }
 }
 
+/// A host-visible copy-out request and its chunk buffer.
+struct CopyOutRequest {
+    args: CopyOut,
+    buffer: [u8; super::COPY_OUT_CHUNK],
+}
+
+impl CopyOutRequest {
+    const fn new() -> Self {
+        Self {
+            args: CopyOut {
+                header: Header {
+                    status: Status::NotHandled as i64,
+                },
+                slot: 0,
+                flags: 0,
+                buf: 0,
+                len: 0,
+            },
+            buffer: [0; super::COPY_OUT_CHUNK],
+        }
+    }
+
+    /// Sends `chunk` (at most the buffer's size) for `slot`.
+    fn send(&mut self, slot: u32, flags: u32, chunk: &[u8]) -> Result<(), Status> {
+        let len = chunk.len().min(self.buffer.len());
+        self.buffer[..len].copy_from_slice(&chunk[..len]);
+        self.args = CopyOut {
+            header: Header::default(),
+            slot,
+            flags,
+            buf: image_phys(self.buffer.as_ptr()),
+            len: len as u64,
+        };
+        let args = &raw mut self.args;
+        // SAFETY: `args` is a CopyOut in `self` (a static in the image),
+        // naming `self.buffer`, also in the image; both are borrowed
+        // mutably for the call, and the host only reads the buffer.
+        unsafe { hypercall(Number::CopyOut, args) };
+        // SAFETY: reading back the status the host may have written.
+        let status = unsafe { core::ptr::read_volatile(&raw const (*args).header.status) };
+        check_transfer(status, len as u64).map(drop)
+    }
+}
+
 /// Vessel's own VMM.
 pub(crate) struct Vessel {
     console: SpinLock<ConsoleRequest>,
     input: SpinLock<ReadRequest>,
+    copy_out: SpinLock<CopyOutRequest>,
 }
 
 /// The one instance.
 pub(crate) static VESSEL: Vessel = Vessel {
     console: SpinLock::new(ConsoleRequest::new()),
     input: SpinLock::new(ReadRequest::new()),
+    copy_out: SpinLock::new(CopyOutRequest::new()),
 };
 
 impl Platform for Vessel {
@@ -179,6 +225,10 @@ impl Platform for Vessel {
 
     fn console_read(&self, buf: &mut [u8]) -> usize {
         self.input.lock().read(buf)
+    }
+
+    fn copy_out(&self, slot: u32, flags: u32, chunk: &[u8]) -> Result<(), Status> {
+        self.copy_out.lock().send(slot, flags, chunk)
     }
 
     fn exit(&self, code: i32, reason: ExitReason) -> ! {
