@@ -18,6 +18,9 @@
 //!   published coverage table generated from it.
 //! * [`stack`]: the initial process stack (argc, argv, envp, auxv, strings)
 //!   as the x86-64 System V ABI and Linux lay it out.
+//! * [`vfs`]: the in-memory file system (tmpfs): inodes, path resolution
+//!   with Linux's errors, sparse file data, and cpio "newc" archives to
+//!   unpack an initramfs into it or pack a tree out of it.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -28,6 +31,7 @@ pub mod errno;
 pub mod stack;
 pub mod support;
 pub mod syscalls;
+pub mod vfs;
 
 pub use elf::{ElfError, LoadPlan, LoadSegment, Shebang};
 pub use errno::{Errno, SysResult};
