@@ -435,3 +435,150 @@ fn non_executables_are_refused_with_a_clear_error() {
     assert_eq!(output.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not an ELF file"));
 }
+
+/// Runs the C program `name` natively and under Vessel, and checks that
+/// the lines ending in " 0" (the programs print comparisons as 1 or 0) are
+/// exactly `zeros`: a comparison that fails on both sides alike is caught.
+fn same_with_zeros(name: &str, flags: &[&str], zeros: &[&str]) -> Outcome {
+    let out = same_natively_and_under_vessel(&musl_program_with(name, flags), &[], &[]);
+    let found: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|line| line.ends_with(" 0"))
+        .collect();
+    assert_eq!(found, zeros, "{name}: {}", out.stdout);
+    assert!(!out.stdout.contains(": NO\n"), "{name}: {}", out.stdout);
+    out
+}
+
+#[test]
+fn process_groups_sessions_and_the_getpid_family() {
+    let out = same_with_zeros("pgrp", &[], &["execed child exited 0"]);
+    for line in [
+        "setsid as a group leader: Operation not permitted\n",
+        "session leader setpgid(0, 0): Operation not permitted\n",
+        "setpgid of a child in another session: Operation not permitted\n",
+        "waited for group -a: statuses sum 15\n",
+        "setpgid after the child's execve: Permission denied\n",
+        "tester exited 3\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+    same_with_zeros("ids", &["-pthread"], &[]);
+}
+
+#[test]
+fn wait4_and_waitid_report_children_as_linux() {
+    let out = same_with_zeros("wait4", &[], &["exited 1, code 42, signaled 0, stopped 0"]);
+    for line in [
+        "WNOHANG while it runs: returned 0, status untouched 1\n",
+        "raise(10): exited 0, signaled 1, termsig 10\n",
+        "five children, codes sum 15, then No child process\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+    let out = same_with_zeros("waitid", &[], &[]);
+    for line in [
+        "WNOWAIT: ok, signo 17, code 1, status 5, pid matches 1\n",
+        "then P_ALL reaps it: ok, signo 17, code 1, status 5, pid matches 1\n",
+        "killed by SIGTERM: ok, signo 17, code 2, status 15, pid matches 1\n",
+        "P_PGID of the child's group: ok, signo 17, code 1, status 9, pid matches 1\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn clocks_sleeps_and_cpu_time_agree() {
+    same_with_zeros("timeofday", &[], &[]);
+    let out = same_with_zeros("sleep", &[], &["nanosleep 0: 0"]);
+    assert!(
+        out.stdout
+            .contains("clock_nanosleep on MONOTONIC_RAW: Not supported\n"),
+        "{}",
+        out.stdout
+    );
+    same_with_zeros("rusage", &[], &["clock_getcpuclockid(0): 0"]);
+}
+
+#[test]
+fn mmap_fixed_mremap_madvise_and_protection_faults() {
+    let out = same_with_zeros("mapfixed", &[], &[]);
+    assert!(
+        out.stdout
+            .contains("MAP_FIXED_NOREPLACE over a mapping: File exists\n"),
+        "{}",
+        out.stdout
+    );
+    let out = same_with_zeros("mremap", &[], &[]);
+    assert!(
+        out.stdout.contains("grow without MAYMOVE: Out of memory\n"),
+        "{}",
+        out.stdout
+    );
+    same_with_zeros("madvise", &[], &[]);
+    let out = same_with_zeros(
+        "protfault",
+        &[],
+        &[
+            "mprotect read-only: 0",
+            "mprotect none: 0",
+            "mprotect back to read-write: 0",
+            "length 0: 0",
+        ],
+    );
+    assert!(
+        out.stdout.contains("child killed by signal 11\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn descriptor_flags_nonblocking_pipes_and_vectored_io() {
+    same_with_zeros(
+        "fdflags",
+        &[],
+        &[
+            "dup2 over it clears the flag: 11, flag 0",
+            "dup keeps no close-on-exec: 0",
+            "F_SETFD: 0, now 0",
+        ],
+    );
+    let out = same_with_zeros("nonblock", &[], &["read after the writer closed: 0"]);
+    assert!(
+        out.stdout
+            .contains("filled with 65536 bytes, then: Resource temporarily unavailable\n"),
+        "{}",
+        out.stdout
+    );
+    let out = same_with_zeros("iov", &[], &["readv of nothing: 0"]);
+    assert!(
+        out.stdout
+            .contains("readv: 23: [Hello] [, scatte] [red world!]\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn system_information_limits_randomness_and_prctl() {
+    let out = same_with_zeros("uname", &[], &["uname: 0"]);
+    assert!(
+        out.stdout.contains("sysname Linux, machine x86_64\n"),
+        "{}",
+        out.stdout
+    );
+    same_with_zeros("sysinfo", &[], &["sysinfo: 0"]);
+    same_with_zeros("limits", &[], &[]);
+    same_with_zeros("random", &[], &["length 0: 0"]);
+    same_with_zeros(
+        "prctl",
+        &[],
+        &[
+            "pdeathsig initially: ok, 0",
+            "set dumpable 0: ok, now 0",
+            "child: pdeathsig 0, name \"ab\", dumpable 0",
+        ],
+    );
+}

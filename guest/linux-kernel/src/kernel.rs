@@ -4,6 +4,7 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::time::Duration;
 use vessel_linux::Errno;
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -37,9 +38,61 @@ impl Ended {
 /// The pid of the first process, which other orphans are given to.
 pub const INIT_PID: u32 = 1;
 
+/// Resources a process used (`struct rusage`'s meaningful part).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU time in user mode.
+    pub user: Duration,
+    /// CPU time in the kernel on its behalf.
+    pub system: Duration,
+    /// The most memory it had mapped at once, in KiB.
+    pub maxrss_kib: u64,
+}
+
+impl Usage {
+    /// What Linux adds up for `RUSAGE_CHILDREN`: times summed, the
+    /// largest peak kept.
+    pub fn add(&mut self, other: Usage) {
+        self.user += other.user;
+        self.system += other.system;
+        self.maxrss_kib = self.maxrss_kib.max(other.maxrss_kib);
+    }
+}
+
+/// Which children a wait is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// Any child.
+    Any,
+    /// The child with this pid.
+    Pid(u32),
+    /// Any child in this process group.
+    Group(u32),
+}
+
+/// A child a wait found.
+#[derive(Clone, Copy, Debug)]
+pub struct Waited {
+    /// Its pid.
+    pub pid: u32,
+    /// How it ended.
+    pub ended: Ended,
+    /// What it and the children it waited for used.
+    pub usage: Usage,
+}
+
 struct Entry {
     parent: u32,
     ended: Option<Ended>,
+    /// Its process group.
+    pgid: u32,
+    /// Its session.
+    sid: u32,
+    /// It has called `execve` (its parent may no longer move it to
+    /// another group).
+    execed: bool,
+    /// What it used, recorded when it ends.
+    usage: Usage,
 }
 
 struct Table {
@@ -98,19 +151,112 @@ impl Kernel {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a new process, child of `parent`; returns its pid.
+    /// Registers a new process, child of `parent`, in its parent's
+    /// process group and session (the first process leads a session and
+    /// a group of its own); returns its pid.
     pub fn new_pid(&self, parent: u32) -> u32 {
         let mut table = self.table();
         let pid = table.next_pid;
         table.next_pid += 1;
+        let (pgid, sid) = table
+            .processes
+            .get(&parent)
+            .map_or((pid, pid), |p| (p.pgid, p.sid));
         table.processes.insert(
             pid,
             Entry {
                 parent,
                 ended: None,
+                pgid,
+                sid,
+                execed: false,
+                usage: Usage::default(),
             },
         );
         pid
+    }
+
+    /// The process group of `pid` (`getpgid`): `ESRCH` if there is no
+    /// such process.
+    pub fn pgid(&self, pid: u32) -> Result<u32, Errno> {
+        let table = self.table();
+        table
+            .processes
+            .get(&pid)
+            .map(|e| e.pgid)
+            .ok_or(Errno::ESRCH)
+    }
+
+    /// The session of `pid` (`getsid`): `ESRCH` if there is no such process.
+    pub fn sid(&self, pid: u32) -> Result<u32, Errno> {
+        let table = self.table();
+        table.processes.get(&pid).map(|e| e.sid).ok_or(Errno::ESRCH)
+    }
+
+    /// `setpgid(pid, pgid)` made by `caller` (both already resolved from
+    /// 0), with Linux's checks in Linux's order.
+    pub fn set_pgid(&self, caller: u32, pid: u32, pgid: u32) -> Result<(), Errno> {
+        let mut table = self.table();
+        let (caller_sid, target) = {
+            let me = table.processes.get(&caller).ok_or(Errno::ESRCH)?;
+            let target = table.processes.get(&pid).ok_or(Errno::ESRCH)?;
+            (me.sid, target)
+        };
+        if pid != caller {
+            if target.parent != caller {
+                return Err(Errno::ESRCH);
+            }
+            if target.sid != caller_sid {
+                return Err(Errno::EPERM);
+            }
+            if target.execed {
+                return Err(Errno::EACCES);
+            }
+        }
+        if target.sid == pid {
+            // A session leader cannot move.
+            return Err(Errno::EPERM);
+        }
+        if pgid != pid
+            && !table
+                .processes
+                .values()
+                .any(|e| e.pgid == pgid && e.sid == caller_sid)
+        {
+            // Only into a group that exists in the caller's session.
+            return Err(Errno::EPERM);
+        }
+        if let Some(entry) = table.processes.get_mut(&pid) {
+            entry.pgid = pgid;
+        }
+        Ok(())
+    }
+
+    /// `setsid()` made by `pid`: a new session and group led by it;
+    /// `EPERM` if a process group with its id exists already.
+    pub fn set_sid(&self, pid: u32) -> Result<u32, Errno> {
+        let mut table = self.table();
+        if table.processes.values().any(|e| e.pgid == pid) {
+            return Err(Errno::EPERM);
+        }
+        let entry = table.processes.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        entry.sid = pid;
+        entry.pgid = pid;
+        Ok(pid)
+    }
+
+    /// Records that `pid` called `execve`.
+    pub fn execed(&self, pid: u32) {
+        if let Some(entry) = self.table().processes.get_mut(&pid) {
+            entry.execed = true;
+        }
+    }
+
+    /// Records what `pid` used, as it ends (before [`Kernel::exited`]).
+    pub fn record_usage(&self, pid: u32, usage: Usage) {
+        if let Some(entry) = self.table().processes.get_mut(&pid) {
+            entry.usage = usage;
+        }
     }
 
     /// A new thread id (from the pid space, as on Linux; threads are not
@@ -227,30 +373,49 @@ impl Kernel {
         self.ended.notify_all();
     }
 
-    /// Waits for a child of `parent` to end (`which`: -1 any child, or a
-    /// pid) and reaps it. `Ok(None)` if `nohang` and none has ended yet.
+    /// Waits for a child of `parent` that `which` selects to end and, if
+    /// `reap`, reaps it (else it stays waitable, `WNOWAIT`). Ended children
+    /// count only if `exited` (`WEXITED`; without it nothing else can be
+    /// waited for yet, so the wait lasts as long as the children do).
+    /// `Ok(None)` if `nohang` and none has ended yet; `ECHILD` if no child
+    /// is selected.
     pub fn wait(
         &self,
         parent: u32,
-        which: i64,
+        which: Which,
         nohang: bool,
-    ) -> Result<Option<(u32, Ended)>, Errno> {
-        let matches = |pid: u32| which == -1 || which == i64::from(pid);
+        reap: bool,
+        exited: bool,
+    ) -> Result<Option<Waited>, Errno> {
+        let matches = |pid: u32, e: &Entry| {
+            e.parent == parent
+                && match which {
+                    Which::Any => true,
+                    Which::Pid(wanted) => pid == wanted,
+                    Which::Group(pgid) => e.pgid == pgid,
+                }
+        };
         let mut table = self.table();
         loop {
             let ended = table
                 .processes
                 .iter()
-                .find(|(pid, e)| e.parent == parent && matches(**pid) && e.ended.is_some())
-                .map(|(pid, e)| (*pid, e.ended));
-            if let Some((pid, Some(how))) = ended {
-                table.processes.remove(&pid);
-                return Ok(Some((pid, how)));
+                .filter(|_| exited)
+                .find(|(pid, e)| matches(**pid, e) && e.ended.is_some())
+                .and_then(|(pid, e)| {
+                    e.ended.map(|ended| Waited {
+                        pid: *pid,
+                        ended,
+                        usage: e.usage,
+                    })
+                });
+            if let Some(waited) = ended {
+                if reap {
+                    table.processes.remove(&waited.pid);
+                }
+                return Ok(Some(waited));
             }
-            let waiting_for_any = table
-                .processes
-                .iter()
-                .any(|(pid, e)| e.parent == parent && matches(*pid));
+            let waiting_for_any = table.processes.iter().any(|(pid, e)| matches(*pid, e));
             if !waiting_for_any {
                 return Err(Errno::ECHILD);
             }

@@ -9,8 +9,11 @@
 
 extern crate alloc;
 
+mod clock;
 mod file;
+mod jobs;
 mod kernel;
+mod memory;
 mod process;
 mod random;
 mod signal;

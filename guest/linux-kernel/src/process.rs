@@ -2,7 +2,7 @@
 //! descriptors its threads ([`Process`], one per vessel-rt task) share.
 
 use crate::file::FdTable;
-use crate::kernel::{Ended, Kernel};
+use crate::kernel::{Ended, Kernel, Usage};
 use crate::signal::{self, Actions, Cause, ThreadSignals};
 use crate::{random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -10,12 +10,12 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
 use vessel_linux::elf::{self, ElfError, Perms};
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
 use vessel_std::sync::{Mutex, MutexGuard};
-use vessel_std::time::Instant;
 
 /// One past the top of the main thread's stack.
 pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
@@ -48,8 +48,6 @@ pub struct Group {
     pub memory: Mutex<Memory>,
     /// Its open file descriptors.
     pub fds: Mutex<FdTable>,
-    /// When the process started: the zero of its monotonic clock.
-    pub started: Instant,
     /// System calls already reported as unimplemented.
     pub reported: Mutex<BTreeSet<u64>>,
     /// The name `prctl(PR_SET_NAME)` gave it (NUL-padded).
@@ -61,6 +59,16 @@ pub struct Group {
     actions: Mutex<Actions>,
     /// Threads still running.
     threads: AtomicUsize,
+    /// `prctl(PR_SET_DUMPABLE)`: 1 by default, reset to 1 by `execve`.
+    pub dumpable: AtomicU8,
+    /// CPU time its threads spent in user mode, in nanoseconds.
+    user_ns: AtomicU64,
+    /// CPU time its threads spent in the kernel, in nanoseconds.
+    system_ns: AtomicU64,
+    /// The largest peak of the address spaces it had before `execve`s.
+    maxrss_kib: AtomicU64,
+    /// What the children it waited for used (`RUSAGE_CHILDREN`).
+    pub children: Mutex<Usage>,
 }
 
 impl Group {
@@ -79,6 +87,41 @@ impl Group {
         let mut ending = self.ending.lock().unwrap_or_else(|e| e.into_inner());
         ending.get_or_insert(how);
     }
+
+    /// CPU time its threads used so far, in user mode and in the kernel
+    /// (what they are using right now is counted at their next switch
+    /// between the two).
+    pub fn cpu_times(&self) -> (Duration, Duration) {
+        (
+            Duration::from_nanos(self.user_ns.load(Ordering::Relaxed)),
+            Duration::from_nanos(self.system_ns.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// The most memory it had mapped at once, in KiB (`ru_maxrss`).
+    pub fn maxrss_kib(&self) -> u64 {
+        let now = self
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .space
+            .peak_pages()
+            * (PAGE_SIZE / 1024);
+        now.max(self.maxrss_kib.load(Ordering::Relaxed))
+    }
+
+    /// What the process used, with the children it waited for
+    /// (`RUSAGE_BOTH`: what its parent's wait reports).
+    pub fn usage(&self) -> Usage {
+        let (user, system) = self.cpu_times();
+        let mut usage = Usage {
+            user,
+            system,
+            maxrss_kib: self.maxrss_kib(),
+        };
+        usage.add(*self.children.lock().unwrap_or_else(|e| e.into_inner()));
+        usage
+    }
 }
 
 /// One thread of a running program.
@@ -96,6 +139,17 @@ pub struct Process {
     pub clear_child_tid: u64,
     /// Its signal mask and pending signals.
     pub signals: ThreadSignals,
+    /// `prctl(PR_SET_PDEATHSIG)`: the signal asked for when the parent
+    /// ends (stored only: signals between processes do not exist yet).
+    pub pdeath_signal: u8,
+    /// CPU time this thread spent in user mode.
+    pub user_time: Duration,
+    /// CPU time this thread spent in the kernel.
+    pub system_time: Duration,
+    /// The thread's CPU clock (its vessel-rt task), once it runs.
+    cpu_clock: Option<vessel_std::thread::Thread>,
+    /// The CPU clock's reading when time was last charged.
+    cpu_mark: Duration,
 }
 
 /// Why a program could not be started.
@@ -157,12 +211,16 @@ impl Process {
             pid,
             memory: Mutex::new(memory),
             fds: Mutex::new(fds),
-            started: Instant::now(),
             reported: Mutex::new(BTreeSet::new()),
             name: Mutex::new([0; 16]),
             ending: Mutex::new(None),
             actions: Mutex::new(Actions::default()),
             threads: AtomicUsize::new(1),
+            dumpable: AtomicU8::new(1),
+            user_ns: AtomicU64::new(0),
+            system_ns: AtomicU64::new(0),
+            maxrss_kib: AtomicU64::new(0),
+            children: Mutex::new(Usage::default()),
         });
         Self {
             tid: pid,
@@ -171,6 +229,30 @@ impl Process {
             ctx,
             clear_child_tid: 0,
             signals: ThreadSignals::default(),
+            pdeath_signal: 0,
+            user_time: Duration::ZERO,
+            system_time: Duration::ZERO,
+            cpu_clock: None,
+            cpu_mark: Duration::ZERO,
+        }
+    }
+
+    /// Charges the CPU time this thread used since the last charge to user
+    /// mode or to the kernel, for it and for its process.
+    pub fn charge_cpu(&mut self, user: bool) {
+        let Some(clock) = &self.cpu_clock else {
+            return;
+        };
+        let now = clock.cpu_time();
+        let used = now.saturating_sub(self.cpu_mark);
+        self.cpu_mark = now;
+        let nanos = used.as_nanos() as u64;
+        if user {
+            self.user_time += used;
+            self.group.user_ns.fetch_add(nanos, Ordering::Relaxed);
+        } else {
+            self.system_time += used;
+            self.group.system_ns.fetch_add(nanos, Ordering::Relaxed);
         }
     }
 
@@ -192,6 +274,9 @@ impl Process {
     /// Runs the thread to its end. Returns how the process ended if this
     /// was its last thread.
     pub fn run(mut self) -> Option<Ended> {
+        let clock = vessel_std::thread::current();
+        self.cpu_mark = clock.cpu_time();
+        self.cpu_clock = Some(clock);
         let ended = loop {
             if let Some(how) = self.group.ending() {
                 break how;
@@ -199,7 +284,9 @@ impl Process {
             // The other threads may map and unmap while this one runs:
             // the memory lock is held only to take the space.
             let space = self.memory().space.clone();
+            self.charge_cpu(false);
             let exit = run_user(&space, &mut self.ctx);
+            self.charge_cpu(true);
             drop(space);
             match exit {
                 UserExit::Syscall => match syscall::dispatch(&mut self) {
@@ -241,7 +328,11 @@ impl Process {
             }
         };
         self.thread_exit();
+        self.charge_cpu(false);
         let last = self.group.threads.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
+            self.kernel.record_usage(self.pid(), self.group.usage());
+        }
         last.then(|| self.group.ending().unwrap_or(ended))
     }
 
@@ -270,6 +361,11 @@ impl Process {
             ctx,
             clear_child_tid: 0,
             signals: self.signals.inherit(),
+            pdeath_signal: 0,
+            user_time: Duration::ZERO,
+            system_time: Duration::ZERO,
+            cpu_clock: None,
+            cpu_mark: Duration::ZERO,
         }
     }
 
@@ -296,6 +392,10 @@ impl Process {
         child.signals.mask = self.signals.mask;
         *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
             *self.group.name.lock().unwrap_or_else(|e| e.into_inner());
+        child.group.dumpable.store(
+            self.group.dumpable.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         Some(child)
     }
 
@@ -333,7 +433,12 @@ impl Process {
         envp: &[String],
     ) -> Result<(), LoadError> {
         let (memory, ctx) = load_image(program, argv, envp)?;
+        // `ru_maxrss` remembers the old image's peak.
+        let old_peak = self.group.maxrss_kib();
+        self.group.maxrss_kib.fetch_max(old_peak, Ordering::Relaxed);
         *self.memory() = memory;
+        self.kernel.execed(self.pid());
+        self.group.dumpable.store(1, Ordering::Relaxed);
         self.fds().close_on_exec();
         self.ctx = ctx;
         self.clear_child_tid = 0;

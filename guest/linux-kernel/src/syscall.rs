@@ -10,14 +10,15 @@ use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
+use crate::{clock, jobs, memory};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use vessel_linux::{Errno, PAGE_SIZE, SysResult, Sysno, errno};
+use core::sync::atomic::Ordering;
+use vessel_linux::{Errno, SysResult, Sysno, errno};
 use vessel_std::eprintln;
-use vessel_std::os::user::{Access, Fault, MapError};
-use vessel_std::time::{SystemTime, UNIX_EPOCH};
+use vessel_std::os::user::Fault;
 
 /// Largest single read of user memory for a `write` (longer writes are
 /// short writes, as Linux allows).
@@ -46,15 +47,18 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
     let result = match number {
         0 => read(p, a[0], a[1], a[2]),
         1 => write(p, a[0], a[1], a[2]),
-        9 => mmap(p, a[0], a[1], a[2], a[3], a[4] as i64),
-        10 => mprotect(p, a[0], a[1], a[2]),
-        11 => munmap(p, a[0], a[1]),
+        9 => memory::mmap(p, a[0], a[1], a[2], a[3], a[4], a[5]),
+        10 => memory::mprotect(p, a[0], a[1], a[2]),
+        11 => memory::munmap(p, a[0], a[1]),
+        25 => memory::mremap(p, a[0], a[1], a[2], a[3], a[4]),
+        28 => memory::madvise(p, a[0], a[1], a[2]),
         99 => sysinfo(p, a[0]),
         12 => Ok(brk(p, a[0]) as usize),
         13 => signal::sigaction(p, a[0], a[1], a[2], a[3]),
         14 => signal::sigprocmask(p, a[0], a[1], a[2], a[3]),
         15 => return signal::sigreturn(p).map(Stop::Process),
         16 => ioctl(p, a[0]),
+        19 => readv(p, a[0], a[1], a[2]),
         20 => writev(p, a[0], a[1], a[2]),
         39 => Ok(p.pid() as usize),
         186 => Ok(p.tid as usize), // gettid
@@ -64,7 +68,14 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         56 => clone(p, a[0], a[1], a[2], a[3], a[4]),
         59 => execve(p, a[0], a[1], a[2]),
         // pid_t arguments are C ints: only the low 32 bits count.
-        61 => wait4(p, i64::from(a[0] as i32), a[1], a[2]),
+        61 => jobs::wait4(p, a[0], a[1], a[2], a[3]),
+        247 => jobs::waitid(p, a[0], a[1], a[2], a[3], a[4]),
+        109 => jobs::setpgid(p, a[0], a[1]),
+        111 => jobs::getpgid(p, 0), // getpgrp
+        112 => jobs::setsid(p),
+        121 => jobs::getpgid(p, a[0]),
+        124 => jobs::getsid(p, a[0]),
+        98 => clock::getrusage(p, a[0], a[1]),
         102 | 104 | 107 | 108 => Ok(0), // getuid, getgid, geteuid, getegid: root
         60 => return Some(Stop::Thread((a[0] & 0xff) as u8)),
         231 => return Some(Stop::Process(Ended::Exited((a[0] & 0xff) as u8))),
@@ -74,21 +85,23 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
             p.clear_child_tid = a[0]; // set_tid_address
             Ok(p.tid as usize)
         }
-        228 => clock_gettime(p, a[0], a[1]),
-        318 => getrandom(p, a[0], a[1]),
+        228 => clock::clock_gettime(p, a[0], a[1]),
+        229 => clock::clock_getres(p, a[0], a[1]),
+        96 => clock::gettimeofday(p, a[0], a[1]),
+        318 => getrandom(p, a[0], a[1], a[2]),
         5 => fstat(p, a[0], a[1]),
         24 => {
             vessel_std::thread::yield_now(); // sched_yield
             Ok(0)
         }
-        35 => nanosleep(p, a[0]),
+        35 => clock::nanosleep(p, a[0]),
         72 => fcntl(p, a[0], a[1], a[2]),
         79 => getcwd(p, a[0], a[1]),
         89 => Err(Errno::ENOENT), // readlink: no file system yet
         157 => prctl(p, a[0], a[1]),
-        201 => time(p, a[0]),
+        201 => clock::time(p, a[0]),
         204 => sched_getaffinity(p, a[1], a[2]),
-        230 => clock_nanosleep(p, a[1], a[2]),
+        230 => clock::clock_nanosleep(p, a[0], a[1], a[2]),
         2 => open(p, a[0], a[1]),
         257 => open(p, a[1], a[2]), // openat: paths are absolute here
         262 => newfstatat(p, a[0], a[1], a[2], a[3]),
@@ -216,6 +229,65 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
     p.fds().get(fd)?.write(&bytes)
 }
 
+/// One read, scattered over the buffers in order (`readv`).
+fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
+    const IOV_MAX: u64 = 1024;
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut buffers = Vec::new();
+    let mut total: u64 = 0;
+    for i in 0..count {
+        let mut entry = [0u8; 16];
+        p.memory()
+            .space
+            .read_bytes(iov.wrapping_add(i * 16), &mut entry)
+            .map_err(efault)?;
+        let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
+        let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL); // a negative ssize_t
+        }
+        buffers.push((base, len));
+    }
+    // Linux's access_ok: every buffer inside the user range (EFAULT); the
+    // total is then capped (a short read), not refused.
+    const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+    for &(base, len) in &buffers {
+        if base > TASK_SIZE || len > TASK_SIZE - base {
+            return Err(Errno::EFAULT);
+        }
+        total = total.saturating_add(len);
+    }
+    let file = p.fds().get(fd)?;
+    let want = total.min(MAX_IO);
+    if want == 0 {
+        return Ok(0);
+    }
+    // Check the destinations before consuming input that could not be
+    // delivered.
+    let mut left = want;
+    for &(base, len) in &buffers {
+        let part = len.min(left);
+        p.memory()
+            .space
+            .write_bytes(base, &vec![0u8; part as usize])
+            .map_err(efault)?;
+        left -= part;
+    }
+    let bytes = file.read(want as usize)?;
+    let mut done = 0;
+    for &(base, len) in &buffers {
+        let part = (len as usize).min(bytes.len() - done);
+        p.memory()
+            .space
+            .write_bytes(base, &bytes[done..done + part])
+            .map_err(efault)?;
+        done += part;
+    }
+    Ok(bytes.len())
+}
+
 /// No descriptor is a terminal here (the console is like a pipe).
 fn ioctl(p: &Process, fd: u64) -> SysResult {
     p.fds().get(fd)?;
@@ -285,79 +357,6 @@ fn brk(p: &mut Process, requested: u64) -> u64 {
     m.brk
 }
 
-/// Anonymous private mappings only, placed top-down below `MMAP_TOP`.
-fn mmap(p: &mut Process, addr: u64, len: u64, prot: u64, flags: u64, fd: i64) -> SysResult {
-    const PROT_WRITE: u64 = 2;
-    const PROT_EXEC: u64 = 4;
-    const MAP_PRIVATE: u64 = 0x02;
-    const MAP_FIXED: u64 = 0x10;
-    const MAP_ANONYMOUS: u64 = 0x20;
-    if len == 0 || flags & (MAP_PRIVATE | MAP_ANONYMOUS) != MAP_PRIVATE | MAP_ANONYMOUS || fd != -1
-    {
-        return Err(Errno::EINVAL);
-    }
-    if flags & MAP_FIXED != 0 || addr != 0 && !addr.is_multiple_of(PAGE_SIZE) {
-        return Err(Errno::EINVAL);
-    }
-    let len = vessel_linux::elf::page_up(len);
-    let mut memory = p.memory();
-    let m = &mut *memory;
-    // Below the lowest mapping so far; a range found in use (the cursor
-    // is a hint, the page tables are the truth) is skipped.
-    let mut top = m.mmap_next;
-    let start = loop {
-        let start = top
-            .checked_sub(len)
-            .filter(|&s| s > m.heap_mapped_end)
-            .ok_or(Errno::ENOMEM)?;
-        match m
-            .space
-            .map(start, len, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0)
-        {
-            Ok(()) => break start,
-            Err(MapError::AlreadyMapped) => top = start,
-            Err(_) => return Err(Errno::ENOMEM),
-        }
-    };
-    if prot & (PROT_READ | PROT_WRITE | PROT_EXEC) == 0 {
-        // PROT_NONE (guard regions): mapped, but no user access.
-        m.space
-            .protect(start, len, access(prot))
-            .map_err(|_| Errno::ENOMEM)?;
-    }
-    m.mmap_next = start; // start <= top <= the old cursor
-    Ok(start as usize)
-}
-
-const PROT_READ: u64 = 1;
-
-/// The access rights `prot` (`PROT_*`) asks for.
-fn access(prot: u64) -> Access {
-    Access {
-        readable: prot & PROT_READ != 0,
-        writable: prot & 2 != 0,
-        executable: prot & 4 != 0,
-    }
-}
-
-/// Changes the access rights of mapped pages.
-fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
-    if !addr.is_multiple_of(PAGE_SIZE) || prot & !7 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if len == 0 {
-        return Ok(0);
-    }
-    p.memory()
-        .space
-        .protect(addr, len, access(prot))
-        .map_err(|e| match e {
-            MapError::BadRange => Errno::ENOMEM,
-            _ => Errno::EINVAL,
-        })?;
-    Ok(0)
-}
-
 fn arch_prctl(p: &mut Process, code: u64, addr: u64) -> SysResult {
     const ARCH_SET_FS: u64 = 0x1002;
     const ARCH_GET_FS: u64 = 0x1003;
@@ -397,27 +396,16 @@ fn uname(p: &mut Process, buf: u64) -> SysResult {
     Ok(0)
 }
 
-fn clock_gettime(p: &mut Process, clock: u64, ts: u64) -> SysResult {
-    const CLOCK_REALTIME: u64 = 0;
-    const CLOCK_MONOTONIC: u64 = 1;
-    let now = match clock {
-        CLOCK_REALTIME => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default(),
-        CLOCK_MONOTONIC => p.group.started.elapsed(),
-        _ => return Err(Errno::EINVAL),
-    };
-    let mut timespec = [0u8; 16];
-    timespec[..8].copy_from_slice(&now.as_secs().to_le_bytes());
-    timespec[8..].copy_from_slice(&u64::from(now.subsec_nanos()).to_le_bytes());
-    p.memory()
-        .space
-        .write_bytes(ts, &timespec)
-        .map_err(efault)?;
-    Ok(0)
-}
-
-fn getrandom(p: &mut Process, buf: u64, len: u64) -> SysResult {
+fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
+    const GRND_NONBLOCK: u64 = 1;
+    const GRND_RANDOM: u64 = 2;
+    const GRND_INSECURE: u64 = 4;
+    let flags = flags as u32 as u64;
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == GRND_RANDOM | GRND_INSECURE
+    {
+        return Err(Errno::EINVAL);
+    }
     let len = len.min(MAX_IO);
     let mut bytes = vec![0u8; len as usize];
     random::fill(&mut bytes);
@@ -468,6 +456,8 @@ fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
     const FD_CLOEXEC: u64 = 1;
     let file = p.fds().get(fd)?;
     match command {
+        // The lowest acceptable descriptor is an int, below the limit.
+        F_DUPFD | F_DUPFD_CLOEXEC if arg as u32 as usize >= file::MAX_FDS => Err(Errno::EINVAL),
         F_DUPFD | F_DUPFD_CLOEXEC => p.fds().add(file, command == F_DUPFD_CLOEXEC, arg as usize),
         F_GETFD => Ok(usize::from(p.fds().cloexec(fd)?)),
         F_SETFD => p.fds().set_cloexec(fd, arg & FD_CLOEXEC != 0).map(|()| 0),
@@ -486,15 +476,50 @@ fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
 }
 
 fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
     match option {
+        PR_SET_PDEATHSIG => {
+            // Kept (and cleared in children, as Linux does) but never sent:
+            // there are no signals between processes yet.
+            p.pdeath_signal = match arg {
+                0 => 0,
+                signal => signal::number(signal)?,
+            };
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let signal = i32::from(p.pdeath_signal).to_le_bytes();
+            p.memory().space.write_bytes(arg, &signal).map_err(efault)?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(usize::from(p.group.dumpable.load(Ordering::Relaxed))),
+        PR_SET_DUMPABLE => {
+            // 0 or 1 (2, "suid-safe", is for set-user-id programs only).
+            if arg > 1 {
+                return Err(Errno::EINVAL);
+            }
+            p.group.dumpable.store(arg as u8, Ordering::Relaxed);
+            Ok(0)
+        }
         PR_SET_NAME => {
+            // Up to 15 bytes, to the first NUL; the rest is NUL padding.
             let mut name = [0u8; 16];
-            p.memory()
-                .space
-                .read_bytes(arg, &mut name[..15])
-                .map_err(efault)?;
+            for (i, byte) in name[..15].iter_mut().enumerate() {
+                let mut one = [0u8; 1];
+                p.memory()
+                    .space
+                    .read_bytes(arg.wrapping_add(i as u64), &mut one)
+                    .map_err(efault)?;
+                if one[0] == 0 {
+                    break;
+                }
+                *byte = one[0];
+            }
             *p.group.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
             Ok(0)
         }
@@ -505,20 +530,6 @@ fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
-}
-
-fn time(p: &mut Process, tloc: u64) -> SysResult {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    if tloc != 0 {
-        p.memory()
-            .space
-            .write_bytes(tloc, &now.to_le_bytes())
-            .map_err(efault)?;
-    }
-    Ok(now as usize)
 }
 
 fn sched_getaffinity(p: &mut Process, size: u64, mask: u64) -> SysResult {
@@ -532,42 +543,22 @@ fn sched_getaffinity(p: &mut Process, size: u64, mask: u64) -> SysResult {
     Ok(8)
 }
 
-/// Reads a `struct timespec` and sleeps that long.
-fn sleep_for(p: &Process, request: u64) -> SysResult {
-    let mut timespec = [0u8; 16];
-    p.memory()
-        .space
-        .read_bytes(request, &mut timespec)
-        .map_err(efault)?;
-    let secs = i64::from_le_bytes(timespec[..8].try_into().unwrap_or_default());
-    let nanos = i64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
-    if secs < 0 || !(0..1_000_000_000).contains(&nanos) {
-        return Err(Errno::EINVAL);
-    }
-    vessel_std::thread::sleep(core::time::Duration::new(secs as u64, nanos as u32));
-    Ok(0)
-}
-
-fn nanosleep(p: &mut Process, request: u64) -> SysResult {
-    sleep_for(p, request)
-}
-
-/// Relative sleeps on any clock (`TIMER_ABSTIME` is not supported).
-fn clock_nanosleep(p: &mut Process, flags: u64, request: u64) -> SysResult {
-    const TIMER_ABSTIME: u64 = 1;
-    if flags & TIMER_ABSTIME != 0 {
-        return Err(Errno::EINVAL);
-    }
-    sleep_for(p, request)
-}
-
-/// Limits: no limit, except an 8 MiB stack, as a default Linux reports.
+/// Limits, the same for every process: an 8 MiB stack and no core dumps
+/// (soft limits), as a default Linux reports, the descriptor table's size,
+/// and no limit on the rest.
 fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> SysResult {
-    const RLIMIT_STACK: u64 = 3;
-    const RLIMIT_NLIMITS: u64 = 16;
-    if pid > 1 {
-        return Err(Errno::ESRCH);
+    const RLIMIT_STACK: u32 = 3;
+    const RLIMIT_CORE: u32 = 4;
+    const RLIMIT_NOFILE: u32 = 7;
+    const RLIMIT_NLIMITS: u32 = 16;
+    match pid as i32 {
+        0 => {}
+        pid if pid < 0 => return Err(Errno::ESRCH),
+        pid => {
+            p.kernel.pgid(pid as u32)?;
+        }
     }
+    let resource = resource as u32;
     if resource >= RLIMIT_NLIMITS {
         return Err(Errno::EINVAL);
     }
@@ -575,14 +566,15 @@ fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> Sy
         return Err(Errno::EPERM);
     }
     if old != 0 {
-        let limit = if resource == RLIMIT_STACK {
-            8u64 << 20
-        } else {
-            u64::MAX
+        let (soft, hard) = match resource {
+            RLIMIT_STACK => (8u64 << 20, u64::MAX),
+            RLIMIT_CORE => (0, u64::MAX),
+            RLIMIT_NOFILE => (file::MAX_FDS as u64, file::MAX_FDS as u64),
+            _ => (u64::MAX, u64::MAX),
         };
         let mut rlimit = [0u8; 16];
-        rlimit[..8].copy_from_slice(&limit.to_le_bytes());
-        rlimit[8..].copy_from_slice(&u64::MAX.to_le_bytes());
+        rlimit[..8].copy_from_slice(&soft.to_le_bytes());
+        rlimit[8..].copy_from_slice(&hard.to_le_bytes());
         p.memory().space.write_bytes(old, &rlimit).map_err(efault)?;
     }
     Ok(0)
@@ -756,13 +748,12 @@ fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: 
                 let nanos = u64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
                 let span = core::time::Duration::new(secs, nanos.min(999_999_999) as u32);
                 // WAIT takes a relative timeout; WAIT_BITSET an absolute
-                // one on the monotonic clock (measured from process start).
+                // one on the monotonic clock.
                 let now = vessel_std::time::Instant::now();
                 Some(if op & FUTEX_CMD_MASK == FUTEX_WAIT {
                     now + span
                 } else {
-                    let since_start = p.group.started.elapsed();
-                    now + span.saturating_sub(since_start)
+                    now + span.saturating_sub(clock::monotonic(p))
                 })
             };
             let group = p.group.clone();
@@ -804,22 +795,6 @@ fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: 
             })
         }
         _ => Err(Errno::ENOSYS),
-    }
-}
-
-fn wait4(p: &mut Process, which: i64, status: u64, options: u64) -> SysResult {
-    const WNOHANG: u64 = 1;
-    match p.kernel.wait(p.pid(), which, options & WNOHANG != 0)? {
-        None => Ok(0),
-        Some((pid, ended)) => {
-            if status != 0 {
-                p.memory()
-                    .space
-                    .write_bytes(status, &ended.wait_status().to_le_bytes())
-                    .map_err(efault)?;
-            }
-            Ok(pid as usize)
-        }
     }
 }
 
@@ -910,18 +885,6 @@ fn open(p: &mut Process, path: u64, flags: u64) -> SysResult {
     }
     p.fds()
         .add(Arc::new(File::Device(device)), flags & O_CLOEXEC != 0, 0)
-}
-
-/// Unmaps pages and frees their memory (unmapped pages are skipped).
-fn munmap(p: &mut Process, addr: u64, len: u64) -> SysResult {
-    if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
-        return Err(Errno::EINVAL);
-    }
-    p.memory()
-        .space
-        .unmap(addr, len)
-        .map_err(|_| Errno::EINVAL)?;
-    Ok(0)
 }
 
 /// Uptime, memory and the number of processes (`struct sysinfo`).

@@ -18,6 +18,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Support::Partial("the console streams and pipes; no files"),
     ),
     (
+        Sysno::readv,
+        Support::Partial(
+            "the console input and pipes, one read scattered over the buffers; no files",
+        ),
+    ),
+    (
         Sysno::writev,
         Support::Partial("the console streams and pipes, gathered into one write"),
     ),
@@ -56,14 +62,26 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mmap,
         Support::Partial(
-            "anonymous private mappings only, placed by the kernel (PROT_NONE included); no MAP_FIXED, no files, no shared memory",
+            "private anonymous memory (and private /dev/zero), mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; no files, no MAP_SHARED (EINVAL), MAP_POPULATE/MAP_NORESERVE/MAP_GROWSDOWN and the like ignored",
         ),
     ),
     (Sysno::munmap, Support::Full),
     (
         Sysno::mprotect,
         Support::Partial(
-            "read, write, execute and none on mapped pages; PROT_GROWSDOWN/UP unsupported",
+            "read, write, execute and none on mapped pages; PROT_GROWSDOWN/UP are EINVAL (no mapping grows, not even the stack); a range with a hole changes nothing (Linux changes the part before the hole) and is ENOMEM",
+        ),
+    ),
+    (
+        Sysno::mremap,
+        Support::Partial(
+            "shrink in place, grow in place when the following pages are free, MREMAP_MAYMOVE (the pages move, contents and rights kept), MREMAP_FIXED and MREMAP_DONTUNMAP; with no VMAs, \"one mapping\" means pages mapped with the same rights (EFAULT otherwise); old_len 0 is EINVAL (nothing is shared)",
+        ),
+    ),
+    (
+        Sysno::madvise,
+        Support::Partial(
+            "MADV_DONTNEED (and _LOCKED) zero-fill the pages in place, as private anonymous memory reads back (memory is not freed; ELF segments read zeros too, not the file's contents); paging advice (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP, COLD, PAGEOUT, POPULATE_*, COLLAPSE...) is accepted and does nothing (DONTFORK ranges are still copied by fork); MADV_WIPEONFORK and MADV_REMOVE are EINVAL; unmapped pages are ENOMEM",
         ),
     ),
     (
@@ -77,6 +95,35 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::exit, Support::Full),
     (Sysno::exit_group, Support::Full),
     (Sysno::getpid, Support::Full),
+    (
+        Sysno::setpgid,
+        Support::Partial(
+            "Linux's checks and errors (ESRCH, EPERM for session leaders and other sessions, EACCES after the child's execve); the caller's own thread (not the group leader) is EINVAL as on Linux, but another process's thread is ESRCH (Linux: EINVAL)",
+        ),
+    ),
+    (
+        Sysno::getpgid,
+        Support::Partial(
+            "of any process, or of the caller's own threads; the id of another process's thread is ESRCH",
+        ),
+    ),
+    (Sysno::getpgrp, Support::Full),
+    (
+        Sysno::setsid,
+        Support::Partial("no controlling terminals exist, so none is detached"),
+    ),
+    (
+        Sysno::getsid,
+        Support::Partial(
+            "of any process, or of the caller's own threads; the id of another process's thread is ESRCH",
+        ),
+    ),
+    (
+        Sysno::getrusage,
+        Support::Partial(
+            "RUSAGE_SELF, RUSAGE_CHILDREN and RUSAGE_THREAD: user and system CPU time (what the threads' tasks ran, in ring 3 and in the kernel; a thread's time in ring 3 is counted when it next enters the kernel) and ru_maxrss (the peak of pages mapped, which overstates Linux's resident peak: every mapping is populated at once); the other fields read 0",
+        ),
+    ),
     (Sysno::getppid, Support::Full),
     (Sysno::gettid, Support::Full),
     (Sysno::getuid, Support::Full),
@@ -94,7 +141,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::prctl,
-        Support::Partial("PR_SET_NAME and PR_GET_NAME"),
+        Support::Partial(
+            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept, cleared in children, but never sent: no signals between processes yet); other options EINVAL",
+        ),
     ),
     (Sysno::uname, Support::Full),
     (Sysno::close, Support::Full),
@@ -149,7 +198,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::wait4,
         Support::Partial(
-            "exit and signal statuses of children; no stopped children (WUNTRACED), no rusage",
+            "exit and signal statuses of children (a pid, any, the caller's process group, or another group), with WNOHANG and the child's rusage (as getrusage fills it); no stopped or continued children (WUNTRACED, WCONTINUED accepted, never reported); no core dumps, so WCOREDUMP is never set",
+        ),
+    ),
+    (
+        Sysno::waitid,
+        Support::Partial(
+            "P_ALL, P_PID and P_PGID with WEXITED, WNOHANG and WNOWAIT; siginfo's signal, errno, code (CLD_EXITED, CLD_KILLED), pid, uid and status as Linux writes them, and the rusage; no stopped or continued children; P_PIDFD is EBADF or EINVAL (no pidfds)",
         ),
     ),
     (
@@ -177,28 +232,44 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::prlimit64,
         Support::Partial(
-            "reads limits of the calling process (8 MiB stack, the rest unlimited); no changes",
+            "reads the limits, the same for every process (stack 8 MiB soft, core 0 soft, 1024 descriptors, the rest unlimited); changing them is EPERM",
         ),
     ),
     (Sysno::sched_yield, Support::Full),
     (Sysno::sched_getaffinity, Support::Partial("one CPU")),
     (
         Sysno::clock_gettime,
-        Support::Partial("CLOCK_REALTIME and CLOCK_MONOTONIC"),
+        Support::Partial(
+            "REALTIME, MONOTONIC (since the kernel started), PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID and the CPU clocks of the caller's own process and threads; approximations: BOOTTIME and MONOTONIC_RAW read as MONOTONIC (no suspend, no slewing), TAI as REALTIME (no TAI offset), the _COARSE clocks as the precise ones; CPU time counts a thread's time in ring 3 when it next enters the kernel; the alarm clocks and other processes' CPU clocks are EINVAL",
+        ),
+    ),
+    (
+        Sysno::clock_getres,
+        Support::Partial(
+            "1 ns for every clock clock_gettime reads (the _COARSE clocks included, which are not coarse here)",
+        ),
+    ),
+    (
+        Sysno::gettimeofday,
+        Support::Partial("the time zone is always UTC with no daylight saving time"),
     ),
     (Sysno::time, Support::Full),
     (
         Sysno::nanosleep,
-        Support::Partial("the remaining time is not written back (no signals interrupt it)"),
+        Support::Partial(
+            "no signal interrupts a sleep yet (none comes from elsewhere), so it never ends early and the remaining time is never written",
+        ),
     ),
     (
         Sysno::clock_nanosleep,
-        Support::Partial("relative sleeps only, no TIMER_ABSTIME"),
+        Support::Partial(
+            "relative and TIMER_ABSTIME sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process's CPU clock (polled every millisecond); EOPNOTSUPP for the clocks Linux cannot sleep on; never interrupted, so the remaining time is never written",
+        ),
     ),
     (
         Sysno::getrandom,
         Support::Partial(
-            "not cryptographically secure: a xorshift generator seeded from the clocks",
+            "not cryptographically secure: a xorshift generator seeded from the clocks; the flags (GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE) are checked as Linux does and change nothing (it never blocks)",
         ),
     ),
 ];

@@ -31,6 +31,12 @@ impl Thread {
     pub fn id(&self) -> ThreadId {
         ThreadId(self.task.id())
     }
+
+    /// How long the thread has run on a CPU so far (not counting the
+    /// time it waited to run or was blocked).
+    pub fn cpu_time(&self) -> Duration {
+        self.task.cpu_time()
+    }
 }
 
 /// A unique thread identifier.

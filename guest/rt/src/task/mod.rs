@@ -85,6 +85,10 @@ pub(crate) struct Task {
     outcome: SpinLock<Option<Outcome>>,
     joiners: WaitQueue,
     panicking: AtomicBool,
+    /// TSC ticks the task ran before it last switched away.
+    cpu_ticks: AtomicU64,
+    /// TSC value when the task was last switched to.
+    running_since: AtomicU64,
 }
 
 // SAFETY: all fields are Sync except `saved_rsp`, which only the scheduler
@@ -109,6 +113,8 @@ impl Task {
             outcome: SpinLock::new(None),
             joiners: WaitQueue::new(),
             panicking: AtomicBool::new(false),
+            cpu_ticks: AtomicU64::new(0),
+            running_since: AtomicU64::new(crate::time::ticks()),
         }
     }
 
@@ -139,6 +145,25 @@ impl TaskRef {
     /// The task's name.
     pub fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// How long the task has run on a CPU so far (time it was ready or
+    /// blocked is not counted; interrupts taken while it ran are).
+    pub fn cpu_time(&self) -> core::time::Duration {
+        let task = &self.0;
+        // With interrupts off no switch happens (one CPU), so the running
+        // task's two counters are read consistently.
+        let enabled = crate::arch::cpu::interrupts_enabled();
+        crate::arch::cpu::disable_interrupts();
+        let mut ticks = task.cpu_ticks.load(Ordering::Relaxed);
+        if task.state() == State::Running {
+            let since = task.running_since.load(Ordering::Relaxed);
+            ticks = ticks.saturating_add(crate::time::ticks().saturating_sub(since));
+        }
+        if enabled {
+            crate::arch::cpu::enable_interrupts();
+        }
+        core::time::Duration::from_nanos(crate::time::scale().ticks_to_ns(ticks))
     }
 }
 

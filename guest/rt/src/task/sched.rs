@@ -19,6 +19,7 @@ use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::cmp::{Ordering, Reverse};
+use core::sync::atomic::Ordering as AtomicOrdering;
 use core::time::Duration;
 
 /// How long a task runs before others that are ready get the CPU.
@@ -248,6 +249,10 @@ fn switch(requeue: bool) {
         }
         s.current.set_state(State::Running);
         let now = time::ticks();
+        // CPU time: the previous task ran from its switch-in until now.
+        let ran = now.saturating_sub(previous.running_since.load(AtomicOrdering::Relaxed));
+        previous.cpu_ticks.fetch_add(ran, AtomicOrdering::Relaxed);
+        s.current.running_since.store(now, AtomicOrdering::Relaxed);
         s.slice_end = now.saturating_add(s.slice_ticks);
         arm_timer(s, now);
         let save = previous.saved_rsp.get();

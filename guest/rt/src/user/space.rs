@@ -58,6 +58,10 @@ pub struct UserSpace {
 /// The page tables of a [`UserSpace`], reached only through its mutex.
 struct Tables {
     pml4: u64,
+    /// User pages mapped now.
+    pages: u64,
+    /// The most user pages mapped at once.
+    peak: u64,
 }
 
 /// The table a present, non-huge entry points at.
@@ -88,7 +92,11 @@ impl UserSpace {
         crate::arch::paging::copy_kernel_half(top);
         Some(Self {
             pml4,
-            tables: Mutex::new(Tables { pml4 }),
+            tables: Mutex::new(Tables {
+                pml4,
+                pages: 0,
+                peak: 0,
+            }),
         })
     }
 
@@ -156,6 +164,39 @@ impl UserSpace {
         self.tables.lock().copy_into(&mut child.tables.lock())?;
         Some(child)
     }
+
+    /// The access rights of the page holding `addr`, or `None` if it is
+    /// not mapped (a page mapped with no access is `Some`, all false).
+    pub fn query(&self, addr: u64) -> Option<Access> {
+        self.tables.lock().query(addr)
+    }
+
+    /// Moves the pages of `[from, from + len)` (widened to whole pages) to
+    /// the same offsets from `to` (page aligned), frames, contents and
+    /// rights included; unmapped pages stay unmapped. Fails, moving
+    /// nothing, if the ranges overlap or leave the lower half
+    /// (`BadRange`), if a destination page is mapped (`AlreadyMapped`) or
+    /// if page tables cannot be allocated (`OutOfMemory`).
+    pub fn move_pages(&self, from: u64, to: u64, len: u64) -> Result<(), MapError> {
+        self.tables.lock().move_pages(from, to, len)
+    }
+
+    /// Fills the mapped pages of `[addr, addr + len)` (widened to whole
+    /// pages) with zeros, whatever their access rights; unmapped pages are
+    /// skipped.
+    pub fn zero(&self, addr: u64, len: u64) -> Result<(), MapError> {
+        self.tables.lock().zero(addr, len)
+    }
+
+    /// User pages mapped now.
+    pub fn mapped_pages(&self) -> u64 {
+        self.tables.lock().pages
+    }
+
+    /// The most user pages this space has had mapped at once.
+    pub fn peak_pages(&self) -> u64 {
+        self.tables.lock().peak
+    }
 }
 
 impl Tables {
@@ -193,8 +234,15 @@ impl Tables {
             // The space is not loaded while its tables change, and loading
             // it flushes the TLB (see `UserSpace`).
             entry.set_addr(PhysAddr::new(frame), flags);
+            self.count(1);
         }
         Ok(())
+    }
+
+    /// Counts `added` newly mapped pages.
+    fn count(&mut self, added: u64) {
+        self.pages += added;
+        self.peak = self.peak.max(self.pages);
     }
 
     /// The level-1 entry for `addr`, creating the tables on the way if
@@ -382,6 +430,96 @@ impl Tables {
             // it flushes the TLB; nothing refers to the frame any more.
             entry.set_unused();
             frames::free(frame, 1);
+            self.pages -= 1;
+        }
+        Ok(())
+    }
+
+    fn query(&mut self, addr: u64) -> Option<Access> {
+        if addr >= USER_END {
+            return None;
+        }
+        let entry = self.leaf_entry(addr & !(PAGE_SIZE - 1), false).ok()?;
+        if entry.is_unused() {
+            return None;
+        }
+        let flags = entry.flags();
+        let user = flags.contains(Flags::USER_ACCESSIBLE);
+        Some(Access {
+            readable: user,
+            writable: user && flags.contains(Flags::WRITABLE),
+            executable: user && !flags.contains(Flags::NO_EXECUTE),
+        })
+    }
+
+    fn move_pages(&mut self, from: u64, to: u64, len: u64) -> Result<(), MapError> {
+        let first = from & !(PAGE_SIZE - 1);
+        let end = from.checked_add(len).ok_or(MapError::BadRange)?;
+        let span = end
+            .checked_next_multiple_of(PAGE_SIZE)
+            .ok_or(MapError::BadRange)?
+            - first;
+        let to_end = to.checked_add(span).ok_or(MapError::BadRange)?;
+        if len == 0
+            || !to.is_multiple_of(PAGE_SIZE)
+            || first + span > USER_END
+            || to_end > USER_END
+            || (first < to_end && to < first + span)
+        {
+            return Err(MapError::BadRange);
+        }
+        // Check the destination and make its tables first, so that the
+        // move itself cannot fail half way.
+        for offset in (0..span).step_by(PAGE_SIZE as usize) {
+            if self
+                .leaf_entry(to + offset, false)
+                .is_ok_and(|entry| !entry.is_unused())
+            {
+                return Err(MapError::AlreadyMapped);
+            }
+        }
+        for offset in (0..span).step_by(PAGE_SIZE as usize) {
+            self.leaf_entry(to + offset, true)?;
+        }
+        for offset in (0..span).step_by(PAGE_SIZE as usize) {
+            let Ok(source) = self.leaf_entry(first + offset, false) else {
+                continue;
+            };
+            if source.is_unused() {
+                continue;
+            }
+            let (frame, flags) = (source.addr(), source.flags());
+            // The frame changes owner entry: it stays referenced once. The
+            // space is not loaded while its tables change, and loading it
+            // flushes the TLB.
+            source.set_unused();
+            self.leaf_entry(to + offset, true)?.set_addr(frame, flags);
+        }
+        Ok(())
+    }
+
+    fn zero(&mut self, addr: u64, len: u64) -> Result<(), MapError> {
+        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+        if len == 0 || end > USER_END {
+            return Err(MapError::BadRange);
+        }
+        let first = addr & !(PAGE_SIZE - 1);
+        for page in (first..end).step_by(PAGE_SIZE as usize) {
+            let Ok(entry) = self.leaf_entry(page, false) else {
+                continue;
+            };
+            if entry.is_unused() {
+                continue;
+            }
+            let frame = entry.addr().as_u64();
+            // SAFETY: `frame` is a whole user frame this space owns (a
+            // present leaf entry of its tables, which `&mut self` holds),
+            // reachable read-write through the direct map; no Rust
+            // reference to it exists (user frames are only reached through
+            // raw copies like this one).
+            unsafe {
+                core::ptr::write_bytes(phys_to_virt(frame) as *mut u8, 0, PAGE_SIZE as usize)
+            };
         }
         Ok(())
     }
@@ -439,7 +577,10 @@ impl Tables {
                     );
                 }
                 match child.leaf_entry(address, true) {
-                    Ok(slot) => slot.set_addr(PhysAddr::new(frame), entry.flags()),
+                    Ok(slot) => {
+                        slot.set_addr(PhysAddr::new(frame), entry.flags());
+                        child.count(1);
+                    }
                     Err(_) => {
                         frames::free(frame, 1);
                         return None;
