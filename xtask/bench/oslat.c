@@ -21,12 +21,22 @@
  *   fork           fork, the child _exit(0)s, the parent waitpid()s
  *   forkexec       fork, the child execve()s /proc/self/exe with the measure
  *                  `noop` (which exits at once), the parent waitpid()s
+ *   openclose      open and close an existing file (`oslat.file`, made in
+ *                  the working directory and removed at the end)
+ *   stat           stat that file
+ *   read4k         pread 4 KiB at offset 0 of that (4 KiB) file
+ *   write4k        pwrite 4 KiB at offset 0 of that file
+ *   createdelete   create an empty file, close it, unlink it
+ *   pipebw         64 KiB written into a pipe a child drains (ns per 64 KiB;
+ *                  bandwidth = 65536 / ns GB/s)
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -134,6 +144,104 @@ static void op_pipe(void)
 	sink += byte;
 }
 
+/* The file measures: one 4 KiB file in the working directory. */
+#define FILE_NAME "oslat.file"
+#define FILE_BYTES 4096
+static int file_fd;
+static char file_buf[FILE_BYTES];
+
+static void file_setup(void)
+{
+	file_fd = open(FILE_NAME, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (file_fd < 0)
+		die("open " FILE_NAME);
+	memset(file_buf, 'v', sizeof file_buf);
+	if (pwrite(file_fd, file_buf, FILE_BYTES, 0) != FILE_BYTES)
+		die("pwrite");
+}
+
+static void file_teardown(void)
+{
+	close(file_fd);
+	if (unlink(FILE_NAME) != 0)
+		die("unlink " FILE_NAME);
+}
+
+static void op_openclose(void)
+{
+	int fd = open(FILE_NAME, O_RDONLY);
+	if (fd < 0 || close(fd) != 0)
+		die("open/close");
+}
+
+static void op_stat(void)
+{
+	struct stat st;
+	if (stat(FILE_NAME, &st) != 0)
+		die("stat");
+	sink += st.st_size;
+}
+
+static void op_read4k(void)
+{
+	if (pread(file_fd, file_buf, FILE_BYTES, 0) != FILE_BYTES)
+		die("pread");
+	sink += file_buf[FILE_BYTES - 1];
+}
+
+static void op_write4k(void)
+{
+	if (pwrite(file_fd, file_buf, FILE_BYTES, 0) != FILE_BYTES)
+		die("pwrite");
+}
+
+static void op_createdelete(void)
+{
+	int fd = open("oslat.new", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 || close(fd) != 0 || unlink("oslat.new") != 0)
+		die("create/delete");
+}
+
+/* pipebw: a child drains the pipe; each op writes 64 KiB into it. */
+#define CHUNK (64 * 1024)
+static int bw_pipe[2];
+static pid_t drain_child;
+static char chunk[CHUNK];
+
+static void bw_setup(void)
+{
+	if (pipe(bw_pipe) != 0)
+		die("pipe");
+	drain_child = fork();
+	if (drain_child < 0)
+		die("fork");
+	if (drain_child == 0) {
+		close(bw_pipe[1]);
+		static char sinkbuf[CHUNK];
+		while (read(bw_pipe[0], sinkbuf, sizeof sinkbuf) > 0)
+			;
+		_exit(0);
+	}
+	close(bw_pipe[0]);
+}
+
+static void bw_teardown(void)
+{
+	close(bw_pipe[1]);
+	wait_ok(drain_child);
+}
+
+static void op_pipebw(void)
+{
+	size_t done = 0;
+	while (done < CHUNK) {
+		ssize_t n = write(bw_pipe[1], chunk + done, CHUNK - done);
+		if (n <= 0)
+			die("pipe write");
+		done += (size_t)n;
+	}
+}
+
 static void op_fork(void)
 {
 	pid_t pid = fork();
@@ -163,7 +271,8 @@ int main(int argc, char **argv)
 	if (argc != 3) {
 		fprintf(stderr,
 			"usage: %s getppid|clock_gettime|mmap|pipe|ctxsw|fork|"
-			"forkexec ITERATIONS\n",
+			"forkexec|openclose|stat|read4k|write4k|createdelete|"
+			"pipebw ITERATIONS\n",
 			argv[0]);
 		return 2;
 	}
@@ -202,6 +311,25 @@ int main(int argc, char **argv)
 	} else if (strcmp(measure, "forkexec") == 0) {
 		op = op_forkexec;
 		warmup = 1;
+	} else if (strcmp(measure, "openclose") == 0 ||
+		   strcmp(measure, "stat") == 0 ||
+		   strcmp(measure, "read4k") == 0 ||
+		   strcmp(measure, "write4k") == 0) {
+		op = measure[0] == 'o'	 ? op_openclose
+		     : measure[0] == 's' ? op_stat
+		     : measure[0] == 'r' ? op_read4k
+					 : op_write4k;
+		setup = file_setup;
+		teardown = file_teardown;
+		warmup = iterations / 10;
+	} else if (strcmp(measure, "createdelete") == 0) {
+		op = op_createdelete;
+		warmup = iterations / 10;
+	} else if (strcmp(measure, "pipebw") == 0) {
+		op = op_pipebw;
+		setup = bw_setup;
+		teardown = bw_teardown;
+		warmup = iterations / 10;
 	} else {
 		fprintf(stderr, "oslat: unknown measure `%s`\n", measure);
 		return 2;

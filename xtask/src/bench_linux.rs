@@ -30,6 +30,22 @@ pub const TARGET_PIPE_RATIO: f64 = 1.0;
 pub const TARGET_FORK_EXEC_RATIO: f64 = 1.5;
 /// Target: `vessel run` of a static `true`, end to end, p50, in ms.
 pub const TARGET_TRUE_MS: f64 = 10.0;
+/// Target: file metadata operations and pipe bandwidth no worse than
+/// native (ratio of time per operation).
+pub const TARGET_FILE_RATIO: f64 = 1.0;
+/// Target: the 200-process busybox script within this factor of native.
+pub const TARGET_SCRIPT_RATIO: f64 = 1.5;
+/// The busybox script of the process-heavy measure: 200 processes.
+const SCRIPT: &str = "for i in $(/bin/busybox seq 200); do /bin/busybox true; done";
+/// The file measures, by key: judged against [`TARGET_FILE_RATIO`].
+const FILE_KEYS: &[&str] = &[
+    "open_close",
+    "stat",
+    "read_4k",
+    "write_4k",
+    "create_delete",
+    "pipe_bandwidth_64k",
+];
 
 /// Options of `cargo xtask bench --linux`.
 #[derive(Clone, Debug, clap::Args)]
@@ -127,6 +143,48 @@ pub const MEASURES: &[Measure] = &[
         what: "fork, the child execs a program that exits, the parent waits",
         native_iterations: 500,
         vessel_iterations: 5,
+    },
+    Measure {
+        key: "open_close",
+        oslat: "openclose",
+        what: "open and close an existing file (tmpfs under vessel)",
+        native_iterations: 100_000,
+        vessel_iterations: 100,
+    },
+    Measure {
+        key: "stat",
+        oslat: "stat",
+        what: "stat a file",
+        native_iterations: 100_000,
+        vessel_iterations: 100,
+    },
+    Measure {
+        key: "read_4k",
+        oslat: "read4k",
+        what: "pread 4 KiB of a file",
+        native_iterations: 100_000,
+        vessel_iterations: 100,
+    },
+    Measure {
+        key: "write_4k",
+        oslat: "write4k",
+        what: "pwrite 4 KiB into a file",
+        native_iterations: 100_000,
+        vessel_iterations: 100,
+    },
+    Measure {
+        key: "create_delete",
+        oslat: "createdelete",
+        what: "create an empty file, close it, delete it (per file)",
+        native_iterations: 10_000,
+        vessel_iterations: 50,
+    },
+    Measure {
+        key: "pipe_bandwidth_64k",
+        oslat: "pipebw",
+        what: "64 KiB through a pipe to a child process (GB/s = 65536 / ns)",
+        native_iterations: 10_000,
+        vessel_iterations: 3,
     },
 ];
 
@@ -234,6 +292,9 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
         let (mut native, mut guest) = (Vec::new(), Vec::new());
         for i in 0..args.linux_runs {
             let mut native_cmd = Command::new(&programs.oslat);
+            // File measures work in the working directory: natively,
+            // target/bench (under vessel, the guest's tmpfs root).
+            native_cmd.current_dir(project.target_dir().join("bench"));
             native_cmd.args([m.oslat, &m.native_iterations.to_string()]);
             let mut vessel_cmd = under_vessel(&programs.oslat);
             vessel_cmd.args([m.oslat, &m.vessel_iterations.to_string()]);
@@ -301,6 +362,45 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
     );
     report.insert("true_end_to_end_ms_p50".into(), json!(round(v.p50, 3)));
 
+    note(format!(
+        "bench --linux: busybox script running 200 processes, {} runs each side",
+        args.linux_runs
+    ));
+    let busybox = Path::new("/bin/busybox");
+    let native_script = || {
+        let mut c = Command::new(busybox);
+        c.args(["sh", "-c", SCRIPT]);
+        c
+    };
+    let vessel_script = || {
+        let mut c = under_vessel(busybox);
+        c.args(["sh", "-c", SCRIPT]);
+        c
+    };
+    let (mut native, mut guest) = (Vec::new(), Vec::new());
+    for i in 0..args.linux_runs {
+        if i % 2 == 0 {
+            native.push(bench::wall_ms(&mut native_script())?);
+            guest.push(bench::wall_ms(&mut vessel_script())?);
+        } else {
+            guest.push(bench::wall_ms(&mut vessel_script())?);
+            native.push(bench::wall_ms(&mut native_script())?);
+        }
+    }
+    let ns = Stats::of(&native).context("no native script samples")?;
+    let vs = Stats::of(&guest).context("no vessel script samples")?;
+    report.insert(
+        "busybox_200_processes".into(),
+        json!({
+            "what": format!("`busybox sh -c '{SCRIPT}'` end to end (vessel: boot included)"),
+            "unit": "ms, p50 wall time",
+            "native_ms": round(ns.p50, 1),
+            "vessel_ms": round(vs.p50, 1),
+            "ratio": ratio(ns.p50, vs.p50).map(|r| round(r, 2)),
+            "runs": args.linux_runs,
+        }),
+    );
+
     let getppid = report["getppid"]["ratio"].as_f64();
     let pipe = report["pipe_round_trip"]["ratio"].as_f64();
     // fork and exec: the slower of the two ratios.
@@ -310,6 +410,13 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
         .map(|(a, b)| a.max(b));
     let true_ms = v.p50;
     let met = |v: Option<bool>| v.map_or(Value::Null, Value::Bool);
+    // Files and pipe bandwidth: the worst of their ratios.
+    let files = FILE_KEYS
+        .iter()
+        .map(|key| report[*key]["ratio"].as_f64())
+        .collect::<Option<Vec<f64>>>()
+        .map(|ratios| ratios.into_iter().fold(0.0, f64::max));
+    let script = report["busybox_200_processes"]["ratio"].as_f64();
     report.insert(
         "targets".into(),
         json!({
@@ -317,6 +424,8 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
             "pipe_round_trip_ratio": {"target": format!("<= {TARGET_PIPE_RATIO}"), "value": pipe, "met": met(pipe.map(|r| r <= TARGET_PIPE_RATIO))},
             "fork_exec_ratio": {"target": format!("<= {TARGET_FORK_EXEC_RATIO}"), "value": fork_exec, "met": met(fork_exec.map(|r| r <= TARGET_FORK_EXEC_RATIO))},
             "true_end_to_end_ms_p50": {"target": format!("<= {TARGET_TRUE_MS}"), "value": round(true_ms, 3), "met": true_ms <= TARGET_TRUE_MS},
+            "files_and_pipe_bandwidth_worst_ratio": {"target": format!("<= {TARGET_FILE_RATIO}"), "value": files, "met": met(files.map(|r| r <= TARGET_FILE_RATIO))},
+            "busybox_200_processes_ratio": {"target": format!("<= {TARGET_SCRIPT_RATIO}"), "value": script, "met": met(script.map(|r| r <= TARGET_SCRIPT_RATIO))},
         }),
     );
     Ok(Value::Object(report))
@@ -379,6 +488,14 @@ pub fn print_report(report: &Value) {
         format!("{:.3}", t["vessel_ms"]["p50"].as_f64().unwrap_or(f64::NAN)),
         num(&t["ratio"], "x")
     );
+    let b = &report["busybox_200_processes"];
+    println!(
+        "{:<34} {:>14} {:>14} {:>10}",
+        "busybox 200 processes (ms, p50)",
+        num(&b["native_ms"], ""),
+        num(&b["vessel_ms"], ""),
+        num(&b["ratio"], "x")
+    );
     bench::print_targets(report, |v| num(v, ""));
 }
 
@@ -416,6 +533,12 @@ mod tests {
             "context_switch",
             "fork_exit_wait",
             "fork_execve_wait",
+            "open_close",
+            "stat",
+            "read_4k",
+            "write_4k",
+            "create_delete",
+            "pipe_bandwidth_64k",
         ] {
             assert!(keys.contains(&key), "{key}");
         }

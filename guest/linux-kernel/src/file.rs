@@ -1,4 +1,5 @@
-//! Open files and file descriptors: the console streams and pipes.
+//! Open files and file descriptors: the console streams, pipes, devices
+//! and the files of the file system ([`Node`]).
 //!
 //! An open file description ([`File`]) is shared, through `Arc`, by every
 //! descriptor that refers to it (after `dup` or `fork`); a pipe end counts
@@ -9,7 +10,175 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use vessel_linux::Errno;
+use vessel_linux::vfs::{FileType, Ino, Timespec, Vfs};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
+use vessel_std::time::{SystemTime, UNIX_EPOCH};
+
+/// The file system all processes share: one tree (vessel-linux's tmpfs)
+/// behind one lock.
+pub struct FileSystem {
+    vfs: Mutex<Vfs>,
+}
+
+impl FileSystem {
+    /// A file system holding `vfs`.
+    pub fn new(vfs: Vfs) -> Arc<Self> {
+        Arc::new(Self {
+            vfs: Mutex::new(vfs),
+        })
+    }
+
+    /// The tree, locked.
+    pub fn lock(&self) -> MutexGuard<'_, Vfs> {
+        self.vfs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The wall-clock time, for file timestamps.
+pub fn now() -> Timespec {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timespec {
+        secs: since.as_secs() as i64,
+        nanos: since.subsec_nanos(),
+    }
+}
+
+/// A file of the file system open in a process: a regular file, a
+/// directory or (with `O_PATH`) anything. Holds a reference that keeps an
+/// unlinked file's data alive until the last close.
+pub struct Node {
+    fs: Arc<FileSystem>,
+    /// The file.
+    pub ino: Ino,
+    /// Its type (a file never changes type).
+    pub file_type: FileType,
+    /// The file offset; for a directory, the index of the next entry.
+    position: Mutex<u64>,
+    /// Opened for reading.
+    pub readable: bool,
+    /// Opened for writing.
+    pub writable: bool,
+    /// `O_APPEND`: every write goes to the end.
+    pub append: bool,
+}
+
+impl Node {
+    /// Opens `ino`, taking a reference on it.
+    pub fn open(
+        fs: &Arc<FileSystem>,
+        ino: Ino,
+        readable: bool,
+        writable: bool,
+        append: bool,
+    ) -> Result<Self, Errno> {
+        let file_type = {
+            let mut vfs = fs.lock();
+            let file_type = vfs.stat(ino)?.file_type;
+            vfs.retain(ino);
+            file_type
+        };
+        Ok(Self {
+            fs: fs.clone(),
+            ino,
+            file_type,
+            position: Mutex::new(0),
+            readable,
+            writable,
+            append,
+        })
+    }
+
+    /// The file system the node lives in.
+    pub fn fs(&self) -> &Arc<FileSystem> {
+        &self.fs
+    }
+
+    /// The offset (a directory's next entry index), locked: reads and
+    /// writes through one open file description are serialised, as Linux
+    /// does for regular files.
+    pub fn position(&self) -> MutexGuard<'_, u64> {
+        self.position.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads at most `max` bytes at `offset`.
+    pub fn read_at(&self, offset: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        if !self.readable {
+            return Err(Errno::EBADF);
+        }
+        if self.file_type == FileType::Directory {
+            return Err(Errno::EISDIR);
+        }
+        self.fs.lock().read(self.ino, offset, max, now())
+    }
+
+    /// Writes `data` at `offset`.
+    pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        if !self.writable {
+            return Err(Errno::EBADF);
+        }
+        self.fs.lock().write(self.ino, offset, data, now())
+    }
+
+    fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut position = self.position();
+        let bytes = self.read_at(*position, max)?;
+        *position += bytes.len() as u64;
+        Ok(bytes)
+    }
+
+    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        let mut position = self.position();
+        if self.append && self.writable {
+            *position = self.fs.lock().stat(self.ino)?.size;
+        }
+        let written = self.write_at(*position, data)?;
+        *position += written as u64;
+        Ok(written)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.fs.lock().release(self.ino);
+    }
+}
+
+/// A process's working directory: a reference on a directory of the tree
+/// (a removed one stays usable as a starting point, where lookups fail).
+pub struct WorkingDir {
+    fs: Arc<FileSystem>,
+    ino: Ino,
+}
+
+impl WorkingDir {
+    /// `ino` (a directory) as a working directory.
+    pub fn new(fs: &Arc<FileSystem>, ino: Ino) -> Self {
+        fs.lock().retain(ino);
+        Self {
+            fs: fs.clone(),
+            ino,
+        }
+    }
+
+    /// The directory.
+    pub fn ino(&self) -> Ino {
+        self.ino
+    }
+}
+
+impl Clone for WorkingDir {
+    fn clone(&self) -> Self {
+        Self::new(&self.fs, self.ino)
+    }
+}
+
+impl Drop for WorkingDir {
+    fn drop(&mut self) {
+        self.fs.lock().release(self.ino);
+    }
+}
 
 /// Bytes a pipe holds before writers wait (Linux's default, 64 KiB).
 pub const PIPE_CAPACITY: usize = 64 * 1024;
@@ -137,12 +306,13 @@ pub enum File {
     Stderr,
     /// One end of a pipe.
     Pipe(PipeEnd),
-    /// A device file under `/dev`.
+    /// A character device (a device node of the file system).
     Device(Device),
+    /// A file of the file system.
+    Node(Node),
 }
 
-/// The character devices of `/dev` (no file system yet: these are found
-/// by path directly).
+/// The character devices the kernel serves (their nodes are in `/dev`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Device {
     /// `/dev/null`: reads end at once, writes vanish.
@@ -153,29 +323,45 @@ pub enum Device {
     Full,
     /// `/dev/random`, `/dev/urandom`: reads give random bytes.
     Random,
+    /// `/dev/console`, `/dev/tty`: the console (input from the host's
+    /// standard input, output to its standard output).
+    Console,
 }
 
 impl Device {
-    /// The device at `path`, if it is one of these.
-    pub fn at(path: &str) -> Option<Device> {
-        match path {
-            "/dev/null" => Some(Device::Null),
-            "/dev/zero" => Some(Device::Zero),
-            "/dev/full" => Some(Device::Full),
-            "/dev/random" | "/dev/urandom" => Some(Device::Random),
+    /// The device nodes the kernel makes in `/dev`: name, device number
+    /// (as Linux numbers them) and permissions.
+    pub const NODES: [(&'static str, u64, u32); 7] = [
+        ("null", 0x103, 0o666),
+        ("zero", 0x105, 0o666),
+        ("full", 0x107, 0o666),
+        ("random", 0x108, 0o666),
+        ("urandom", 0x109, 0o666),
+        ("tty", 0x500, 0o666),
+        ("console", 0x501, 0o600),
+    ];
+
+    /// The device a node's device number names, if the kernel serves it.
+    pub fn from_rdev(rdev: u64) -> Option<Device> {
+        match rdev {
+            0x103 => Some(Device::Null),
+            0x105 => Some(Device::Zero),
+            0x107 => Some(Device::Full),
+            0x108 | 0x109 => Some(Device::Random),
+            0x500 | 0x501 => Some(Device::Console),
             _ => None,
         }
     }
 
-    /// `st_rdev` (major, minor as Linux numbers them).
+    /// `st_rdev` of the device.
     fn rdev(self) -> u64 {
-        let (major, minor) = match self {
-            Device::Null => (1, 3),
-            Device::Zero => (1, 5),
-            Device::Full => (1, 7),
-            Device::Random => (1, 9),
-        };
-        (major << 8) | minor
+        match self {
+            Device::Null => 0x103,
+            Device::Zero => 0x105,
+            Device::Full => 0x107,
+            Device::Random => 0x109,
+            Device::Console => 0x501,
+        }
     }
 }
 
@@ -197,6 +383,8 @@ impl File {
                 crate::random::fill(&mut bytes);
                 Ok(bytes)
             }
+            File::Device(Device::Console) => File::Stdin.read(max),
+            File::Node(node) => node.read(max),
             _ => Err(Errno::EBADF),
         }
     }
@@ -215,7 +403,9 @@ impl File {
             }
             File::Pipe(end) if end.write => end.pipe.write(data, end.nonblocking),
             File::Device(Device::Full) => Err(Errno::ENOSPC),
+            File::Device(Device::Console) => File::Stdout.write(data),
             File::Device(_) => Ok(data.len()),
+            File::Node(node) => node.write(data),
             _ => Err(Errno::EBADF),
         }
     }
@@ -231,7 +421,7 @@ impl File {
                 }
             }
             File::Pipe(_) => false,
-            File::Device(_) => true,
+            File::Device(_) | File::Node(_) => true,
             File::Stdin => !write,
             File::Stdout | File::Stderr => write,
         }
@@ -241,8 +431,18 @@ impl File {
     pub fn mode(&self) -> u32 {
         const S_IFCHR: u32 = 0o020_000;
         const S_IFIFO: u32 = 0o010_000;
+        const S_IFREG: u32 = 0o100_000;
+        const S_IFDIR: u32 = 0o040_000;
+        const S_IFLNK: u32 = 0o120_000;
         match self {
             File::Pipe(_) => S_IFIFO | 0o600,
+            File::Node(node) => match node.file_type {
+                FileType::Regular => S_IFREG,
+                FileType::Directory => S_IFDIR,
+                FileType::Symlink => S_IFLNK,
+                FileType::CharDevice => S_IFCHR,
+                FileType::Fifo => S_IFIFO,
+            },
             _ => S_IFCHR | 0o620,
         }
     }
@@ -258,13 +458,22 @@ impl File {
                 usize::from(end.write) | if end.nonblocking { O_NONBLOCK } else { 0 }
             }
             File::Device(_) => 2, // O_RDWR
+            File::Node(node) => {
+                const O_APPEND: usize = 0o2000;
+                let access = match (node.readable, node.writable) {
+                    (true, true) => 2,
+                    (false, true) => O_WRONLY,
+                    _ => 0,
+                };
+                access | if node.append { O_APPEND } else { 0 }
+            }
         }
     }
 
     /// `st_rdev`: the device number of a console stream or device file.
     pub fn rdev(&self) -> u64 {
         match self {
-            File::Pipe(_) => 0,
+            File::Pipe(_) | File::Node(_) => 0,
             File::Device(device) => device.rdev(),
             File::Stdin | File::Stdout | File::Stderr => 0x0501, // /dev/console
         }

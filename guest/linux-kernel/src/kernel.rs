@@ -1,6 +1,7 @@
 //! State the processes share: the process table (who is whose child, who
 //! has ended and with what status) and the executable files.
 
+use crate::file::FileSystem;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -125,13 +126,20 @@ pub struct Kernel {
     program: &'static [u8],
     /// Report unimplemented system calls.
     pub verbose: bool,
+    /// The file system all processes share.
+    pub fs: Arc<FileSystem>,
     /// When the kernel started (`sysinfo`'s uptime).
     pub booted: vessel_std::time::Instant,
 }
 
 impl Kernel {
     /// A kernel whose only executable file is `program`, at `program_path`.
-    pub fn new(program_path: String, program: &'static [u8], verbose: bool) -> Arc<Kernel> {
+    pub fn new(
+        program_path: String,
+        program: &'static [u8],
+        verbose: bool,
+        fs: Arc<FileSystem>,
+    ) -> Arc<Kernel> {
         Arc::new(Kernel {
             table: Mutex::new(Table {
                 next_pid: INIT_PID,
@@ -143,6 +151,7 @@ impl Kernel {
             program_path,
             program,
             verbose,
+            fs,
             booted: vessel_std::time::Instant::now(),
         })
     }
@@ -426,9 +435,15 @@ impl Kernel {
         }
     }
 
-    /// The executable file at `path`, if any: today only the program
-    /// `vessel run` was given (there is no file system yet).
-    pub fn executable(&self, path: &str) -> Option<&'static [u8]> {
-        (path == self.program_path || path == "/proc/self/exe").then_some(self.program)
+    /// The program `vessel run` was given, if `path` names it (by the path
+    /// it was given as, or `/proc/self/exe`); other executables are files
+    /// of the file system.
+    pub fn given_program(&self, path: &[u8]) -> Option<&'static [u8]> {
+        (path == self.program_path.as_bytes() || path == b"/proc/self/exe").then_some(self.program)
+    }
+
+    /// The path the program `vessel run` was given as.
+    pub fn program_path(&self) -> &str {
+        &self.program_path
     }
 }

@@ -11,6 +11,7 @@ extern crate alloc;
 
 mod clock;
 mod file;
+mod fs;
 mod jobs;
 mod kernel;
 mod memory;
@@ -37,7 +38,16 @@ fn main() -> ExitCode {
         .map(|(k, v)| alloc::format!("{k}={v}"))
         .collect();
     let path = argv.first().cloned().unwrap_or_default();
-    let kernel = kernel::Kernel::new(path, program, verbose);
+    let files = vessel_rt::env::take_initial_files();
+    let tree = match fs::boot_tree((&path, program), files.as_deref()) {
+        Ok(tree) => tree,
+        Err(error) => {
+            eprintln!("vessel-linux: cannot unpack the initial files (--volume): {error}");
+            return ExitCode::from(125);
+        }
+    };
+    drop(files);
+    let kernel = kernel::Kernel::new(path, program, verbose, file::FileSystem::new(tree));
     let pid = kernel.new_pid(0);
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
@@ -50,6 +60,7 @@ fn main() -> ExitCode {
                 }
                 None => kernel.wait_for_end(pid),
             };
+            fs::copy_out(&kernel.fs);
             ExitCode::from(ended.shell_status())
         }
         Err(error) => {

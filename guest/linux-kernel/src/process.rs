@@ -1,7 +1,7 @@
 //! Linux processes and threads: a process ([`Group`]) owns the memory and
 //! descriptors its threads ([`Process`], one per vessel-rt task) share.
 
-use crate::file::FdTable;
+use crate::file::{FdTable, WorkingDir};
 use crate::kernel::{Ended, Kernel, Usage};
 use crate::signal::{self, Actions, Cause, ThreadSignals};
 use crate::{random, syscall};
@@ -10,9 +10,10 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 use vessel_linux::elf::{self, ElfError, Perms};
+use vessel_linux::vfs::{Ino, Vfs};
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
 use vessel_std::sync::{Mutex, MutexGuard};
@@ -69,6 +70,10 @@ pub struct Group {
     maxrss_kib: AtomicU64,
     /// What the children it waited for used (`RUSAGE_CHILDREN`).
     pub children: Mutex<Usage>,
+    /// The working directory (threads share it: `CLONE_FS`).
+    cwd: Mutex<WorkingDir>,
+    /// The file-creation mask.
+    umask: AtomicU32,
 }
 
 impl Group {
@@ -221,6 +226,8 @@ impl Process {
             system_ns: AtomicU64::new(0),
             maxrss_kib: AtomicU64::new(0),
             children: Mutex::new(Usage::default()),
+            cwd: Mutex::new(WorkingDir::new(&kernel.fs, Vfs::ROOT)),
+            umask: AtomicU32::new(0o022),
         });
         Self {
             tid: pid,
@@ -235,6 +242,36 @@ impl Process {
             cpu_clock: None,
             cpu_mark: Duration::ZERO,
         }
+    }
+
+    /// The working directory.
+    pub fn cwd(&self) -> Ino {
+        self.group
+            .cwd
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ino()
+    }
+
+    /// Changes the working directory (of every thread of the process).
+    pub fn set_cwd(&self, ino: Ino) {
+        let dir = WorkingDir::new(&self.kernel.fs, ino);
+        *self.group.cwd.lock().unwrap_or_else(|e| e.into_inner()) = dir;
+    }
+
+    /// The file-creation mask.
+    pub fn umask(&self) -> u32 {
+        self.group.umask.load(Ordering::Relaxed)
+    }
+
+    /// Sets the file-creation mask; returns the old one.
+    pub fn set_umask(&self, mask: u32) -> u32 {
+        self.group.umask.swap(mask, Ordering::Relaxed)
+    }
+
+    /// The path `/proc/self/exe` names: the program `vessel run` was given.
+    pub fn exe_path(&self) -> String {
+        self.kernel.program_path().into()
     }
 
     /// Charges the CPU time this thread used since the last charge to user
@@ -390,6 +427,8 @@ impl Process {
         let mut child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
         *child.group.actions() = self.group.actions().clone();
         child.signals.mask = self.signals.mask;
+        child.set_cwd(self.cwd());
+        child.set_umask(self.umask());
         *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
             *self.group.name.lock().unwrap_or_else(|e| e.into_inner());
         child.group.dumpable.store(

@@ -10,7 +10,7 @@ use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
-use crate::{clock, jobs, memory};
+use crate::{clock, fs, jobs, memory};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -22,10 +22,19 @@ use vessel_std::os::user::Fault;
 
 /// Largest single read of user memory for a `write` (longer writes are
 /// short writes, as Linux allows).
-const MAX_IO: u64 = 1 << 20;
+pub(crate) const MAX_IO: u64 = 1 << 20;
 
-/// `AT_EMPTY_PATH`: a `*at` call about the descriptor itself.
-const AT_EMPTY_PATH: u64 = 0x1000;
+/// `dirfd` meaning the working directory (`AT_FDCWD`, -100), as passed.
+const AT_FDCWD: u64 = -100i64 as u64;
+/// `AT_SYMLINK_NOFOLLOW`.
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+/// `AT_REMOVEDIR`.
+const AT_REMOVEDIR: u64 = 0x200;
+
+/// The target of a path-based call.
+fn path_target(dirfd: u64, path: u64, flags: u64) -> fs::Target {
+    fs::Target::Path { dirfd, path, flags }
+}
 
 /// A bad user address in a system call's arguments.
 fn efault(_: Fault) -> Errno {
@@ -90,25 +99,72 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         96 => clock::gettimeofday(p, a[0], a[1]),
         318 => getrandom(p, a[0], a[1], a[2]),
         5 => fstat(p, a[0], a[1]),
+        4 => fs::fstatat(p, AT_FDCWD, a[0], a[1], 0),
+        6 => fs::fstatat(p, AT_FDCWD, a[0], a[1], AT_SYMLINK_NOFOLLOW),
+        17 => fs::pread(p, a[0], a[1], a[2], a[3] as i64),
+        18 => fs::pwrite(p, a[0], a[1], a[2], a[3] as i64),
+        21 => fs::faccessat(p, AT_FDCWD, a[0], a[1], 0),
+        269 => fs::faccessat(p, a[0], a[1], a[2], 0),
+        439 => fs::faccessat(p, a[0], a[1], a[2], a[3]),
+        40 => fs::sendfile(p, a[0], a[1], a[2], a[3]),
+        // fsync, fdatasync, syncfs: the files are in memory already.
+        74 | 75 | 306 => p.fds().get(a[0]).map(|_| 0),
+        162 => Ok(0), // sync
+        76 => fs::truncate(p, path_target(AT_FDCWD, a[0], 0), a[1] as i64),
+        77 => fs::truncate(p, fs::Target::Fd(a[0]), a[1] as i64),
+        217 => fs::getdents64(p, a[0], a[1], a[2]),
+        80 => fs::chdir(p, 0, Some(a[0])),
+        81 => fs::chdir(p, a[0], None),
+        82 => fs::renameat(p, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+        264 => fs::renameat(p, a[0], a[1], a[2], a[3], 0),
+        316 => fs::renameat(p, a[0], a[1], a[2], a[3], a[4]),
+        83 => fs::mkdirat(p, AT_FDCWD, a[0], a[1]),
+        258 => fs::mkdirat(p, a[0], a[1], a[2]),
+        84 => fs::unlinkat(p, AT_FDCWD, a[0], AT_REMOVEDIR),
+        87 => fs::unlinkat(p, AT_FDCWD, a[0], 0),
+        263 => fs::unlinkat(p, a[0], a[1], a[2]),
+        86 => fs::linkat(p, AT_FDCWD, a[0], AT_FDCWD, a[1], 0),
+        265 => fs::linkat(p, a[0], a[1], a[2], a[3], a[4]),
+        88 => fs::symlinkat(p, a[0], AT_FDCWD, a[1]),
+        266 => fs::symlinkat(p, a[0], a[1], a[2]),
+        89 => fs::readlinkat(p, AT_FDCWD, a[0], a[1], a[2]),
+        267 => fs::readlinkat(p, a[0], a[1], a[2], a[3]),
+        90 => fs::chmod(p, path_target(AT_FDCWD, a[0], 0), a[1]),
+        91 => fs::chmod(p, fs::Target::Fd(a[0]), a[1]),
+        268 => fs::chmod(p, path_target(a[0], a[1], 0), a[2]),
+        92 => fs::chown(p, path_target(AT_FDCWD, a[0], 0), a[1], a[2]),
+        93 => fs::chown(p, fs::Target::Fd(a[0]), a[1], a[2]),
+        94 => fs::chown(
+            p,
+            path_target(AT_FDCWD, a[0], AT_SYMLINK_NOFOLLOW),
+            a[1],
+            a[2],
+        ),
+        260 => fs::chown(p, path_target(a[0], a[1], a[4]), a[2], a[3]),
+        280 => fs::utimensat(p, a[0], a[1], a[2], a[3]),
+        95 => fs::umask(p, a[0]),
+        137 => fs::statfs(p, path_target(AT_FDCWD, a[0], 0), a[1]),
+        138 => fs::statfs(p, fs::Target::Fd(a[0]), a[1]),
+        332 => fs::statx(p, a[0], a[1], a[2], a[4]),
+        85 => fs::openat(p, AT_FDCWD, a[0], 0o1101, a[1]), // creat: O_CREAT|O_WRONLY|O_TRUNC
         24 => {
             vessel_std::thread::yield_now(); // sched_yield
             Ok(0)
         }
         35 => clock::nanosleep(p, a[0]),
         72 => fcntl(p, a[0], a[1], a[2]),
-        79 => getcwd(p, a[0], a[1]),
-        89 => Err(Errno::ENOENT), // readlink: no file system yet
+        79 => fs::getcwd(p, a[0], a[1]),
         157 => prctl(p, a[0], a[1]),
         201 => clock::time(p, a[0]),
         204 => sched_getaffinity(p, a[1], a[2]),
         230 => clock::clock_nanosleep(p, a[0], a[1], a[2]),
-        2 => open(p, a[0], a[1]),
-        257 => open(p, a[1], a[2]), // openat: paths are absolute here
-        262 => newfstatat(p, a[0], a[1], a[2], a[3]),
+        2 => fs::openat(p, AT_FDCWD, a[0], a[1], a[2]),
+        257 => fs::openat(p, a[0], a[1], a[2], a[3]),
+        262 => fs::fstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
         7 => poll(p, a[0], a[1]),
         3 => p.fds().close(a[0]).map(|()| 0),
-        8 => p.fds().get(a[0]).and(Err(Errno::ESPIPE)), // lseek: pipes and consoles
+        8 => fs::lseek(p, a[0], a[1] as i64, a[2]),
         22 => pipe2(p, a[0], 0),
         293 => pipe2(p, a[0], a[1]),
         32 => {
@@ -413,9 +469,9 @@ fn getrandom(p: &mut Process, buf: u64, len: u64, flags: u64) -> SysResult {
     Ok(len as usize)
 }
 
-/// The `struct stat` of an open file: a character device for the console
-/// streams, a FIFO for pipes.
-fn file_stat(file: &File) -> [u8; 144] {
+/// The `struct stat` of an open file that is not in the file system: a
+/// character device for the console streams and devices, a FIFO for pipes.
+pub(crate) fn file_stat(file: &File) -> [u8; 144] {
     let mut stat = [0u8; 144];
     stat[16..20].copy_from_slice(&1u32.to_le_bytes()); // st_nlink (low half)
     stat[24..28].copy_from_slice(&file.mode().to_le_bytes()); // st_mode
@@ -425,25 +481,9 @@ fn file_stat(file: &File) -> [u8; 144] {
 }
 
 fn fstat(p: &mut Process, fd: u64, buf: u64) -> SysResult {
-    let file = p.fds().get(fd)?;
-    p.memory()
-        .space
-        .write_bytes(buf, &file_stat(&file))
-        .map_err(efault)?;
+    let stat = fs::stat_of(&*p.fds().get(fd)?)?;
+    p.memory().space.write_bytes(buf, &stat).map_err(efault)?;
     Ok(0)
-}
-
-fn newfstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
-    let mut first = [0u8; 1];
-    p.memory()
-        .space
-        .read_bytes(path, &mut first)
-        .map_err(efault)?;
-    if first[0] == 0 && flags & AT_EMPTY_PATH != 0 {
-        return fstat(p, dirfd, buf);
-    }
-    // No file system yet: every path is missing.
-    Err(Errno::ENOENT)
 }
 
 fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
@@ -465,14 +505,6 @@ fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
         F_SETFL => Ok(0), // status flags cannot change yet (O_NONBLOCK is set at pipe2)
         _ => Err(Errno::EINVAL),
     }
-}
-
-fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
-    if size < 2 {
-        return Err(Errno::ERANGE);
-    }
-    p.memory().space.write_bytes(buf, b"/\0").map_err(efault)?;
-    Ok(2)
 }
 
 fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
@@ -847,44 +879,50 @@ fn read_strings(p: &Process, mut addr: u64) -> Result<Vec<String>, Errno> {
     }
 }
 
-/// Runs another program in this process. Only the program `vessel run`
-/// was given can be found (there is no file system yet).
+/// Runs another program in this process: the program `vessel run` was
+/// given, or an executable file of the file system; `#!` scripts run
+/// their interpreter.
 fn execve(p: &mut Process, path: u64, argv: u64, envp: u64) -> SysResult {
-    let path = read_string(p, path)?;
+    let path = fs::read_path(p, path)?;
     let argv = read_strings(p, argv)?;
     let envp = read_strings(p, envp)?;
-    let program = p.kernel.executable(&path).ok_or(Errno::ENOENT)?;
-    match p.exec(program, &argv, &envp) {
+    exec_path(p, &path, argv, &envp, 0)
+}
+
+/// Most interpreters a `#!` chain may go through (Linux's limit).
+const MAX_INTERPRETERS: u32 = 4;
+
+/// Replaces the process's program with the file at `path`.
+fn exec_path(
+    p: &mut Process,
+    path: &[u8],
+    argv: Vec<String>,
+    envp: &[String],
+    depth: u32,
+) -> SysResult {
+    let program: alloc::borrow::Cow<'static, [u8]> = match p.kernel.given_program(path) {
+        Some(program) => program.into(),
+        None => fs::executable(p, path)?.into(),
+    };
+    if let Some(script) = vessel_linux::elf::parse_shebang(&program).map_err(|e| e.errno())? {
+        if depth == MAX_INTERPRETERS {
+            return Err(Errno::ELOOP);
+        }
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        let interpreter_argv = script
+            .argv(path, &args)
+            .into_iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let interpreter = script.interpreter.to_vec();
+        return exec_path(p, &interpreter, interpreter_argv, envp, depth + 1);
+    }
+    match p.exec(&program, &argv, envp) {
         Ok(()) => Ok(0),
         Err(LoadError::Exec(_)) => Err(Errno::ENOEXEC),
         Err(LoadError::Stack(errno)) => Err(errno),
         Err(_) => Err(Errno::ENOMEM),
     }
-}
-
-/// Opens a device file under `/dev`; every other path is missing (there is
-/// no file system yet).
-fn open(p: &mut Process, path: u64, flags: u64) -> SysResult {
-    const O_CREAT: u64 = 0o100;
-    const O_DIRECTORY: u64 = 0o200_000;
-    const O_CLOEXEC: u64 = 0o2_000_000;
-    let mut path = read_string(p, path)?;
-    if !path.starts_with('/') {
-        // The working directory is always `/`.
-        path.insert(0, '/');
-    }
-    let Some(device) = file::Device::at(&path) else {
-        return Err(if flags & O_CREAT != 0 {
-            Errno::EROFS
-        } else {
-            Errno::ENOENT
-        });
-    };
-    if flags & O_DIRECTORY != 0 {
-        return Err(Errno::ENOTDIR);
-    }
-    p.fds()
-        .add(Arc::new(File::Device(device)), flags & O_CLOEXEC != 0, 0)
 }
 
 /// Uptime, memory and the number of processes (`struct sysinfo`).

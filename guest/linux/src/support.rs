@@ -10,44 +10,48 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does) and pipes; no files",
+            "files of the tmpfs, the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does), pipes and the /dev devices; at most 1 MiB per call",
         ),
     ),
     (
         Sysno::write,
-        Support::Partial("the console streams and pipes; no files"),
-    ),
-    (
-        Sysno::readv,
         Support::Partial(
-            "the console input and pipes, one read scattered over the buffers; no files",
+            "files of the tmpfs (O_APPEND honoured), the console streams, pipes and the /dev devices; at most 1 MiB per call",
         ),
     ),
     (
+        Sysno::readv,
+        Support::Partial("as read: one read scattered over the buffers"),
+    ),
+    (
         Sysno::writev,
-        Support::Partial("the console streams and pipes, gathered into one write"),
+        Support::Partial("as write: the buffers gathered into one write"),
     ),
     (
         Sysno::fstat,
-        Support::Partial("the console streams (character devices) and pipes (FIFOs)"),
+        Support::Partial(
+            "files of the tmpfs in full; the console streams and devices as character devices and pipes as FIFOs, with made-up fields (no inode numbers or times)",
+        ),
     ),
     (
         Sysno::newfstatat,
         Support::Partial(
-            "AT_EMPTY_PATH on the standard streams; every path is ENOENT (no file system yet)",
+            "paths of the tmpfs from the working directory or a directory descriptor, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; st_dev is 1 for every file; AT_NO_AUTOMOUNT ignored",
         ),
     ),
     (
         Sysno::openat,
         Support::Partial(
-            "the devices /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom; other paths are ENOENT (no file system yet)",
+            "files of the tmpfs: O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, the umask; the device nodes of /dev (null, zero, full, random, urandom, tty and console: the console); no FIFOs (ENXIO), no O_TMPFILE (EOPNOTSUPP); O_NONBLOCK, O_SYNC, O_NOATIME and the like ignored; no permission checks (every process is root)",
         ),
     ),
     (
         Sysno::readlink,
-        Support::Partial("always ENOENT: no file system yet"),
+        Support::Partial(
+            "symbolic links of the tmpfs; /proc/self/exe names the program `vessel run` was given",
+        ),
     ),
-    (Sysno::getcwd, Support::Partial("always `/`")),
+    (Sysno::getcwd, Support::Full),
     (
         Sysno::ioctl,
         Support::Partial("ENOTTY: no descriptor is a terminal yet"),
@@ -148,6 +152,116 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::uname, Support::Full),
     (Sysno::close, Support::Full),
     (
+        Sysno::stat,
+        Support::Partial("as newfstatat, from the working directory"),
+    ),
+    (
+        Sysno::lstat,
+        Support::Partial("as newfstatat, without following a final symbolic link"),
+    ),
+    (
+        Sysno::statx,
+        Support::Partial(
+            "the basic fields of tmpfs files (the mask is ignored, all are filled; no birth time); AT_EMPTY_PATH on a descriptor of the console, a pipe or a device is EOPNOTSUPP",
+        ),
+    ),
+    (
+        Sysno::pread64,
+        Support::Partial("files of the tmpfs; ESPIPE for the console, pipes and devices"),
+    ),
+    (
+        Sysno::pwrite64,
+        Support::Partial("files of the tmpfs; ESPIPE for the console, pipes and devices"),
+    ),
+    (
+        Sysno::access,
+        Support::Partial("existence, and an execute bit for X_OK (every process is root)"),
+    ),
+    (
+        Sysno::faccessat,
+        Support::Partial("as access, relative to a directory descriptor"),
+    ),
+    (
+        Sysno::faccessat2,
+        Support::Partial(
+            "as access, with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH; AT_EACCESS changes nothing (root)",
+        ),
+    ),
+    (Sysno::getdents64, Support::Full),
+    (Sysno::chdir, Support::Full),
+    (Sysno::fchdir, Support::Full),
+    (Sysno::mkdir, Support::Full),
+    (Sysno::mkdirat, Support::Full),
+    (Sysno::rmdir, Support::Full),
+    (Sysno::unlink, Support::Full),
+    (Sysno::unlinkat, Support::Full),
+    (Sysno::rename, Support::Full),
+    (Sysno::renameat, Support::Full),
+    (
+        Sysno::renameat2,
+        Support::Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; no RENAME_WHITEOUT (EINVAL)"),
+    ),
+    (Sysno::link, Support::Full),
+    (Sysno::linkat, Support::Full),
+    (Sysno::symlink, Support::Full),
+    (Sysno::symlinkat, Support::Full),
+    (
+        Sysno::readlinkat,
+        Support::Partial("as readlink, relative to a directory descriptor"),
+    ),
+    (Sysno::chmod, Support::Full),
+    (
+        Sysno::fchmod,
+        Support::Partial("files of the tmpfs; EINVAL for the console, pipes and devices"),
+    ),
+    (Sysno::fchmodat, Support::Full),
+    (Sysno::chown, Support::Full),
+    (
+        Sysno::fchown,
+        Support::Partial("files of the tmpfs; EINVAL for the console, pipes and devices"),
+    ),
+    (Sysno::lchown, Support::Full),
+    (Sysno::fchownat, Support::Full),
+    (Sysno::utimensat, Support::Full),
+    (Sysno::truncate, Support::Full),
+    (
+        Sysno::ftruncate,
+        Support::Partial("files of the tmpfs opened for writing; EINVAL otherwise"),
+    ),
+    (
+        Sysno::fsync,
+        Support::Partial("nothing to do: files live in memory (there is no disk)"),
+    ),
+    (
+        Sysno::fdatasync,
+        Support::Partial("nothing to do: files live in memory (there is no disk)"),
+    ),
+    (
+        Sysno::syncfs,
+        Support::Partial("nothing to do: files live in memory (there is no disk)"),
+    ),
+    (
+        Sysno::sync,
+        Support::Partial("nothing to do: files live in memory (there is no disk)"),
+    ),
+    (Sysno::umask, Support::Full),
+    (
+        Sysno::statfs,
+        Support::Partial("the one tmpfs: sizes from the guest's free memory"),
+    ),
+    (
+        Sysno::fstatfs,
+        Support::Partial("the one tmpfs, for descriptors of its files"),
+    ),
+    (
+        Sysno::sendfile,
+        Support::Partial("from a file of the tmpfs to any descriptor, at most 1 MiB per call"),
+    ),
+    (
+        Sysno::creat,
+        Support::Partial("as openat with O_CREAT|O_WRONLY|O_TRUNC"),
+    ),
+    (
         Sysno::sysinfo,
         Support::Partial("uptime, total and free RAM, process count; no load averages or swap"),
     ),
@@ -159,9 +273,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::open,
-        Support::Partial(
-            "the devices /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom; other paths are ENOENT (no file system yet)",
-        ),
+        Support::Partial("as openat, from the working directory"),
     ),
     (Sysno::pipe, Support::Full),
     (
@@ -173,7 +285,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::dup3, Support::Full),
     (
         Sysno::lseek,
-        Support::Partial("ESPIPE: only the console and pipes exist, which cannot seek"),
+        Support::Partial(
+            "files and directories of the tmpfs: SEEK_SET, SEEK_CUR, SEEK_END (no SEEK_DATA/SEEK_HOLE: EINVAL); ESPIPE on the console, pipes and devices",
+        ),
     ),
     (
         Sysno::fork,
@@ -192,7 +306,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::execve,
         Support::Partial(
-            "only the program given to `vessel run` (at its path or /proc/self/exe) can be found: no file system yet; no #! scripts",
+            "executables of the tmpfs (an execute bit needed) and /proc/self/exe; #! scripts, up to 4 interpreters deep (ELOOP beyond); static ELF only (no dynamic loader)",
         ),
     ),
     (

@@ -1,0 +1,240 @@
+//! Files under vessel-linux: Debian's unmodified `busybox-static` working
+//! on a tree copied in with `--volume`, each script run natively on the
+//! host (in a fresh copy of the same tree) and under Vessel, comparing
+//! output and exit status; and results brought back with `--copy-out`.
+//!
+//! Scripts print nothing that legitimately differs between the two runs
+//! (absolute paths, times, directory sizes, readdir order).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How a run ended and what it printed on standard output.
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    status: Option<i32>,
+    stdout: String,
+}
+
+fn busybox() -> PathBuf {
+    let path = PathBuf::from("/bin/busybox");
+    assert!(path.is_file(), "Debian's busybox-static must be installed");
+    path
+}
+
+/// A fresh, empty directory; each call gets its own (tests run in
+/// parallel).
+fn fresh_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let unique = format!("{name}-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fresh directory holding the test tree: text files, a subdirectory,
+/// a symbolic link.
+fn tree(name: &str) -> PathBuf {
+    let root = fresh_dir(name);
+    fs::create_dir_all(root.join("docs/deep")).unwrap();
+    fs::write(root.join("fruits.txt"), "pear\napple\nfig\napple\nkiwi\n").unwrap();
+    fs::write(
+        root.join("docs/readme.md"),
+        "# Vessel\nfast microVMs\nsafe Rust\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("docs/deep/numbers"),
+        (1..=100).map(|n| format!("{n}\n")).collect::<String>(),
+    )
+    .unwrap();
+    fs::write(
+        root.join("table.csv"),
+        "name,qty\nbolt,4\nnut,10\nwasher,7\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("fruits.txt", root.join("link")).unwrap();
+    root
+}
+
+/// Links to `/bin/busybox` for the applets busybox runs as programs found
+/// on `PATH` (`tar -z` runs `gzip`), as `busybox --install -s` makes them;
+/// the host has the real programs in its `/bin`.
+fn applet_links() -> PathBuf {
+    let dir = fresh_dir("applets");
+    for applet in ["gzip", "gunzip"] {
+        std::os::unix::fs::symlink("/bin/busybox", dir.join(applet)).unwrap();
+    }
+    dir
+}
+
+fn outcome(output: &std::process::Output) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    Outcome {
+        status: output
+            .status
+            .code()
+            .or_else(|| output.status.signal().map(|s| 128 + s)),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+    }
+}
+
+/// Runs `script` with busybox sh in a copy of the tree, natively and under
+/// Vessel (the tree at `/work`), and checks both agree; returns the output.
+fn same_script(script: &str) -> Outcome {
+    let native_tree = tree("native-tree");
+    let native = Command::new(busybox())
+        .args(["sh", "-c", script])
+        .current_dir(&native_tree)
+        .env_clear()
+        .env("PATH", "/bin")
+        .output()
+        .unwrap();
+    let guest_tree = tree("guest-tree");
+    let volume = format!("{}:/work", guest_tree.display());
+    let applets = format!("{}:/bin", applet_links().display());
+    let guest = Command::new(env!("CARGO_BIN_EXE_vessel"))
+        .args(["run", "--volume", &volume, "--volume", &applets])
+        .args(["-e", "PATH=/bin"])
+        .arg(busybox())
+        .args(["--", "sh", "-c", &format!("cd /work && {script}")])
+        .output()
+        .unwrap();
+    eprintln!("vessel stderr: {}", String::from_utf8_lossy(&guest.stderr));
+    let (native, guest) = (outcome(&native), outcome(&guest));
+    assert_eq!(guest, native, "script: {script}");
+    guest
+}
+
+#[test]
+fn busybox_reads_and_lists_the_volume() {
+    for script in [
+        "cat fruits.txt docs/readme.md",
+        "ls; ls -a docs; ls -1 docs/deep",
+        "head -n 2 fruits.txt; tail -n 3 docs/deep/numbers",
+        "sort fruits.txt | uniq -c",
+        "wc -l fruits.txt docs/deep/numbers",
+        "cut -d, -f2 table.csv | tail -n +2 | awk '{ s += $1 } END { print s }'",
+        "tr a-z A-Z < docs/readme.md",
+        "sed -n '/apple/=' fruits.txt",
+        "grep -r Rust . | sort",
+        "find . | sort",
+        "find . -type f -name '*.txt' | sort",
+        "stat -c '%n %s %a %F %h' fruits.txt docs/deep/numbers; stat -c '%n %a %F %h' docs",
+        "readlink link; cat link; test -L link && echo is a link",
+        "md5sum fruits.txt table.csv; sha256sum docs/readme.md",
+        "ls no-such-file; echo status $?",
+        "cat docs; echo status $?",
+        "du -s fruits.txt docs/deep/numbers",
+        "cd docs && pwd | sed 's|.*/||' && cd .. && cd deep 2>/dev/null; echo $?",
+    ] {
+        same_script(script);
+    }
+}
+
+#[test]
+fn busybox_changes_the_tree() {
+    for script in [
+        "mkdir -p new/a/b && echo hi > new/a/b/f && cat new/a/b/f && find new | sort",
+        "cp -r docs copy && diff -r docs copy && echo same",
+        "mv fruits.txt moved.txt && ls && cat moved.txt | wc -l",
+        "rm -r docs && ls",
+        "ln -s docs/readme.md l2 && cat l2 && ln table.csv hard && stat -c '%h' table.csv",
+        "touch empty && stat -c '%s' empty && chmod 640 empty && stat -c '%a' empty",
+        "echo one > f; echo two >> f; cat f; : > f; wc -c f",
+        "printf 'a\\nb\\n' | xargs -n 1 echo item",
+        "ls docs | xargs -I{} echo entry {}",
+        "mkdir d && rmdir d && ls d; echo $?",
+        "rmdir docs; echo $?",
+        "tar cf t.tar docs && mkdir x && cd x && tar xf ../t.tar && find . | sort && diff -r docs ../docs && echo tar ok",
+        "gzip -c table.csv > t.gz && gunzip -c t.gz | diff - table.csv && echo gzip ok",
+        "tar czf /tmp/a.tgz docs fruits.txt && mkdir y && tar xzf /tmp/a.tgz -C y && md5sum y/fruits.txt y/docs/readme.md | sed 's| .*/| |'",
+        "exec 3> out && echo via fd 3 >&3 && exec 3>&- && cat out",
+        "echo x > /dev/null && cat /dev/null && head -c 4 /dev/zero | wc -c",
+    ] {
+        same_script(script);
+    }
+}
+
+#[test]
+fn results_come_back_with_copy_out() {
+    let input = tree("copy-in");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("copy-out");
+    let _ = fs::remove_dir_all(&out);
+    let single = Path::new(env!("CARGO_TARGET_TMPDIR")).join("copy-out-file");
+    let _ = fs::remove_file(&single);
+    let output = Command::new(env!("CARGO_BIN_EXE_vessel"))
+        .arg("run")
+        .args(["--volume", &format!("{}:/in", input.display())])
+        .args(["--copy-out", &format!("/out:{}", out.display())])
+        .args(["--copy-out", &format!("/in/table.csv:{}", single.display())])
+        .arg(busybox())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "mkdir -p /out/sub && sort /in/fruits.txt > /out/sorted && echo made > /out/sub/note \
+             && ln -s sorted /out/link && echo bolt,99 >> /in/table.csv",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("sorted")).unwrap(),
+        "apple\napple\nfig\nkiwi\npear\n"
+    );
+    assert_eq!(fs::read_to_string(out.join("sub/note")).unwrap(), "made\n");
+    assert_eq!(
+        fs::read_link(out.join("link")).unwrap(),
+        Path::new("sorted")
+    );
+    assert_eq!(
+        fs::read_to_string(&single).unwrap(),
+        "name,qty\nbolt,4\nnut,10\nwasher,7\nbolt,99\n"
+    );
+    // The host's copy of the volume is untouched: the guest worked on its
+    // own copy, in memory.
+    assert!(
+        !fs::read_to_string(input.join("table.csv"))
+            .unwrap()
+            .contains("99")
+    );
+}
+
+#[test]
+fn bad_volume_and_copy_out_arguments_are_refused() {
+    for (args, message) in [
+        (
+            &["--volume", "no-colon"][..],
+            "expected HOST_DIR:/GUEST_DIR",
+        ),
+        (&["--volume", "/tmp:/a/../b"], "without `.` or `..`"),
+        (
+            &["--copy-out", "relative:/tmp/x"],
+            "expected /GUEST_PATH:HOST_PATH",
+        ),
+        (
+            &["--volume", "/definitely/missing:/x"],
+            "cannot read /definitely/missing",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_vessel"))
+            .arg("run")
+            .args(args)
+            .arg(busybox())
+            .arg("true")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(125), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

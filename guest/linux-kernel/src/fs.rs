@@ -1,0 +1,761 @@
+//! The file-system calls: paths resolved in the shared tree (vessel-linux's
+//! tmpfs, [`vessel_linux::vfs`]) from the working directory or a
+//! directory descriptor, opening files, reading directories, metadata, and
+//! changing the tree.
+//!
+//! Every path is copied out of user memory once ([`read_path`]; `EFAULT`
+//! for a bad pointer, `ENAMETOOLONG` past `PATH_MAX`), and the tree is
+//! locked only for the operation itself, never while user memory is
+//! touched.
+
+use crate::file::{Device, File, FileSystem, Node, now};
+use crate::process::Process;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use vessel_linux::vfs::{self, FileType, Ino, OpenOptions, RenameFlags, Stat, Timespec, Vfs};
+use vessel_linux::{Errno, SysResult};
+
+/// `dirfd` meaning "the working directory".
+const AT_FDCWD: i32 = -100;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_REMOVEDIR: u64 = 0x200;
+const AT_SYMLINK_FOLLOW: u64 = 0x400;
+const AT_EMPTY_PATH: u64 = 0x1000;
+/// Longest path, terminating NUL included.
+const PATH_MAX: usize = 4096;
+
+const O_ACCMODE: u64 = 0o3;
+const O_WRONLY: u64 = 0o1;
+const O_RDWR: u64 = 0o2;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_TRUNC: u64 = 0o1000;
+const O_APPEND: u64 = 0o2000;
+const O_DIRECTORY: u64 = 0o200_000;
+const O_NOFOLLOW: u64 = 0o400_000;
+const O_CLOEXEC: u64 = 0o2_000_000;
+const O_PATH: u64 = 0o10_000_000;
+const O_TMPFILE: u64 = 0o20_000_000;
+
+/// Makes the tree a process starts with: `/dev` with the device nodes,
+/// `/tmp`, the program `vessel run` was given at its path (if absolute,
+/// so that links to it and `#!` lines naming it work), and the initial
+/// files `vessel run --volume` handed over.
+pub fn boot_tree(
+    program: (&str, &[u8]),
+    initial_files: Option<&[u8]>,
+) -> Result<Vfs, vfs::cpio::CpioError> {
+    let now = now();
+    let mut vfs = Vfs::new(now);
+    let root = Vfs::ROOT;
+    // Fresh tree, fixed names: these cannot fail.
+    if let Ok(dev) = vfs.mkdir(root, b"dev", 0o755, 0, 0, now) {
+        for (name, rdev, mode) in Device::NODES {
+            let _ = vfs.mknod(
+                dev,
+                name.as_bytes(),
+                FileType::CharDevice,
+                mode,
+                rdev,
+                0,
+                0,
+                now,
+            );
+        }
+    }
+    if let Ok(tmp) = vfs.mkdir(root, b"tmp", 0o777, 0, 0, now) {
+        let _ = vfs.chmod(tmp, 0o1777, now);
+    }
+    let (path, bytes) = program;
+    if path.starts_with('/') {
+        // Best effort: a path the tree cannot hold only loses the copy.
+        let _ = install(&mut vfs, path.as_bytes(), bytes, now);
+    }
+    if let Some(archive) = initial_files {
+        vfs::cpio::unpack(&mut vfs, root, archive, now)?;
+    }
+    Ok(vfs)
+}
+
+/// Writes `bytes` as an executable file at absolute `path`, making the
+/// directories on the way.
+fn install(vfs: &mut Vfs, path: &[u8], bytes: &[u8], now: Timespec) -> Result<(), Errno> {
+    let mut dir = Vfs::ROOT;
+    let mut parts = path
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            let options = OpenOptions {
+                create: true,
+                truncate: true,
+                write: true,
+                ..OpenOptions::default()
+            };
+            let file = vfs.open(dir, part, options, 0o755, 0, 0, now)?;
+            vfs.write(file, 0, bytes, now)?;
+            return Ok(());
+        }
+        dir = match vfs.lookup(dir, part, true) {
+            Ok(existing) => existing,
+            Err(Errno::ENOENT) => vfs.mkdir(dir, part, 0o755, 0, 0, now)?,
+            Err(errno) => return Err(errno),
+        };
+    }
+    Err(Errno::EINVAL)
+}
+
+/// A NUL-terminated path from user memory, without the NUL.
+pub fn read_path(p: &Process, addr: u64) -> Result<Vec<u8>, Errno> {
+    const PAGE: u64 = 4096;
+    let mut path = Vec::new();
+    let mut at = addr;
+    loop {
+        // Up to the end of the page: the next one may be unmapped.
+        let chunk = (PAGE - at % PAGE) as usize;
+        let mut bytes = vec![0u8; chunk];
+        p.memory()
+            .space
+            .read_bytes(at, &mut bytes)
+            .map_err(|_| Errno::EFAULT)?;
+        if let Some(end) = bytes.iter().position(|&b| b == 0) {
+            path.extend_from_slice(&bytes[..end]);
+            return Ok(path);
+        }
+        path.extend_from_slice(&bytes);
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        at = at.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+    }
+}
+
+/// The process's file system.
+fn fs(p: &Process) -> &Arc<FileSystem> {
+    &p.kernel.fs
+}
+
+/// The directory a `*at` call's relative paths start from.
+fn base(p: &Process, dirfd: u64) -> Result<Ino, Errno> {
+    if dirfd as i32 == AT_FDCWD {
+        return Ok(p.cwd());
+    }
+    match &*p.fds().get(dirfd)? {
+        File::Node(node) if node.file_type == FileType::Directory => Ok(node.ino),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// The file a descriptor refers to in the tree.
+fn node_of(p: &Process, fd: u64) -> Result<Ino, Errno> {
+    match &*p.fds().get(fd)? {
+        File::Node(node) => Ok(node.ino),
+        // Pipes, consoles and devices have no node the caller can change.
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Resolves `path` for a `*at` call that may name `dirfd` itself with
+/// `AT_EMPTY_PATH` and may or may not follow a final symlink.
+fn resolve_at(p: &Process, dirfd: u64, path: u64, flags: u64, follow: bool) -> Result<Ino, Errno> {
+    let path = read_path(p, path)?;
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if dirfd as i32 == AT_FDCWD {
+            return Ok(p.cwd());
+        }
+        return match &*p.fds().get(dirfd)? {
+            File::Node(node) => Ok(node.ino),
+            _ => Err(Errno::EBADF),
+        };
+    }
+    let start = base(p, dirfd)?;
+    fs(p).lock().lookup(start, &path, follow)
+}
+
+/// `openat`: opens (and with `O_CREAT` makes) a file of the tree.
+pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
+    if flags & O_TMPFILE == O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let path = read_path(p, path)?;
+    let start = base(p, dirfd)?;
+    let access = flags & O_ACCMODE;
+    if access == O_ACCMODE {
+        return Err(Errno::EINVAL);
+    }
+    let path_only = flags & O_PATH != 0;
+    let writable = !path_only && (access == O_WRONLY || access == O_RDWR);
+    let readable = !path_only && access != O_WRONLY;
+    let options = OpenOptions {
+        create: !path_only && flags & O_CREAT != 0,
+        exclusive: flags & O_EXCL != 0,
+        truncate: writable && flags & O_TRUNC != 0,
+        directory: flags & O_DIRECTORY != 0,
+        nofollow: flags & O_NOFOLLOW != 0,
+        write: writable,
+    };
+    let mode = (mode as u32) & 0o7777 & !p.umask();
+    let (ino, stat) = {
+        let mut vfs = fs(p).lock();
+        let ino = vfs.open(start, &path, options, mode, 0, 0, now())?;
+        (ino, vfs.stat(ino)?)
+    };
+    let file = match stat.file_type {
+        FileType::CharDevice if !path_only => {
+            File::Device(Device::from_rdev(stat.rdev).ok_or(Errno::ENXIO)?)
+        }
+        FileType::Fifo if !path_only => return Err(Errno::ENXIO),
+        _ => File::Node(Node::open(
+            fs(p),
+            ino,
+            readable,
+            writable,
+            flags & O_APPEND != 0,
+        )?),
+    };
+    p.fds().add(Arc::new(file), flags & O_CLOEXEC != 0, 0)
+}
+
+/// Moves a file offset (`lseek`).
+pub fn lseek(p: &mut Process, fd: u64, offset: i64, whence: u64) -> SysResult {
+    const SEEK_SET: u64 = 0;
+    const SEEK_CUR: u64 = 1;
+    const SEEK_END: u64 = 2;
+    let file = p.fds().get(fd)?;
+    let File::Node(node) = &*file else {
+        return Err(Errno::ESPIPE);
+    };
+    let mut position = node.position();
+    let origin = match whence {
+        SEEK_SET => 0,
+        SEEK_CUR => *position as i64,
+        SEEK_END => node.fs().lock().stat(node.ino)?.size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let target = origin.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
+    if target < 0 {
+        return Err(Errno::EINVAL);
+    }
+    *position = target as u64;
+    Ok(target as usize)
+}
+
+/// `pread64`: reads at an offset without moving the file offset.
+pub fn pread(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
+    let file = p.fds().get(fd)?;
+    let File::Node(node) = &*file else {
+        return Err(Errno::ESPIPE);
+    };
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let want = len.min(crate::syscall::MAX_IO) as usize;
+    let bytes = node.read_at(offset as u64, want)?;
+    p.memory()
+        .space
+        .write_bytes(buf, &bytes)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(bytes.len())
+}
+
+/// `pwrite64`: writes at an offset without moving the file offset.
+pub fn pwrite(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
+    let file = p.fds().get(fd)?;
+    let File::Node(node) = &*file else {
+        return Err(Errno::ESPIPE);
+    };
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; len.min(crate::syscall::MAX_IO) as usize];
+    p.memory()
+        .space
+        .read_bytes(buf, &mut bytes)
+        .map_err(|_| Errno::EFAULT)?;
+    node.write_at(offset as u64, &bytes)
+}
+
+/// Encodes `struct stat` (x86-64 layout, 144 bytes).
+pub fn encode_stat(stat: &Stat) -> [u8; 144] {
+    let mut out = [0u8; 144];
+    let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &1u64.to_le_bytes()); // st_dev: the one tmpfs
+    put(8, &stat.ino.to_le_bytes());
+    put(16, &stat.nlink.to_le_bytes());
+    put(24, &stat.mode.to_le_bytes());
+    put(28, &stat.uid.to_le_bytes());
+    put(32, &stat.gid.to_le_bytes());
+    put(40, &stat.rdev.to_le_bytes());
+    put(48, &stat.size.to_le_bytes());
+    put(56, &4096u64.to_le_bytes()); // st_blksize
+    put(64, &stat.blocks.to_le_bytes());
+    for (at, time) in [(72, stat.atime), (88, stat.mtime), (104, stat.ctime)] {
+        put(at, &time.secs.to_le_bytes());
+        put(at + 8, &u64::from(time.nanos).to_le_bytes());
+    }
+    out
+}
+
+/// The metadata of an open file: from the tree for its files, made up for
+/// pipes, consoles and devices.
+pub fn stat_of(file: &File) -> Result<[u8; 144], Errno> {
+    match file {
+        File::Node(node) => Ok(encode_stat(&node.fs().lock().stat(node.ino)?)),
+        other => Ok(crate::syscall::file_stat(other)),
+    }
+}
+
+/// `stat`, `lstat`, `newfstatat`.
+pub fn fstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let raw = read_path(p, path)?;
+    let stat = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+        stat_of(&*p.fds().get(dirfd)?)?
+    } else {
+        let ino = resolve_at(p, dirfd, path, flags, follow)?;
+        encode_stat(&fs(p).lock().stat(ino)?)
+    };
+    p.memory()
+        .space
+        .write_bytes(buf, &stat)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(0)
+}
+
+/// `statx` (the basic fields; `mask` is ignored, everything is filled).
+pub fn statx(p: &mut Process, dirfd: u64, path: u64, flags: u64, buf: u64) -> SysResult {
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let raw = read_path(p, path)?;
+    let stat = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+        match &*p.fds().get(dirfd)? {
+            File::Node(node) => node.fs().lock().stat(node.ino)?,
+            _ => return Err(Errno::EOPNOTSUPP),
+        }
+    } else {
+        let ino = resolve_at(p, dirfd, path, flags, follow)?;
+        fs(p).lock().stat(ino)?
+    };
+    let mut out = [0u8; 256];
+    let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
+    put(0, &STATX_BASIC_STATS.to_le_bytes());
+    put(4, &4096u32.to_le_bytes());
+    put(16, &(stat.nlink as u32).to_le_bytes());
+    put(20, &stat.uid.to_le_bytes());
+    put(24, &stat.gid.to_le_bytes());
+    put(28, &(stat.mode as u16).to_le_bytes());
+    put(32, &stat.ino.to_le_bytes());
+    put(40, &stat.size.to_le_bytes());
+    put(48, &stat.blocks.to_le_bytes());
+    for (at, time) in [(64, stat.atime), (96, stat.ctime), (112, stat.mtime)] {
+        put(at, &time.secs.to_le_bytes());
+        put(at + 8, &time.nanos.to_le_bytes());
+    }
+    put(128, &((stat.rdev >> 8) as u32).to_le_bytes());
+    put(132, &((stat.rdev & 0xff) as u32).to_le_bytes());
+    p.memory()
+        .space
+        .write_bytes(buf, &out)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(0)
+}
+
+/// `access`, `faccessat`, `faccessat2`: the caller is root, so only
+/// existence and, for `X_OK`, an execute bit (or a directory) count.
+pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
+    const X_OK: u64 = 1;
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let ino = resolve_at(p, dirfd, path, flags, follow)?;
+    let stat = fs(p).lock().stat(ino)?;
+    if mode & X_OK != 0 && stat.file_type != FileType::Directory && stat.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
+}
+
+/// `getdents64`: the next directory entries that fit in `len` bytes.
+pub fn getdents64(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
+    let file = p.fds().get(fd)?;
+    let File::Node(node) = &*file else {
+        return Err(Errno::ENOTDIR);
+    };
+    if node.file_type != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let entries = node.fs().lock().read_dir(node.ino)?;
+    // Entries keep their offsets while others are added or removed, so a
+    // listing resumed after unlinking what was read skips nothing.
+    let mut position = node.position();
+    let mut out = Vec::new();
+    let resume_at = *position;
+    for entry in entries.iter().filter(|e| e.offset >= resume_at) {
+        // d_ino, d_off, d_reclen, d_type, name, NUL; 8-byte aligned.
+        let reclen = (19 + entry.name.len() + 1).next_multiple_of(8);
+        if (out.len() + reclen) as u64 > len {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        let start = out.len();
+        out.resize(start + reclen, 0);
+        let record = &mut out[start..];
+        record[0..8].copy_from_slice(&entry.ino.to_le_bytes());
+        record[8..16].copy_from_slice(&(entry.offset + 1).to_le_bytes());
+        record[16..18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        record[18] = entry.file_type.dirent_type();
+        record[19..19 + entry.name.len()].copy_from_slice(&entry.name);
+        *position = entry.offset + 1;
+    }
+    p.memory()
+        .space
+        .write_bytes(buf, &out)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(out.len())
+}
+
+/// `getcwd`: the working directory's path, NUL-terminated.
+pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
+    let mut path = fs(p).lock().path_of(p.cwd())?;
+    path.push(0);
+    if (path.len() as u64) > size {
+        return Err(Errno::ERANGE);
+    }
+    p.memory()
+        .space
+        .write_bytes(buf, &path)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(path.len())
+}
+
+/// `chdir` and `fchdir`.
+pub fn chdir(p: &mut Process, dirfd: u64, path: Option<u64>) -> SysResult {
+    let ino = match path {
+        Some(path) => resolve_at(p, AT_FDCWD as u64, path, 0, true)?,
+        None => node_of(p, dirfd)?,
+    };
+    if fs(p).lock().stat(ino)?.file_type != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    p.set_cwd(ino);
+    Ok(0)
+}
+
+/// `mkdir`, `mkdirat`.
+pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let path = read_path(p, path)?;
+    let start = base(p, dirfd)?;
+    let mode = (mode as u32) & 0o7777 & !p.umask();
+    fs(p).lock().mkdir(start, &path, mode, 0, 0, now())?;
+    Ok(0)
+}
+
+/// `unlink`, `rmdir`, `unlinkat`.
+pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = read_path(p, path)?;
+    let start = base(p, dirfd)?;
+    let mut vfs = fs(p).lock();
+    if flags & AT_REMOVEDIR != 0 {
+        vfs.rmdir(start, &path, now())?;
+    } else {
+        vfs.unlink(start, &path, now())?;
+    }
+    Ok(0)
+}
+
+/// `rename`, `renameat`, `renameat2`.
+pub fn renameat(
+    p: &mut Process,
+    old_dirfd: u64,
+    old: u64,
+    new_dirfd: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
+    const RENAME_NOREPLACE: u64 = 1;
+    const RENAME_EXCHANGE: u64 = 2;
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+        || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+    {
+        return Err(Errno::EINVAL);
+    }
+    let old = read_path(p, old)?;
+    let new = read_path(p, new)?;
+    let (old_start, new_start) = (base(p, old_dirfd)?, base(p, new_dirfd)?);
+    let flags = RenameFlags {
+        noreplace: flags & RENAME_NOREPLACE != 0,
+        exchange: flags & RENAME_EXCHANGE != 0,
+    };
+    fs(p)
+        .lock()
+        .rename(old_start, &old, new_start, &new, flags, now())?;
+    Ok(0)
+}
+
+/// `link`, `linkat`.
+pub fn linkat(
+    p: &mut Process,
+    old_dirfd: u64,
+    old: u64,
+    new_dirfd: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = read_path(p, old)?;
+    let new = read_path(p, new)?;
+    let (old_start, new_start) = (base(p, old_dirfd)?, base(p, new_dirfd)?);
+    let follow = flags & AT_SYMLINK_FOLLOW != 0;
+    fs(p)
+        .lock()
+        .link(old_start, &old, new_start, &new, follow, now())?;
+    Ok(0)
+}
+
+/// `symlink`, `symlinkat`.
+pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResult {
+    let target = read_path(p, target)?;
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let path = read_path(p, path)?;
+    let start = base(p, dirfd)?;
+    fs(p).lock().symlink(&target, start, &path, 0, 0, now())?;
+    Ok(0)
+}
+
+/// `readlink`, `readlinkat`; `/proc/self/exe` names the running program.
+pub fn readlinkat(p: &mut Process, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let raw = read_path(p, path)?;
+    let target = if raw == b"/proc/self/exe" {
+        p.exe_path().into_bytes()
+    } else {
+        let ino = resolve_at(p, dirfd, path, AT_EMPTY_PATH, false)?;
+        fs(p).lock().readlink(ino)?
+    };
+    let n = target.len().min(size as usize);
+    p.memory()
+        .space
+        .write_bytes(buf, &target[..n])
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(n)
+}
+
+/// What a `chmod`/`chown`/`utimensat`-style call applies to: a path
+/// (relative to `dirfd`), or the descriptor itself.
+pub enum Target {
+    /// A path, following a final symlink or not.
+    Path {
+        /// Directory the path is relative to.
+        dirfd: u64,
+        /// User address of the path.
+        path: u64,
+        /// `AT_*` flags.
+        flags: u64,
+    },
+    /// An open descriptor.
+    Fd(u64),
+}
+
+fn target_ino(p: &Process, target: &Target) -> Result<Ino, Errno> {
+    match *target {
+        Target::Path { dirfd, path, flags } => {
+            resolve_at(p, dirfd, path, flags, flags & AT_SYMLINK_NOFOLLOW == 0)
+        }
+        Target::Fd(fd) => node_of(p, fd),
+    }
+}
+
+/// `chmod`, `fchmod`, `fchmodat`.
+pub fn chmod(p: &mut Process, target: Target, mode: u64) -> SysResult {
+    let ino = target_ino(p, &target)?;
+    fs(p).lock().chmod(ino, mode as u32 & 0o7777, now())?;
+    Ok(0)
+}
+
+/// `chown`, `fchown`, `lchown`, `fchownat` (`-1` keeps an id).
+pub fn chown(p: &mut Process, target: Target, uid: u64, gid: u64) -> SysResult {
+    let ino = target_ino(p, &target)?;
+    let keep = |id: u64| (id as u32 != u32::MAX).then_some(id as u32);
+    fs(p).lock().chown(ino, keep(uid), keep(gid), now())?;
+    Ok(0)
+}
+
+/// `utimensat` (and `futimens`, its `path == NULL` form).
+pub fn utimensat(p: &mut Process, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
+    const UTIME_NOW: u64 = (1 << 30) - 1;
+    const UTIME_OMIT: u64 = (1 << 30) - 2;
+    let target = if path == 0 {
+        Target::Fd(dirfd)
+    } else {
+        Target::Path { dirfd, path, flags }
+    };
+    let ino = target_ino(p, &target)?;
+    let now = now();
+    let (atime, mtime) = if times == 0 {
+        (Some(now), Some(now))
+    } else {
+        let mut raw = [0u8; 32];
+        p.memory()
+            .space
+            .read_bytes(times, &mut raw)
+            .map_err(|_| Errno::EFAULT)?;
+        let time = |at: usize| -> Result<Option<Timespec>, Errno> {
+            let secs = i64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or_default());
+            let nanos = u64::from_le_bytes(raw[at + 8..at + 16].try_into().unwrap_or_default());
+            match nanos {
+                UTIME_NOW => Ok(Some(now)),
+                UTIME_OMIT => Ok(None),
+                n if n < 1_000_000_000 => Ok(Some(Timespec {
+                    secs,
+                    nanos: n as u32,
+                })),
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        (time(0)?, time(16)?)
+    };
+    fs(p).lock().set_times(ino, atime, mtime, now)?;
+    Ok(0)
+}
+
+/// `truncate` and `ftruncate`.
+pub fn truncate(p: &mut Process, target: Target, len: i64) -> SysResult {
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ino = match target {
+        Target::Fd(fd) => match &*p.fds().get(fd)? {
+            File::Node(node) if node.writable => node.ino,
+            File::Node(_) => return Err(Errno::EINVAL),
+            _ => return Err(Errno::EINVAL),
+        },
+        path => target_ino(p, &path)?,
+    };
+    let mut vfs = fs(p).lock();
+    if vfs.stat(ino)?.file_type == FileType::Directory {
+        return Err(Errno::EISDIR);
+    }
+    vfs.truncate(ino, len as u64, now())?;
+    Ok(0)
+}
+
+/// `umask`: sets the creation mask, returns the old one.
+pub fn umask(p: &mut Process, mask: u64) -> SysResult {
+    Ok(p.set_umask(mask as u32 & 0o777) as usize)
+}
+
+/// `statfs`, `fstatfs`: the one tmpfs.
+pub fn statfs(p: &mut Process, target: Target, buf: u64) -> SysResult {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    target_ino(p, &target)?;
+    let usage = fs(p).lock().usage();
+    let memory = vessel_rt::memory::usage();
+    let mut out = [0u8; 120];
+    let mut put = |at: usize, value: u64| out[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    put(0, TMPFS_MAGIC); // f_type
+    put(8, 4096); // f_bsize
+    put(16, memory.total / 4096); // f_blocks
+    put(24, memory.free / 4096); // f_bfree
+    put(32, memory.free / 4096); // f_bavail
+    put(40, usage.inodes + memory.free / 4096); // f_files
+    put(48, memory.free / 4096); // f_ffree
+    put(64, 255); // f_namelen
+    put(72, 4096); // f_frsize
+    p.memory()
+        .space
+        .write_bytes(buf, &out)
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(0)
+}
+
+/// `sendfile`: copies from a file of the tree to any descriptor.
+pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u64) -> SysResult {
+    let input = p.fds().get(in_fd)?;
+    let output = p.fds().get(out_fd)?;
+    let File::Node(node) = &*input else {
+        return Err(Errno::EINVAL);
+    };
+    let want = count.min(crate::syscall::MAX_IO) as usize;
+    if offset == 0 {
+        let mut position = node.position();
+        let bytes = node.read_at(*position, want)?;
+        let written = output.write(&bytes)?;
+        *position += written as u64;
+        return Ok(written);
+    }
+    let mut raw = [0u8; 8];
+    p.memory()
+        .space
+        .read_bytes(offset, &mut raw)
+        .map_err(|_| Errno::EFAULT)?;
+    let at = i64::from_le_bytes(raw);
+    if at < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let bytes = node.read_at(at as u64, want)?;
+    let written = output.write(&bytes)?;
+    p.memory()
+        .space
+        .write_bytes(offset, &(at + written as i64).to_le_bytes())
+        .map_err(|_| Errno::EFAULT)?;
+    Ok(written)
+}
+
+/// The contents of the executable at `path` (for `execve`): a regular file
+/// with an execute bit.
+pub fn executable(p: &Process, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let mut vfs = fs(p).lock();
+    let ino = vfs.lookup(p.cwd(), path, true)?;
+    let stat = vfs.stat(ino)?;
+    if stat.file_type != FileType::Regular || stat.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    vfs.read(ino, 0, stat.size as usize, now())
+}
+
+/// Hands the host what `vessel run --copy-out` asked for (the guest paths
+/// arrive as `VESSEL_COPY_OUT_<slot>` in the kernel's environment): a
+/// directory as a cpio archive of its contents, a file as its bytes. A
+/// path that does not exist is skipped (the host reports it); a failure is
+/// reported on the console.
+pub fn copy_out(fs: &FileSystem) {
+    for slot in 0u32.. {
+        let Ok(path) = vessel_std::env::var(&alloc::format!("VESSEL_COPY_OUT_{slot}")) else {
+            break;
+        };
+        let packed = {
+            let mut vfs = fs.lock();
+            vfs.lookup(Vfs::ROOT, path.as_bytes(), true)
+                .and_then(|ino| match vfs.stat(ino)?.file_type {
+                    FileType::Directory => vfs::cpio::pack(&vfs, ino).map(|a| (true, a)),
+                    _ => {
+                        let size = vfs.stat(ino)?.size as usize;
+                        vfs.read(ino, 0, size, now()).map(|b| (false, b))
+                    }
+                })
+        };
+        let result = match packed {
+            Ok((directory, bytes)) => vessel_rt::platform::copy_out(slot, directory, &bytes)
+                .map_err(|status| alloc::format!("the host refused it ({status:?})")),
+            Err(Errno::ENOENT) => continue,
+            Err(errno) => Err(alloc::format!("{errno}")),
+        };
+        if let Err(why) = result {
+            vessel_std::eprintln!("vessel-linux: cannot copy out {path}: {why}");
+        }
+    }
+}
