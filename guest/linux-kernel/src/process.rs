@@ -339,6 +339,21 @@ impl Process {
                     error_code,
                     address,
                 } => {
+                    if is_write_to_present_page(vector, error_code) {
+                        // A copy-on-write page after fork: copy and retry.
+                        let space = self.memory().space.clone();
+                        match space.resolve_write_fault(address) {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(_) => {
+                                // Out of memory for the copy: the process
+                                // dies, as Linux's OOM killer would end it.
+                                const SIGKILL: u8 = 9;
+                                self.group.end(Ended::Signaled(SIGKILL));
+                                break Ended::Signaled(SIGKILL);
+                            }
+                        }
+                    }
                     let signal = signal_for(vector);
                     let how = if signal::is_caught(&self, signal) {
                         let code = signal::fault_code(vector, error_code);
@@ -548,6 +563,13 @@ fn load_image(
         mmap_next: MMAP_TOP,
     };
     Ok((memory, UserContext::new(plan.entry, image.rsp)))
+}
+
+/// Whether an exception is a page fault from writing a present page (error
+/// code bits P and W): possibly a copy-on-write page.
+fn is_write_to_present_page(vector: u8, error_code: u64) -> bool {
+    const PAGE_FAULT: u8 = 14;
+    vector == PAGE_FAULT && error_code & 0b11 == 0b11
 }
 
 /// The signal Linux sends for a CPU exception in user mode.

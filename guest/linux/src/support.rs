@@ -291,7 +291,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::fork,
-        Support::Partial("copies the whole address space at once (no copy-on-write yet)"),
+        Support::Partial("memory shared copy-on-write (page tables copied; a page is copied at its first write); the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK"),
     ),
     (
         Sysno::vfork,

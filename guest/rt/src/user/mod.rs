@@ -27,6 +27,7 @@
 //! leaves and restored when it enters; the kernel is soft-float and never
 //! touches them. [`UserSpace`] (in `space`) is the address-space half.
 
+mod cow;
 mod space;
 
 pub use space::{Access, Fault, MapError, UserSpace};

@@ -2,10 +2,12 @@
 //! memory, with safe copies in and out of it.
 
 use super::USER_END;
+use super::cow::{self, COW, COW_WRITABLE};
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
 use crate::sync::Mutex;
 use core::fmt;
 use x86_64::PhysAddr;
+use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
 
 /// A user address or range that is not mapped (or not writable, for a
@@ -154,15 +156,39 @@ impl UserSpace {
         self.tables.lock().unmap(addr, len)
     }
 
-    /// A copy of this address space: every user page copied into a fresh
-    /// frame, with the same access rights (what `fork` needs). `None` when
-    /// memory runs out (nothing is leaked: the partial copy is dropped).
-    ///
-    /// The copy is eager; copy-on-write sharing would make `fork` cheaper.
+    /// A copy of this address space, as `fork` makes it: every user page
+    /// is shared copy-on-write (mapped read-only in both spaces; the first
+    /// write to it, by either, copies it: see
+    /// [`UserSpace::resolve_write_fault`]), with the same access rights.
+    /// Only the page tables are copied. `None` when memory runs out
+    /// (nothing is leaked: the partial copy is dropped).
     pub fn fork(&self) -> Option<UserSpace> {
         let child = UserSpace::new()?;
-        self.tables.lock().copy_into(&mut child.tables.lock())?;
+        self.tables.lock().share_into(&mut child.tables.lock())?;
         Some(child)
+    }
+
+    /// Handles a write fault at `addr` (a page fault with the present and
+    /// write bits in its error code): if the page is a copy-on-write page
+    /// its owner may write, gives this space its own copy (or, when no
+    /// other space still shares the frame, takes the frame over) and
+    /// returns `Ok(true)`: the write can be retried. `Ok(false)` if it is
+    /// not such a page (a real protection fault); `OutOfMemory` when no
+    /// frame is left for the copy.
+    pub fn resolve_write_fault(&self, addr: u64) -> Result<bool, MapError> {
+        if addr >= USER_END {
+            return Ok(false);
+        }
+        let mut tables = self.tables.lock();
+        let Ok(entry) = tables.leaf_entry(addr & !(PAGE_SIZE - 1), false) else {
+            return Ok(false);
+        };
+        let flags = entry.flags();
+        if !flags.contains(Flags::PRESENT | Flags::USER_ACCESSIBLE | COW | COW_WRITABLE) {
+            return Ok(false);
+        }
+        make_private(entry).ok_or(MapError::OutOfMemory)?;
+        Ok(true)
     }
 
     /// The access rights of the page holding `addr`, or `None` if it is
@@ -292,7 +318,7 @@ impl Tables {
                 return None;
             }
             if level == 3 {
-                if write && !flags.contains(Flags::WRITABLE) {
+                if write && !logically_writable(flags) {
                     return None;
                 }
                 return Some(entry.addr().as_u64() + (addr & (PAGE_SIZE - 1)));
@@ -307,6 +333,12 @@ impl Tables {
         let mut done = 0;
         while done < data.len() {
             let at = addr + done as u64;
+            // A frame shared copy-on-write is copied first: the write must
+            // not show in the other spaces.
+            let entry = self
+                .leaf_entry(at & !(PAGE_SIZE - 1), false)
+                .map_err(|_| Fault { address: at })?;
+            make_private(entry).ok_or(Fault { address: at })?;
             let phys = self
                 .translate(at, require_writable)
                 .ok_or(Fault { address: at })?;
@@ -393,12 +425,18 @@ impl Tables {
         for page in pages {
             let entry = self.leaf_entry(page, false)?;
             let frame = entry.addr();
+            let shared = entry.flags().contains(COW);
             let mut flags = Flags::PRESENT;
             if access.readable || access.writable || access.executable {
                 flags |= Flags::USER_ACCESSIBLE;
             }
-            if access.writable {
-                flags |= Flags::WRITABLE;
+            // A copy-on-write page stays read-only for the CPU; its write
+            // right is kept aside until the first write copies it.
+            match (access.writable, shared) {
+                (true, true) => flags |= COW | COW_WRITABLE,
+                (true, false) => flags |= Flags::WRITABLE,
+                (false, true) => flags |= COW,
+                (false, false) => {}
             }
             if !access.executable {
                 flags |= Flags::NO_EXECUTE;
@@ -426,10 +464,11 @@ impl Tables {
                 continue;
             }
             let frame = entry.addr().as_u64();
+            let shared = entry.flags().contains(COW);
             // The space is not loaded while its tables change, and loading
-            // it flushes the TLB; nothing refers to the frame any more.
+            // it flushes the TLB; this space refers to the frame no more.
             entry.set_unused();
-            frames::free(frame, 1);
+            release_frame(frame, shared);
             self.pages -= 1;
         }
         Ok(())
@@ -447,7 +486,7 @@ impl Tables {
         let user = flags.contains(Flags::USER_ACCESSIBLE);
         Some(Access {
             readable: user,
-            writable: user && flags.contains(Flags::WRITABLE),
+            writable: user && logically_writable(flags),
             executable: user && !flags.contains(Flags::NO_EXECUTE),
         })
     }
@@ -511,6 +550,7 @@ impl Tables {
             if entry.is_unused() {
                 continue;
             }
+            make_private(entry).ok_or(MapError::OutOfMemory)?;
             let frame = entry.addr().as_u64();
             // SAFETY: `frame` is a whole user frame this space owns (a
             // present leaf entry of its tables, which `&mut self` holds),
@@ -537,13 +577,15 @@ pub struct Access {
 }
 
 impl Tables {
-    /// Copies every user page of these tables into fresh frames mapped at
-    /// the same addresses in `child` (empty tables). `None` when memory
-    /// runs out; what was copied stays in `child`, freed with it.
-    fn copy_into(&self, child: &mut Tables) -> Option<()> {
-        /// Copies the tables below `phys` (at `level`, 4 = PML4), whose
-        /// first covered address is `base`, into `child`.
-        fn copy_tree(
+    /// Maps every user page of these tables at the same address in `child`
+    /// (empty tables), sharing the frame copy-on-write: both entries lose
+    /// the hardware write bit and gain [`COW`] (and [`COW_WRITABLE`] where
+    /// the page was writable). `None` when memory runs out for `child`'s
+    /// tables; what was shared stays shared, and is released with `child`.
+    fn share_into(&mut self, child: &mut Tables) -> Option<()> {
+        /// Shares the pages below the table at `phys` (at `level`, 4 =
+        /// PML4), whose first covered address is `base`, with `child`.
+        fn share_tree(
             child: &mut Tables,
             phys: u64,
             level: u8,
@@ -552,44 +594,89 @@ impl Tables {
         ) -> Option<()> {
             let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
             for index in entries {
-                // SAFETY: `phys` is a table of this space; `&self` (the
-                // space's mutex, held by the caller) keeps its lower half
-                // unchanged; the entry is copied out.
-                let entry = unsafe { (&*table(phys))[index].clone() };
+                // SAFETY: `phys` is a table of this space, reachable through
+                // the direct map; `&mut self` (the space's mutex, held by
+                // the caller) gives exclusive access to its lower half.
+                let entry = unsafe { &mut (&mut *table(phys))[index] };
                 if entry.is_unused() {
                     continue;
                 }
                 let address = base + index as u64 * span;
                 if level > 1 {
-                    copy_tree(child, entry.addr().as_u64(), level - 1, address, 0..512)?;
+                    share_tree(child, entry.addr().as_u64(), level - 1, address, 0..512)?;
                     continue;
                 }
-                let frame = frames::allocate(1, 1)?;
-                // SAFETY: both frames are RAM reachable through the direct
-                // map; the source is a user frame of this space, the
-                // destination was just allocated, so they do not overlap and
-                // nothing else writes either during the copy.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        phys_to_virt(entry.addr().as_u64()) as *const u8,
-                        phys_to_virt(frame) as *mut u8,
-                        PAGE_SIZE as usize,
-                    );
+                let slot = child.leaf_entry(address, true).ok()?;
+                let mut flags = entry.flags();
+                if logically_writable(flags) {
+                    flags |= COW_WRITABLE;
                 }
-                match child.leaf_entry(address, true) {
-                    Ok(slot) => {
-                        slot.set_addr(PhysAddr::new(frame), entry.flags());
-                        child.count(1);
-                    }
-                    Err(_) => {
-                        frames::free(frame, 1);
-                        return None;
-                    }
-                }
+                flags = (flags - Flags::WRITABLE) | COW;
+                // The parent is not loaded while its tables change (fork
+                // runs in the kernel), and loading it flushes the TLB.
+                entry.set_flags(flags);
+                slot.set_addr(entry.addr(), flags);
+                cow::share(entry.addr().as_u64());
+                child.count(1);
             }
             Some(())
         }
-        copy_tree(child, self.pml4, 4, 0, 0..256)
+        let pml4 = self.pml4;
+        share_tree(child, pml4, 4, 0, 0..256)
+    }
+}
+
+/// Whether a leaf entry's page may be written by its owner: writable for
+/// the CPU, or copy-on-write with the write right kept aside.
+fn logically_writable(flags: Flags) -> bool {
+    flags.contains(Flags::WRITABLE) || flags.contains(COW | COW_WRITABLE)
+}
+
+/// Makes a copy-on-write entry private to its space: copies the frame if
+/// other spaces still share it (else takes it over), and gives the page
+/// back its write right. Other entries are left alone. `None` when no frame
+/// is left for the copy (the entry is unchanged).
+fn make_private(entry: &mut PageTableEntry) -> Option<()> {
+    let flags = entry.flags();
+    if !flags.contains(COW) {
+        return Some(());
+    }
+    let shared = entry.addr().as_u64();
+    let frame = if cow::is_shared(shared) {
+        let copy = frames::allocate(1, 1)?;
+        // SAFETY: both frames are RAM reachable through the direct map; the
+        // source is a user frame this entry maps (shared, so nobody writes
+        // it: every owner maps it read-only), the destination was just
+        // allocated, so they do not overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                phys_to_virt(shared) as *const u8,
+                phys_to_virt(copy) as *mut u8,
+                PAGE_SIZE as usize,
+            );
+        }
+        cow::release(shared);
+        copy
+    } else {
+        shared
+    };
+    let mut private = flags - COW - COW_WRITABLE;
+    if flags.contains(COW_WRITABLE) {
+        private |= Flags::WRITABLE;
+    }
+    // The space is not loaded while its tables change (its mutex is held by
+    // kernel code), and loading it flushes the TLB.
+    entry.set_addr(PhysAddr::new(frame), private);
+    Some(())
+}
+
+/// Gives up a user frame a leaf entry mapped: freed, or for a
+/// copy-on-write entry, one owner less.
+fn release_frame(frame: u64, shared: bool) {
+    if shared {
+        cow::release(frame);
+    } else {
+        frames::free(frame, 1);
     }
 }
 
@@ -608,8 +695,10 @@ impl Drop for Tables {
                 let child = entry.addr().as_u64();
                 if level > 1 {
                     free_tree(child, level - 1, 0..512);
+                    frames::free(child, 1);
+                } else {
+                    release_frame(child, entry.flags().contains(COW));
                 }
-                frames::free(child, 1);
             }
         }
         // Only the lower half belongs to the space; the upper half is the
