@@ -263,6 +263,21 @@ fn fork_wait_and_execve() {
 }
 
 #[test]
+fn copy_on_write_keeps_parent_and_child_apart() {
+    let out = same_natively_and_under_vessel(&musl_program("cow"), &[], &[]);
+    assert!(
+        out.stdout.contains("parent after child: sum unchanged 1, ro r"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("second child exited 7, parent still P"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn pipes_between_processes() {
     let out = same_natively_and_under_vessel(&musl_program("pipe"), &[], &[]);
     assert!(
