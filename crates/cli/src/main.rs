@@ -3,7 +3,7 @@
 //! ```text
 //! vessel run [--memory SIZE] [--verbose] [--timeout SECS] [--no-seccomp]
 //!            [-e KEY=VALUE]... [--volume HOST_DIR:GUEST_DIR]...
-//!            [--copy-out GUEST_PATH:HOST_PATH]... IMAGE [--] [ARGS...]
+//!            [--copy-out GUEST_PATH:HOST_PATH]... [-i] [-t] IMAGE [--] [ARGS...]
 //! ```
 //!
 //! Exit status: the guest's exit code (`& 0xff`); 126 if the guest crashed;
@@ -22,6 +22,7 @@ use vessel_vmm::files::{self, CopyOutTarget, Volume};
 use vessel_vmm::{GuestEnd, IrqChip, RunOutcome, Vm, VmConfig};
 
 mod size;
+mod terminal;
 
 include!(concat!(env!("OUT_DIR"), "/linux_kernel.rs"));
 
@@ -78,6 +79,16 @@ struct RunArgs {
     /// if missing), a file replaces HOST_PATH.
     #[arg(long = "copy-out", value_name = "GUEST_PATH:HOST_PATH", value_parser = parse_copy_out)]
     copy_out: Vec<CopyOutTarget>,
+    /// Keep standard input attached to the guest (it always is: accepted so
+    /// that `-it` reads as with docker).
+    #[arg(short, long)]
+    interactive: bool,
+    /// Give a Linux program a terminal: the guest console gets a line
+    /// discipline (echo, editing, Ctrl-C, raw mode on request) and the host
+    /// terminal is put in raw mode until the guest ends. Needs a terminal
+    /// on standard input.
+    #[arg(short, long)]
+    tty: bool,
     /// The guest image (an x86-64 ELF): a Vessel image, or a static Linux
     /// executable, which runs on the built-in vessel-linux kernel.
     image: PathBuf,
@@ -248,6 +259,18 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         // The kernel reports unimplemented system calls (and strips this).
         env.push("VESSEL_VERBOSE=1".to_string());
     }
+    // Raw mode first (before the guest can print), restored when `raw`
+    // drops at the end of this function, whatever happens.
+    let raw = if args.tty {
+        if linux_kernel.is_none() {
+            anyhow::bail!("-t needs a Linux program: Vessel images have no terminal support");
+        }
+        let raw = terminal::RawTerminal::enter()?;
+        env.push(format!("VESSEL_TTY={}", raw.size()));
+        Some(raw)
+    } else {
+        None
+    };
     let config = VmConfig {
         memory_bytes: args.memory,
         image_path: args.image,
@@ -265,11 +288,12 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         volumes: args.volumes,
         copy_out: args.copy_out.clone(),
     };
-    let outcome = if args.copy_out.is_empty() {
+    let outcome = if args.copy_out.is_empty() && raw.is_none() {
         Vm::run(config)?
     } else {
-        // The vCPU thread is confined by seccomp and may not write files:
-        // run it on a thread of its own and write the copy-outs here.
+        // The vCPU thread is confined by seccomp and may neither write
+        // files nor restore the terminal: run it on a thread of its own and
+        // do those here.
         let outcome = run_on_own_thread(config)?;
         if matches!(outcome.end, GuestEnd::Exited { .. }) {
             let missing = files::write_copy_outs(&args.copy_out, outcome.copied_out.clone())?;
@@ -279,6 +303,8 @@ fn run(args: RunArgs) -> anyhow::Result<u8> {
         }
         outcome
     };
+    // The terminal is the user's again before anything else is printed.
+    drop(raw);
     let status = match &outcome.end {
         GuestEnd::Exited { code, .. } => (*code & 0xff) as u8,
         GuestEnd::Crashed(report) => {

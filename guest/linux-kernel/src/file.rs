@@ -370,6 +370,9 @@ impl File {
     pub fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
         match self {
             File::Stdin => {
+                if let Some(bytes) = crate::tty::read(max) {
+                    return Ok(bytes);
+                }
                 let mut bytes = alloc::vec![0u8; max.min(4096)];
                 let n = vessel_rt::console::read(&mut bytes);
                 bytes.truncate(n);
@@ -393,12 +396,15 @@ impl File {
     pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
         use vessel_rt::console::{self, Stream};
         match self {
-            File::Stdout => {
-                console::write_bytes(Stream::Stdout, data);
-                Ok(data.len())
-            }
-            File::Stderr => {
-                console::write_bytes(Stream::Stderr, data);
+            File::Stdout | File::Stderr => {
+                let stream = if matches!(self, File::Stdout) {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                };
+                if crate::tty::write(stream, data).is_none() {
+                    console::write_bytes(stream, data);
+                }
                 Ok(data.len())
             }
             File::Pipe(end) if end.write => end.pipe.write(data, end.nonblocking),
@@ -408,6 +414,14 @@ impl File {
             File::Node(node) => node.write(data),
             _ => Err(Errno::EBADF),
         }
+    }
+
+    /// Whether this is the console (whose ioctls are the terminal's).
+    pub fn is_console(&self) -> bool {
+        matches!(
+            self,
+            File::Stdin | File::Stdout | File::Stderr | File::Device(Device::Console)
+        )
     }
 
     /// Whether `read` (or, if `write`, `write`) would not wait.

@@ -185,6 +185,14 @@ impl Kernel {
         pid
     }
 
+    /// Whether process group `pgid` has a member that has not ended.
+    pub fn group_exists(&self, pgid: u32) -> bool {
+        self.table()
+            .processes
+            .values()
+            .any(|e| e.pgid == pgid && e.ended.is_none())
+    }
+
     /// The process group of `pid` (`getpgid`): `ESRCH` if there is no
     /// such process.
     pub fn pgid(&self, pid: u32) -> Result<u32, Errno> {

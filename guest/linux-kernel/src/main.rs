@@ -19,6 +19,7 @@ mod process;
 mod random;
 mod signal;
 mod syscall;
+mod tty;
 
 use vessel_std::process::ExitCode;
 use vessel_std::{env, eprintln};
@@ -49,6 +50,15 @@ fn main() -> ExitCode {
     drop(files);
     let kernel = kernel::Kernel::new(path, program, verbose, file::FileSystem::new(tree));
     let pid = kernel.new_pid(0);
+    if let Some((columns, rows)) = env::var("VESSEL_TTY")
+        .ok()
+        .as_deref()
+        .and_then(tty::parse_size)
+    {
+        // Typed signals (Ctrl-C...) need signals between processes, which
+        // vessel-linux does not deliver yet: they only end the line.
+        tty::init(columns, rows, pid, None);
+    }
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
             // The first thread runs here; if it ends before the others, the

@@ -66,7 +66,7 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         13 => signal::sigaction(p, a[0], a[1], a[2], a[3]),
         14 => signal::sigprocmask(p, a[0], a[1], a[2], a[3]),
         15 => return signal::sigreturn(p).map(Stop::Process),
-        16 => ioctl(p, a[0]),
+        16 => ioctl(p, a[0], a[1], a[2]),
         19 => readv(p, a[0], a[1], a[2]),
         20 => writev(p, a[0], a[1], a[2]),
         39 => Ok(p.pid() as usize),
@@ -344,10 +344,77 @@ fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     Ok(bytes.len())
 }
 
-/// No descriptor is a terminal here (the console is like a pipe).
-fn ioctl(p: &Process, fd: u64) -> SysResult {
-    p.fds().get(fd)?;
-    Err(Errno::ENOTTY)
+/// Terminal requests on the console (a terminal with `vessel run -t`,
+/// else `ENOTTY` as for a pipe); other descriptors are no terminals.
+fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
+    use crate::tty::{Reply, Request, TERMIOS_SIZE};
+    const TCGETS: u64 = 0x5401;
+    const TCSETS: u64 = 0x5402;
+    const TCSETSW: u64 = 0x5403;
+    const TCSETSF: u64 = 0x5404;
+    const TIOCGPGRP: u64 = 0x540f;
+    const TIOCSPGRP: u64 = 0x5410;
+    const TIOCGWINSZ: u64 = 0x5413;
+    const TIOCSWINSZ: u64 = 0x5414;
+    const FIONREAD: u64 = 0x541b;
+    const TIOCSCTTY: u64 = 0x540e;
+    if !p.fds().get(fd)?.is_console() {
+        return Err(Errno::ENOTTY);
+    }
+    let read_user = |len: usize| -> Result<Vec<u8>, Errno> {
+        let mut bytes = vec![0u8; len];
+        p.memory()
+            .space
+            .read_bytes(arg, &mut bytes)
+            .map_err(efault)?;
+        Ok(bytes)
+    };
+    let request = match request {
+        TCGETS => Request::GetAttributes,
+        TCSETS | TCSETSW | TCSETSF => {
+            let mut termios = [0u8; TERMIOS_SIZE];
+            termios.copy_from_slice(&read_user(TERMIOS_SIZE)?);
+            Request::SetAttributes {
+                termios,
+                flush: request == TCSETSF,
+            }
+        }
+        TIOCGWINSZ => Request::GetWindowSize,
+        TIOCSWINSZ => {
+            let size = read_user(4)?;
+            Request::SetWindowSize {
+                rows: u16::from_le_bytes([size[0], size[1]]),
+                columns: u16::from_le_bytes([size[2], size[3]]),
+            }
+        }
+        TIOCGPGRP => Request::GetForeground,
+        TIOCSPGRP => {
+            let group = read_user(4)?;
+            let group = u32::from_le_bytes([group[0], group[1], group[2], group[3]]);
+            if !p.kernel.group_exists(group) {
+                return Err(Errno::ESRCH);
+            }
+            Request::SetForeground(group)
+        }
+        FIONREAD => Request::ReadyBytes,
+        // The console is every process's controlling terminal already.
+        TIOCSCTTY => {
+            crate::tty::control(Request::GetForeground)?;
+            return Ok(0);
+        }
+        // Requests no terminal here knows (as Linux answers them).
+        _ => return Err(Errno::ENOTTY),
+    };
+    match crate::tty::control(request)? {
+        Reply::Done => {}
+        Reply::Bytes(bytes) => p.memory().space.write_bytes(arg, &bytes).map_err(efault)?,
+        Reply::Number(n) => p
+            .memory()
+            .space
+            .write_bytes(arg, &n.to_le_bytes())
+            .map_err(efault)?,
+    }
+    Ok(0)
 }
 
 fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {

@@ -54,7 +54,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::getcwd, Support::Full),
     (
         Sysno::ioctl,
-        Support::Partial("ENOTTY: no descriptor is a terminal yet"),
+        Support::Partial(
+            "terminal requests on the console with `vessel run -t`: TCGETS, TCSETS/W/F, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIONREAD; ENOTTY otherwise (and on every descriptor without -t); no FIONBIO/FIOCLEX, no pseudo-terminals",
+        ),
     ),
     (
         Sysno::fcntl,
@@ -291,7 +293,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::fork,
-        Support::Partial("memory shared copy-on-write (page tables copied; a page is copied at its first write); the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK"),
+        Support::Partial(
+            "memory shared copy-on-write (page tables copied; a page is copied at its first write); the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK",
+        ),
     ),
     (
         Sysno::vfork,
