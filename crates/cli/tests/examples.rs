@@ -253,6 +253,34 @@ fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
 }
 
 #[test]
+fn without_tsc_deadline_the_lapic_one_shot_timer_drives_sleep_and_preemption() {
+    // QEMU hides the TSC-deadline timer: vessel-rt calibrates the LAPIC
+    // timer against the TSC and arms it in one-shot mode. A timer that
+    // never fired would hang the sleep; writing the missing TSC-deadline
+    // MSR would crash the guest.
+    let out = boot(
+        Hypervisor::QemuMicrovm,
+        &["--no-tsc-deadline"],
+        "sleep",
+        &["50"],
+    );
+    assert_eq!(out.status, Some(0), "{}", out.console());
+    assert!(
+        slept_us(&out.stdout, "monotonic") >= 50_000,
+        "{}",
+        out.stdout
+    );
+    let out = boot(
+        Hypervisor::QemuMicrovm,
+        &["--no-tsc-deadline"],
+        "threads",
+        &[],
+    );
+    assert_eq!(out.status, Some(0), "{}", out.console());
+    assert!(out.stdout.contains("total: 1229 primes below 10000\n"));
+}
+
+#[test]
 fn hello_boots_on_qemu_q35_through_firmware() {
     let out = boot(Hypervisor::QemuQ35, &[], "hello", &["q35"]);
     assert_eq!(out.status, Some(0));
