@@ -24,6 +24,9 @@
 //! The parts:
 //! * `path`: path syntax, limits ([`PATH_MAX`], [`NAME_MAX`],
 //!   [`MAX_SYMLINKS`]) and the walk to a path's last component.
+//! * `mount`: directories another file system is mounted on (the kernel's
+//!   procfs): walks stop there ([`Vfs::resolve`] says where, and with what
+//!   rest of the path).
 //! * `namespace`: resolving, creating, linking, unlinking and renaming
 //!   names ([`Vfs::lookup`], [`Vfs::open`], [`Vfs::rename`], …).
 //! * `node`: inodes and directories; `data`: the sparse contents of
@@ -32,18 +35,20 @@
 //!   [`Vfs::write`], [`Vfs::stat`], …).
 //! * [`cpio`]: the SVR4 "newc" archive format.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
 
 pub mod cpio;
 mod data;
+mod mount;
 mod namespace;
 mod node;
 mod path;
 
 pub use cpio::CpioError;
+pub use mount::Resolved;
 pub use path::{MAX_SYMLINKS, NAME_MAX, PATH_MAX};
 
 use node::{Dir, Kind, Node};
@@ -247,6 +252,8 @@ pub struct Vfs {
     pages: u64,
     /// Most data bytes allowed.
     limit: Option<u64>,
+    /// Directories another file system is mounted on.
+    mounts: BTreeSet<Ino>,
 }
 
 impl Vfs {
@@ -263,6 +270,7 @@ impl Vfs {
             next_ino: Vfs::ROOT + 1,
             pages: 0,
             limit: None,
+            mounts: BTreeSet::new(),
         }
     }
 
@@ -517,6 +525,39 @@ impl Vfs {
             path.extend_from_slice(name);
         }
         Ok(path)
+    }
+
+    /// A path naming `ino` (any type): the first name found walking the
+    /// tree from the root, not below mount points; `None` if no name is
+    /// left (a file unlinked while open) or the path would be too long.
+    /// Directories are found at once ([`Vfs::path_of`]); other files take
+    /// a search of the tree, so this is for rare questions (what a
+    /// descriptor refers to).
+    pub fn find_path(&self, ino: Ino) -> Option<Vec<u8>> {
+        if self.node(ino).ok()?.is_dir() {
+            return self.path_of(ino).ok();
+        }
+        let mut stack = alloc::vec![(Vfs::ROOT, Vec::new())];
+        while let Some((dir, path)) = stack.pop() {
+            let Ok(entries) = self.live_dir(dir) else {
+                continue;
+            };
+            for (_, name, child) in entries.iter() {
+                let mut child_path = path.clone();
+                child_path.push(b'/');
+                child_path.extend_from_slice(name);
+                if child_path.len() >= PATH_MAX {
+                    continue;
+                }
+                if child == ino {
+                    return Some(child_path);
+                }
+                if !self.is_mount_point(child) && self.node(child).is_ok_and(Node::is_dir) {
+                    stack.push((child, child_path));
+                }
+            }
+        }
+        None
     }
 
     /// The parent of directory `dir` (the root's is the root; a removed

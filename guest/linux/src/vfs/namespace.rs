@@ -34,6 +34,11 @@ impl Vfs {
     /// `ENOTDIR` when a non-directory is walked through or carries a
     /// trailing slash, `ENAMETOOLONG` for a path of 4096 bytes or more or a
     /// component over 255, `ELOOP` after [`super::MAX_SYMLINKS`] links.
+    ///
+    /// Every call here that walks a path fails with `EXDEV` where the walk
+    /// would enter a mount point ([`Vfs::mount`]); [`Vfs::resolve`] says
+    /// where instead. A mount point as the last component is returned as
+    /// the directory it is in this tree.
     pub fn lookup(&self, cwd: Ino, path: &[u8], follow_last: bool) -> Result<Ino, Errno> {
         let mut walk = Walk::new(self, cwd, path)?;
         loop {
@@ -230,7 +235,8 @@ impl Vfs {
     /// Removes the empty directory `path`. Fails with `ENOTDIR` for a
     /// non-directory (a symbolic link to a directory included),
     /// `ENOTEMPTY` if it has entries, and as Linux for the special final
-    /// components: `EINVAL` for `.`, `ENOTEMPTY` for `..`, `EBUSY` for `/`.
+    /// components: `EINVAL` for `.`, `ENOTEMPTY` for `..`, `EBUSY` for `/`
+    /// and for a mount point.
     pub fn rmdir(&mut self, cwd: Ino, path: &[u8], now: Timespec) -> Result<(), Errno> {
         let (dir, name) = {
             let last = self.walk(cwd, path)?;
@@ -241,6 +247,9 @@ impl Vfs {
                 Last::Root => return Err(Errno::EBUSY),
             };
             let ino = self.child(last.dir, name)?.ok_or(Errno::ENOENT)?;
+            if self.is_mount_point(ino) {
+                return Err(Errno::EBUSY);
+            }
             if !self.node(ino)?.dir()?.is_empty() {
                 return Err(Errno::ENOTEMPTY);
             }
@@ -260,7 +269,8 @@ impl Vfs {
     /// (`EEXIST` for `new` with `noreplace`). A trailing slash on a
     /// non-directory is `ENOTDIR`. `noreplace` fails with `EEXIST` if `new`
     /// exists; `exchange` swaps two existing names of any types (`ENOENT`
-    /// if `new` is missing); both at once is `EINVAL`.
+    /// if `new` is missing); both at once is `EINVAL`. A mount point cannot
+    /// move or be replaced (`EBUSY`).
     pub fn rename(
         &mut self,
         old_cwd: Ino,
@@ -288,6 +298,9 @@ impl Vfs {
             };
             let src = self.child(from.dir, old_name)?.ok_or(Errno::ENOENT)?;
             let dst = self.child(to.dir, new_name)?;
+            if self.is_mount_point(src) || dst.is_some_and(|dst| self.is_mount_point(dst)) {
+                return Err(Errno::EBUSY);
+            }
             if flags.noreplace && dst.is_some() {
                 return Err(Errno::EEXIST);
             }
@@ -432,7 +445,7 @@ impl Vfs {
 
     /// The inode a walk's last component names, if any (`..` of the root
     /// is the root).
-    fn last_ino(&self, last: &Final<'_>) -> Result<Option<Ino>, Errno> {
+    pub(super) fn last_ino(&self, last: &Final<'_>) -> Result<Option<Ino>, Errno> {
         match last.last {
             Last::Name(name) => self.child(last.dir, name),
             Last::Dot | Last::Root => Ok(Some(last.dir)),

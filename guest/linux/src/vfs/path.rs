@@ -110,6 +110,8 @@ impl<'a> Walk<'a> {
     /// reports the last. Fails with `ENOENT` for a missing component,
     /// `ENOTDIR` for one that is not a directory, `ENAMETOOLONG` for a name
     /// over [`NAME_MAX`] bytes and `ELOOP` past [`MAX_SYMLINKS`] links.
+    /// Entering a mount point on the way is `EXDEV` ([`Walk::dir`] is then
+    /// the mount point and [`Walk::rest`] what is left to walk there).
     pub(super) fn parent(&mut self) -> Result<Final<'a>, Errno> {
         loop {
             let Some((component, is_last)) = self.next_component() else {
@@ -137,10 +139,36 @@ impl<'a> Walk<'a> {
                         continue;
                     }
                     self.vfs.node(ino)?.dir()?;
+                    if self.vfs.is_mount_point(ino) {
+                        // Another file system: its owner walks the rest.
+                        self.dir = ino;
+                        return Err(Errno::EXDEV);
+                    }
                     ino
                 }
             };
         }
+    }
+
+    /// The directory reached so far (after an `EXDEV` from
+    /// [`Walk::parent`]: the mount point).
+    pub(super) fn dir(&self) -> Ino {
+        self.dir
+    }
+
+    /// The text not walked yet, as one relative path (empty if nothing
+    /// but slashes is left; a trailing slash is kept).
+    pub(super) fn rest(&self) -> Vec<u8> {
+        let mut rest = Vec::new();
+        // The innermost text (the link being followed) comes first.
+        for text in self.pending.iter().rev().filter(|t| !t.is_empty()) {
+            if !rest.is_empty() && !text.starts_with(b"/") && rest.last() != Some(&b'/') {
+                rest.push(b'/');
+            }
+            rest.extend_from_slice(text);
+        }
+        let start = rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
+        rest.split_off(start)
     }
 
     /// Continues the walk through a symbolic link found as the last
