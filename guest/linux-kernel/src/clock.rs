@@ -117,9 +117,10 @@ fn now(p: &mut Process, clock: Clock) -> Duration {
         }
         Clock::Thread(which) => {
             p.charge_cpu(false);
+            let (user, system) = p.thread_cpu_times();
             match which {
-                CpuClock::All => p.user_time + p.system_time,
-                CpuClock::User => p.user_time,
+                CpuClock::All => user + system,
+                CpuClock::User => user,
             }
         }
     }
@@ -286,11 +287,14 @@ pub fn getrusage(p: &mut Process, who: u64, buf: u64) -> SysResult {
             }
         }
         RUSAGE_CHILDREN => *p.group.children.lock().unwrap_or_else(|e| e.into_inner()),
-        RUSAGE_THREAD => Usage {
-            user: p.user_time,
-            system: p.system_time,
-            maxrss_kib: p.group.maxrss_kib(),
-        },
+        RUSAGE_THREAD => {
+            let (user, system) = p.thread_cpu_times();
+            Usage {
+                user,
+                system,
+                maxrss_kib: p.group.maxrss_kib(),
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
     p.memory()

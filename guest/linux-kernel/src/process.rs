@@ -62,10 +62,10 @@ pub struct Group {
     threads: AtomicUsize,
     /// `prctl(PR_SET_DUMPABLE)`: 1 by default, reset to 1 by `execve`.
     pub dumpable: AtomicU8,
-    /// CPU time its threads spent in user mode, in nanoseconds.
-    user_ns: AtomicU64,
-    /// CPU time its threads spent in the kernel, in nanoseconds.
-    system_ns: AtomicU64,
+    /// CPU time its threads spent in user mode, in TSC ticks.
+    user_ticks: AtomicU64,
+    /// CPU time its threads spent in the kernel, in TSC ticks.
+    system_ticks: AtomicU64,
     /// The largest peak of the address spaces it had before `execve`s.
     maxrss_kib: AtomicU64,
     /// What the children it waited for used (`RUSAGE_CHILDREN`).
@@ -98,8 +98,8 @@ impl Group {
     /// between the two).
     pub fn cpu_times(&self) -> (Duration, Duration) {
         (
-            Duration::from_nanos(self.user_ns.load(Ordering::Relaxed)),
-            Duration::from_nanos(self.system_ns.load(Ordering::Relaxed)),
+            ticks_to_duration(self.user_ticks.load(Ordering::Relaxed)),
+            ticks_to_duration(self.system_ticks.load(Ordering::Relaxed)),
         )
     }
 
@@ -147,14 +147,19 @@ pub struct Process {
     /// `prctl(PR_SET_PDEATHSIG)`: the signal asked for when the parent
     /// ends (stored only: signals between processes do not exist yet).
     pub pdeath_signal: u8,
-    /// CPU time this thread spent in user mode.
-    pub user_time: Duration,
-    /// CPU time this thread spent in the kernel.
-    pub system_time: Duration,
+    /// CPU time this thread spent in user mode, in TSC ticks.
+    user_ticks: u64,
+    /// CPU time this thread spent in the kernel, in TSC ticks.
+    system_ticks: u64,
     /// The thread's CPU clock (its vessel-rt task), once it runs.
-    cpu_clock: Option<vessel_std::thread::Thread>,
+    cpu_clock: Option<vessel_rt::task::TaskRef>,
     /// The CPU clock's reading when time was last charged.
-    cpu_mark: Duration,
+    cpu_mark: u64,
+}
+
+/// CPU time counted in TSC ticks, as a duration.
+fn ticks_to_duration(ticks: u64) -> Duration {
+    Duration::from_nanos(vessel_rt::time::scale().ticks_to_ns(ticks))
 }
 
 /// Why a program could not be started.
@@ -222,8 +227,8 @@ impl Process {
             actions: Mutex::new(Actions::default()),
             threads: AtomicUsize::new(1),
             dumpable: AtomicU8::new(1),
-            user_ns: AtomicU64::new(0),
-            system_ns: AtomicU64::new(0),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
             maxrss_kib: AtomicU64::new(0),
             children: Mutex::new(Usage::default()),
             cwd: Mutex::new(WorkingDir::new(&kernel.fs, Vfs::ROOT)),
@@ -237,10 +242,10 @@ impl Process {
             clear_child_tid: 0,
             signals: ThreadSignals::default(),
             pdeath_signal: 0,
-            user_time: Duration::ZERO,
-            system_time: Duration::ZERO,
+            user_ticks: 0,
+            system_ticks: 0,
             cpu_clock: None,
-            cpu_mark: Duration::ZERO,
+            cpu_mark: 0,
         }
     }
 
@@ -276,21 +281,29 @@ impl Process {
 
     /// Charges the CPU time this thread used since the last charge to user
     /// mode or to the kernel, for it and for its process.
+    /// (Twice per system call: kept to a TSC read and a few additions.)
     pub fn charge_cpu(&mut self, user: bool) {
         let Some(clock) = &self.cpu_clock else {
             return;
         };
-        let now = clock.cpu_time();
+        let now = clock.cpu_ticks();
         let used = now.saturating_sub(self.cpu_mark);
         self.cpu_mark = now;
-        let nanos = used.as_nanos() as u64;
         if user {
-            self.user_time += used;
-            self.group.user_ns.fetch_add(nanos, Ordering::Relaxed);
+            self.user_ticks += used;
+            self.group.user_ticks.fetch_add(used, Ordering::Relaxed);
         } else {
-            self.system_time += used;
-            self.group.system_ns.fetch_add(nanos, Ordering::Relaxed);
+            self.system_ticks += used;
+            self.group.system_ticks.fetch_add(used, Ordering::Relaxed);
         }
+    }
+
+    /// CPU time this thread used so far, in user mode and in the kernel.
+    pub fn thread_cpu_times(&self) -> (Duration, Duration) {
+        (
+            ticks_to_duration(self.user_ticks),
+            ticks_to_duration(self.system_ticks),
+        )
     }
 
     /// The process's memory.
@@ -311,8 +324,8 @@ impl Process {
     /// Runs the thread to its end. Returns how the process ended if this
     /// was its last thread.
     pub fn run(mut self) -> Option<Ended> {
-        let clock = vessel_std::thread::current();
-        self.cpu_mark = clock.cpu_time();
+        let clock = vessel_rt::task::current();
+        self.cpu_mark = clock.cpu_ticks();
         self.cpu_clock = Some(clock);
         let ended = loop {
             if let Some(how) = self.group.ending() {
@@ -414,10 +427,10 @@ impl Process {
             clear_child_tid: 0,
             signals: self.signals.inherit(),
             pdeath_signal: 0,
-            user_time: Duration::ZERO,
-            system_time: Duration::ZERO,
+            user_ticks: 0,
+            system_ticks: 0,
             cpu_clock: None,
-            cpu_mark: Duration::ZERO,
+            cpu_mark: 0,
         }
     }
 

@@ -150,20 +150,28 @@ impl TaskRef {
     /// How long the task has run on a CPU so far (time it was ready or
     /// blocked is not counted; interrupts taken while it ran are).
     pub fn cpu_time(&self) -> core::time::Duration {
+        core::time::Duration::from_nanos(crate::time::scale().ticks_to_ns(self.cpu_ticks()))
+    }
+
+    /// [`TaskRef::cpu_time`] in TSC ticks (`time::scale()` converts them):
+    /// cheap enough to read on every system call.
+    pub fn cpu_ticks(&self) -> u64 {
         let task = &self.0;
-        // With interrupts off no switch happens (one CPU), so the running
-        // task's two counters are read consistently.
-        let enabled = crate::arch::cpu::interrupts_enabled();
-        crate::arch::cpu::disable_interrupts();
-        let mut ticks = task.cpu_ticks.load(Ordering::Relaxed);
-        if task.state() == State::Running {
-            let since = task.running_since.load(Ordering::Relaxed);
-            ticks = ticks.saturating_add(crate::time::ticks().saturating_sub(since));
+        // Without disabling interrupts: a switch in between changes
+        // `running_since`, and the reading is taken again.
+        loop {
+            let since = task.running_since.load(Ordering::Acquire);
+            let ran = task.cpu_ticks.load(Ordering::Acquire);
+            let running = task.state() == State::Running;
+            let now = crate::time::ticks();
+            if task.running_since.load(Ordering::Acquire) == since {
+                return if running {
+                    ran.saturating_add(now.saturating_sub(since))
+                } else {
+                    ran
+                };
+            }
         }
-        if enabled {
-            crate::arch::cpu::enable_interrupts();
-        }
-        core::time::Duration::from_nanos(crate::time::scale().ticks_to_ns(ticks))
     }
 }
 
