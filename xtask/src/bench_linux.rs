@@ -64,6 +64,10 @@ pub struct LinuxArgs {
     /// With --linux: unmeasured warm-up runs of the static `true` on each side.
     #[arg(long, default_value_t = 3)]
     pub true_warmup: usize,
+    /// With --linux: runs of the 200-process busybox script on each side
+    /// (minutes per run under an emulating KVM).
+    #[arg(long, default_value_t = 1)]
+    pub script_runs: usize,
 }
 
 impl Default for LinuxArgs {
@@ -73,6 +77,7 @@ impl Default for LinuxArgs {
             linux_runs: 3,
             true_runs: 30,
             true_warmup: 3,
+            script_runs: 1,
         }
     }
 }
@@ -251,8 +256,8 @@ fn ratio(native: f64, vessel: f64) -> Option<f64> {
 /// `cargo xtask bench --linux` on built programs and `vessel`: runs the
 /// measures and returns the summary that is printed and written.
 pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Result<Value> {
-    if args.linux_runs == 0 || args.true_runs == 0 {
-        bail!("--linux-runs and --true-runs must be at least 1");
+    if args.linux_runs == 0 || args.true_runs == 0 || args.script_runs == 0 {
+        bail!("--linux-runs, --true-runs and --script-runs must be at least 1");
     }
     let vessel = project.host_release_bin("vessel");
     if !vessel.is_file() {
@@ -364,7 +369,7 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
 
     note(format!(
         "bench --linux: busybox script running 200 processes, {} runs each side",
-        args.linux_runs
+        args.script_runs
     ));
     let busybox = Path::new("/bin/busybox");
     let native_script = || {
@@ -378,7 +383,7 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
         c
     };
     let (mut native, mut guest) = (Vec::new(), Vec::new());
-    for i in 0..args.linux_runs {
+    for i in 0..args.script_runs {
         if i % 2 == 0 {
             native.push(bench::wall_ms(&mut native_script())?);
             guest.push(bench::wall_ms(&mut vessel_script())?);
@@ -397,7 +402,7 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
             "native_ms": round(ns.p50, 1),
             "vessel_ms": round(vs.p50, 1),
             "ratio": ratio(ns.p50, vs.p50).map(|r| round(r, 2)),
-            "runs": args.linux_runs,
+            "runs": args.script_runs,
         }),
     );
 
