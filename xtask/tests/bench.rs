@@ -104,6 +104,7 @@ echo "oslat measure=$1 iterations=$2 total_ns=1 ns_per_op=$ns""#,
         linux_runs: 2,
         true_runs: 3,
         true_warmup: 1,
+        script_runs: 1,
     };
     let report = bench_linux::measure(&project, &args, &Programs { oslat, true_bin }).unwrap();
     bench_linux::print_report(&report);
@@ -120,9 +121,31 @@ echo "oslat measure=$1 iterations=$2 total_ns=1 ns_per_op=$ns""#,
         "context_switch",
         "fork_exit_wait",
         "fork_execve_wait",
+        "open_close",
+        "stat",
+        "read_4k",
+        "write_4k",
+        "create_delete",
+        "pipe_bandwidth_64k",
     ] {
         assert_eq!(report[key]["ratio"], 4.0, "{key}");
     }
+    assert_eq!(
+        report["targets"]["files_and_pipe_bandwidth_worst_ratio"]["value"],
+        4.0
+    );
+    assert_eq!(
+        report["targets"]["files_and_pipe_bandwidth_worst_ratio"]["met"],
+        false
+    );
+    // The fake vessel runs busybox natively too: both sides measured.
+    assert!(
+        report["busybox_200_processes"]["vessel_ms"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(report["targets"]["busybox_200_processes_ratio"]["value"].is_f64());
     assert_eq!(report["targets"]["pipe_round_trip_ratio"]["value"], 4.0);
     assert_eq!(report["targets"]["pipe_round_trip_ratio"]["met"], false);
     assert_eq!(report["targets"]["fork_exec_ratio"]["value"], 4.0);
