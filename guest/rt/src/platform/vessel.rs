@@ -54,13 +54,13 @@ struct ConsoleRequest {
 }
 
 impl ConsoleRequest {
-    /// An empty request.
+    /// An empty request, all zeros like the other requests of [`VESSEL`],
+    /// so that the static lands in `.bss`, not in the image file (`write`
+    /// sets the status field before each call).
     const fn new() -> Self {
         Self {
             args: ConsoleWrite {
-                header: Header {
-                    status: Status::NotHandled as i64,
-                },
+                header: Header { status: 0 },
                 stream: 0,
                 reserved: 0,
                 buf: 0,
@@ -117,12 +117,11 @@ struct ReadRequest {
 }
 
 impl ReadRequest {
+    /// An empty request, all zeros (see [`ConsoleRequest::new`]).
     const fn new() -> Self {
         Self {
             args: ConsoleRead {
-                header: Header {
-                    status: Status::NotHandled as i64,
-                },
+                header: Header { status: 0 },
                 buf: 0,
                 len: 0,
             },
@@ -166,12 +165,11 @@ struct CopyOutRequest {
 }
 
 impl CopyOutRequest {
+    /// An empty request, all zeros (see [`ConsoleRequest::new`]).
     const fn new() -> Self {
         Self {
             args: CopyOut {
-                header: Header {
-                    status: Status::NotHandled as i64,
-                },
+                header: Header { status: 0 },
                 slot: 0,
                 flags: 0,
                 buf: 0,
