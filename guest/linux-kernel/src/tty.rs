@@ -287,16 +287,19 @@ fn input(state: &mut State, mut byte: u8) -> Option<u8> {
     }
     match byte {
         b if b == t.cc[VERASE] || b == 0x08 => {
-            if let Some(erased) = state.line.pop() {
-                if t.lflag & ECHO != 0 && t.lflag & ECHOE != 0 {
-                    let width = if erased < 0x20 && t.lflag & ECHOCTL != 0 {
-                        2
-                    } else {
-                        1
-                    };
-                    for _ in 0..width {
-                        echo(state, b"\x08 \x08");
-                    }
+            let erased = state.line.pop();
+            if let Some(erased) = erased
+                && t.lflag & ECHO != 0
+                && t.lflag & ECHOE != 0
+            {
+                // A control character was echoed as two (^X).
+                let width = if erased < 0x20 && t.lflag & ECHOCTL != 0 {
+                    2
+                } else {
+                    1
+                };
+                for _ in 0..width {
+                    echo(state, b"\x08 \x08");
                 }
             }
         }
