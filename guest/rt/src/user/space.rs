@@ -223,6 +223,28 @@ impl UserSpace {
     pub fn peak_pages(&self) -> u64 {
         self.tables.lock().peak
     }
+
+    /// The mapped user pages as runs of consecutive pages with the same
+    /// rights, in address order: `(start, end, rights)`. The page tables
+    /// are the only record of what is mapped, so this is what a Linux
+    /// kernel's list of mappings (`/proc/PID/maps`) can be made from.
+    pub fn regions(&self) -> alloc::vec::Vec<(u64, u64, Access)> {
+        let mut runs = alloc::vec::Vec::new();
+        let tables = self.tables.lock();
+        tables.visit(
+            tables.pml4,
+            4,
+            0,
+            0..256,
+            &mut |page, access| match runs.last_mut() {
+                Some((_, end, rights)) if *end == page && *rights == access => {
+                    *end += PAGE_SIZE;
+                }
+                _ => runs.push((page, page + PAGE_SIZE, access)),
+            },
+        );
+        runs
+    }
 }
 
 impl Tables {
@@ -577,6 +599,46 @@ pub struct Access {
 }
 
 impl Tables {
+    /// Calls `page(address, rights)` for every mapped page below the table
+    /// at `phys` (at `level`, 4 = PML4, covering from `base`), in address
+    /// order.
+    fn visit(
+        &self,
+        phys: u64,
+        level: u8,
+        base: u64,
+        entries: core::ops::Range<usize>,
+        page: &mut dyn FnMut(u64, Access),
+    ) {
+        let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
+        for index in entries {
+            // SAFETY: `phys` is a table of this space, reachable through the
+            // direct map; only this module writes its lower half, through
+            // `&mut self` under the space's mutex (held by the caller as
+            // `&self`), so no write races with this read. The entry is
+            // copied out.
+            let entry = unsafe { (&*table(phys))[index].clone() };
+            if entry.is_unused() {
+                continue;
+            }
+            let address = base + index as u64 * span;
+            if level > 1 {
+                self.visit(entry.addr().as_u64(), level - 1, address, 0..512, page);
+                continue;
+            }
+            let flags = entry.flags();
+            let user = flags.contains(Flags::USER_ACCESSIBLE);
+            page(
+                address,
+                Access {
+                    readable: user,
+                    writable: user && logically_writable(flags),
+                    executable: user && !flags.contains(Flags::NO_EXECUTE),
+                },
+            );
+        }
+    }
+
     /// Maps every user page of these tables at the same address in `child`
     /// (empty tables), sharing the frame copy-on-write: both entries lose
     /// the hardware write bit and gain [`COW`] (and [`COW_WRITABLE`] where
