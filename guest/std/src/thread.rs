@@ -37,6 +37,15 @@ impl Thread {
     pub fn cpu_time(&self) -> Duration {
         self.task.cpu_time()
     }
+
+    /// Interrupts the thread (a Vessel extension, as Java's
+    /// `Thread.interrupt`): sets its interrupt flag and wakes it from an
+    /// interruptible wait ([`sleep_interruptible`],
+    /// [`crate::sync::Condvar::wait_interruptible`]). The flag stays set
+    /// until the thread calls [`clear_interrupt`].
+    pub fn interrupt(&self) {
+        self.task.interrupt();
+    }
 }
 
 /// A unique thread identifier.
@@ -67,6 +76,31 @@ pub fn sleep(duration: Duration) {
             task::sleep_until(Instant::now() + Duration::from_secs(86_400));
         },
     }
+}
+
+/// Sleeps for at least `duration` unless the thread is interrupted
+/// ([`Thread::interrupt`]) first; returns whether the whole time passed.
+/// Does not sleep at all while the thread's interrupt flag is set.
+pub fn sleep_interruptible(duration: Duration) -> bool {
+    match Instant::now().checked_add(duration) {
+        Some(deadline) => task::sleep_until_interruptible(deadline),
+        None => loop {
+            let day = Instant::now() + Duration::from_secs(86_400);
+            if !task::sleep_until_interruptible(day) {
+                return false;
+            }
+        },
+    }
+}
+
+/// Whether the calling thread's interrupt flag is set.
+pub fn is_interrupted() -> bool {
+    task::is_interrupted()
+}
+
+/// Clears the calling thread's interrupt flag; returns whether it was set.
+pub fn clear_interrupt() -> bool {
+    task::clear_interrupt()
 }
 
 /// Lets other threads run.

@@ -39,6 +39,22 @@ impl Condvar {
         (guard, Instant::now() >= deadline)
     }
 
+    /// Like [`Condvar::wait`] (with an optional deadline), but an interrupt
+    /// of the task ([`crate::task::TaskRef::interrupt`]) also ends the wait,
+    /// which does not sleep at all while the task's interrupt flag is set.
+    /// The caller tells why it woke by checking its condition, the flag
+    /// ([`crate::task::is_interrupted`]) and the time.
+    pub fn wait_interruptible<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, T> {
+        let mutex = MutexGuard::mutex(&guard);
+        self.waiters
+            .sleep_interruptible_after(|| drop(guard), deadline);
+        mutex.lock()
+    }
+
     /// Wakes one waiting task.
     pub fn notify_one(&self) {
         self.waiters.wake_one();

@@ -5,11 +5,22 @@
 //! [`yield_now`], [`sleep_until`], [`JoinHandle::join`] and [`WaitQueue`] say
 //! nothing about where a task runs, so a per-CPU scheduler can replace the
 //! single run queue without changing their users.
+//!
+//! Interrupts (in the sense of Java's `Thread.interrupt`, not the CPU's):
+//! [`TaskRef::interrupt`] sets a task's interrupt flag and wakes it if it
+//! sleeps in an *interruptible* wait ([`WaitQueue::sleep_interruptible_after`],
+//! [`sleep_until_interruptible`], `Condvar::wait_interruptible`); such a
+//! wait does not sleep at all while the flag is set. The flag stays set
+//! until the task clears it ([`clear_interrupt`]). This is what lets a
+//! kernel above vessel-rt break a blocked thread out of its wait (a Linux
+//! signal) without polling: the sender records why, then interrupts.
 
 mod sched;
 mod wait_queue;
 
-pub use sched::{current, sleep_until, yield_now};
+pub use sched::{
+    clear_interrupt, current, is_interrupted, sleep_until, sleep_until_interruptible, yield_now,
+};
 pub(crate) use sched::{exit_current, run, timer_interrupt};
 pub use wait_queue::WaitQueue;
 
@@ -89,6 +100,11 @@ pub(crate) struct Task {
     cpu_ticks: AtomicU64,
     /// TSC value when the task was last switched to.
     running_since: AtomicU64,
+    /// Set by [`TaskRef::interrupt`], cleared by the task itself.
+    interrupted: AtomicBool,
+    /// Whether its current (or last) sleep is interruptible; written by
+    /// the task under the scheduler lock as it blocks.
+    interruptible: AtomicBool,
 }
 
 // SAFETY: all fields are Sync except `saved_rsp`, which only the scheduler
@@ -115,6 +131,8 @@ impl Task {
             panicking: AtomicBool::new(false),
             cpu_ticks: AtomicU64::new(0),
             running_since: AtomicU64::new(crate::time::ticks()),
+            interrupted: AtomicBool::new(false),
+            interruptible: AtomicBool::new(false),
         }
     }
 
@@ -172,6 +190,13 @@ impl TaskRef {
                 };
             }
         }
+    }
+
+    /// Interrupts the task: sets its interrupt flag and, if it sleeps in
+    /// an interruptible wait, wakes it (to the wait, a spurious wake-up).
+    /// Its interruptible waits return at once until it clears the flag.
+    pub fn interrupt(&self) {
+        sched::interrupt(&self.0);
     }
 }
 

@@ -152,17 +152,69 @@ pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
         let enabled = cpu::interrupts_enabled();
         cpu::disable_interrupts();
-        block_current(Some(deadline));
+        block_current(Some(deadline), false);
         if enabled {
             cpu::enable_interrupts();
         }
     }
 }
 
-/// Blocks the current task until something wakes it or `deadline` passes.
-/// Interrupts must be disabled. Returns with them still disabled.
-pub(super) fn block_current(deadline: Option<Instant>) {
+/// Sleeps until the monotonic clock reaches `deadline` or the task is
+/// interrupted ([`super::TaskRef::interrupt`]); returns whether the whole
+/// time passed (false: interrupted first, or the flag was already set).
+pub fn sleep_until_interruptible(deadline: Instant) -> bool {
+    loop {
+        if is_interrupted() {
+            return false;
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+        let enabled = cpu::interrupts_enabled();
+        cpu::disable_interrupts();
+        block_current(Some(deadline), true);
+        if enabled {
+            cpu::enable_interrupts();
+        }
+    }
+}
+
+/// Whether the running task's interrupt flag is set.
+pub fn is_interrupted() -> bool {
+    with_scheduler(|s| s.current.interrupted.load(AtomicOrdering::Acquire))
+}
+
+/// Clears the running task's interrupt flag; returns whether it was set.
+pub fn clear_interrupt() -> bool {
+    with_scheduler(|s| s.current.interrupted.swap(false, AtomicOrdering::AcqRel))
+}
+
+/// Sets `task`'s interrupt flag and wakes it if it sleeps interruptibly.
+/// Under the scheduler lock, so that a task about to block interruptibly
+/// either sees the flag or is already blocked when it is woken.
+pub(super) fn interrupt(task: &Arc<Task>) {
     with_scheduler(|s| {
+        task.interrupted.store(true, AtomicOrdering::Release);
+        if task.state() == State::Blocked && task.interruptible.load(AtomicOrdering::Relaxed) {
+            task.set_state(State::Ready);
+            s.ready.push_back(task.clone());
+            arm_timer(s, time::ticks());
+        }
+    });
+}
+
+/// Blocks the current task until something wakes it or `deadline` passes
+/// (or, if `interruptible`, until it is interrupted: an interruptible
+/// block with the interrupt flag set returns at once). Interrupts must be
+/// disabled. Returns with them still disabled.
+pub(super) fn block_current(deadline: Option<Instant>, interruptible: bool) {
+    let blocked = with_scheduler(|s| {
+        if interruptible && s.current.interrupted.load(AtomicOrdering::Acquire) {
+            return false;
+        }
+        s.current
+            .interruptible
+            .store(interruptible, AtomicOrdering::Relaxed);
         s.current.set_state(State::Blocked);
         if let Some(deadline) = deadline {
             let deadline = deadline.ticks();
@@ -172,8 +224,11 @@ pub(super) fn block_current(deadline: Option<Instant>) {
             }));
             arm_timer(s, time::ticks());
         }
+        true
     });
-    switch(false);
+    if blocked {
+        switch(false);
+    }
 }
 
 /// Ends the current task with `outcome` and never returns.

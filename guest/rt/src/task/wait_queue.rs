@@ -48,12 +48,24 @@ impl WaitQueue {
     /// Queues the current task, runs `release` (e.g. unlocking a mutex),
     /// then sleeps until woken or until `deadline`.
     pub fn sleep_after(&self, release: impl FnOnce(), deadline: Option<Instant>) {
+        self.sleep(release, deadline, false);
+    }
+
+    /// Like [`WaitQueue::sleep_after`], but the task's interrupt
+    /// ([`super::TaskRef::interrupt`]) also wakes it, and it does not sleep
+    /// at all if its interrupt flag is set. The caller checks the flag
+    /// ([`super::is_interrupted`]) when it wakes.
+    pub fn sleep_interruptible_after(&self, release: impl FnOnce(), deadline: Option<Instant>) {
+        self.sleep(release, deadline, true);
+    }
+
+    fn sleep(&self, release: impl FnOnce(), deadline: Option<Instant>, interruptible: bool) {
         let enabled = cpu::interrupts_enabled();
         cpu::disable_interrupts();
         let me = sched::current_task();
         self.waiters.lock().push_back(me.clone());
         release();
-        sched::block_current(deadline);
+        sched::block_current(deadline, interruptible);
         // Woken by a timeout or spuriously: leave the queue so that a later
         // wake-up goes to a task that is still waiting.
         self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));

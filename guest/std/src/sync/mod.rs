@@ -163,6 +163,32 @@ impl Condvar {
         Ok((MutexGuard { inner }, WaitTimeoutResult(timed_out)))
     }
 
+    /// Like [`Condvar::wait`], but also returns when the thread is
+    /// interrupted (a Vessel extension, see
+    /// [`crate::thread::Thread::interrupt`]), and does not sleep at all
+    /// while its interrupt flag is set: check the condition, then
+    /// [`crate::thread::is_interrupted`], in a loop.
+    pub fn wait_interruptible<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+    ) -> LockResult<MutexGuard<'a, T>> {
+        Ok(MutexGuard {
+            inner: self.inner.wait_interruptible(guard.inner, None),
+        })
+    }
+
+    /// [`Condvar::wait_interruptible`] that also gives up after `timeout`.
+    pub fn wait_timeout_interruptible<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let deadline = Instant::now().checked_add(timeout);
+        let inner = self.inner.wait_interruptible(guard.inner, deadline);
+        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+        Ok((MutexGuard { inner }, WaitTimeoutResult(timed_out)))
+    }
+
     /// Wakes one waiter.
     pub fn notify_one(&self) {
         self.inner.notify_one();
