@@ -504,6 +504,110 @@ fn wait4_and_waitid_report_children_as_linux() {
 }
 
 #[test]
+fn signals_between_processes_kill_stop_and_continue() {
+    let out = same_natively_and_under_vessel(&musl_program("kill"), &[], &[]);
+    assert_eq!(out.status, Some(0));
+    for line in [
+        "pause, SIGTERM: signaled 1 by 15\n",
+        "pipe read, SIGKILL: signaled 1 by 9\n",
+        "sleep, SIGUSR1: signaled 1 by 10\n",
+        "SIGCHLD and SIGWINCH: exited 4\n",
+        "kill(gone, SIGTERM): No such process\n",
+        "kill(self, 65): Invalid argument\n",
+        "tgkill(-1, self, SIGUSR1): Invalid argument\n",
+        "kill(zombie, SIGKILL): ok\nthe zombie: exited 6\n",
+        "SIGSTOP: waitpid matches 1, stopped 1 by 19\n",
+        "SIGCONT: waitpid matches 1, continued 1\n",
+        "waitid: code 5 (CLD_STOPPED 5), status 19, pid matches 1\n",
+        "SIGTERM while stopped: waitpid WNOHANG 0\nstopped, SIGTERM, SIGCONT: signaled 1 by 15\n",
+        "stopped, SIGKILL: signaled 1 by 9\n",
+        "after SIGCONT the child wrote 'c'\ncontinued child: exited 9\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+    let out = same_natively_and_under_vessel(&musl_program("pgkill"), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "kill(-leader, SIGTERM): ok\n\
+         leader exited 130 (members' signals 15 + 15, its handler 100)\n\
+         kill(-leader) once all are gone: No such process\n\
+         leader sending kill(0, SIGUSR2) exited 124\n"
+    );
+}
+
+#[test]
+fn sigchld_reports_children_ending_stopping_and_continuing() {
+    let out = same_natively_and_under_vessel(&musl_program("sigchld"), &[], &[]);
+    for line in [
+        "exit(7): handler ran 1, code 1, status 7, from the child 1\n",
+        "SIGKILL: handler ran 2, code 2, status 9, from the child 1\n",
+        "SIGSTOP: handler ran 3, code 5, status 19, from the child 1\n",
+        "SIGCONT: handler ran 4, code 6, status 18, from the child 1\n",
+        "SA_NOCLDSTOP, SIGSTOP then SIGKILL: handler ran 6, code 2, status 9, from the child 1\n",
+        "SA_NOCLDWAIT: handler ran 7, code 1, status 3, from the child 1\nthen wait: -1, No child process\n",
+        "SIG_IGN, then wait: -1, No child process\nhandler count still 7\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn signals_interrupt_blocked_calls_or_restart_them() {
+    let out = same_natively_and_under_vessel(&musl_program("eintr"), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "read: -1, Interrupted system call, handler ran 1\n\
+         nanosleep: -1, Interrupted system call, left between 10 and 20 s: 1\n\
+         clock_nanosleep: Interrupted system call, left below 20 s: 1\n\
+         waitpid: -1, Interrupted system call\n\
+         futex wait: -1, Interrupted system call\n\
+         pause: -1, Interrupted system call\n\
+         SA_RESTART read: 4 (data), handler ran 1\n\
+         ignored signals, read: 4 (data)\n"
+    );
+    let out =
+        same_natively_and_under_vessel(&musl_program_with("threadsig", &["-pthread"]), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "worker read: -1, Interrupted system call\n\
+         handled 1, by the worker 1\n\
+         worker read: -1, Interrupted system call\n\
+         kill to the process: handled 1, by the worker 1\n\
+         SIGTERM with a thread blocked in read: signaled by 15\n\
+         exit with a thread blocked in read: exited 5\n"
+    );
+}
+
+#[test]
+fn alarm_itimers_sigsuspend_sigtimedwait_and_sigpending() {
+    let out = same_natively_and_under_vessel(&musl_program("alarm"), &[], &[]);
+    // The last alarm has the default action: status 128 + SIGALRM.
+    assert_eq!(out.status, Some(142));
+    for line in [
+        "alarm(5) first: 0\nalarm(3) after: 5\nalarm(0) after: 3\n",
+        "pause: -1, Interrupted system call, alarms 1\n",
+        "interval timer fired 3 times\n",
+        "after disarming: 0 0 0 0\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+    let out = same_natively_and_under_vessel(&musl_program("sigwait"), &[], &[]);
+    for line in [
+        "sigsuspend: -1, Interrupted system call, handled 1, pending 0\n",
+        "mask restored: usr1 blocked 1\n",
+        "sigtimedwait: 10 (SIGUSR1 10), si_code -6 (SI_TKILL -6), pid matches 1, handled 1\n",
+        "nothing pending, 100 ms: -1, Resource temporarily unavailable\n",
+        "from the child: 12 (SIGUSR2 12), si_code 0 (SI_USER 0), pid matches 1\n",
+        "a handled SIGUSR1 meanwhile: -1, Interrupted system call, handled 1\n",
+        "raised 3 times each: SIGRTMIN taken 3 times, SIGUSR2 1\n",
+        "SIGUSR2 pending 1, after SIG_IGN 0\n",
+        "SA_ONSTACK handler on the alternate stack: 1\nwithout SA_ONSTACK: on it 0\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
 fn clocks_sleeps_and_cpu_time_agree() {
     same_with_zeros("timeofday", &[], &[]);
     let out = same_with_zeros("sleep", &[], &["nanosleep 0: 0"]);

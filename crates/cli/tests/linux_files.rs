@@ -136,6 +136,22 @@ fn busybox_reads_and_lists_the_volume() {
 }
 
 #[test]
+fn busybox_jobs_and_signals() {
+    for script in [
+        "sleep 5 & kill $!; wait $!; echo $?",
+        "trap 'echo got' USR1; kill -USR1 $$; echo after",
+        "sleep 1 & sleep 1 & wait; echo done",
+        "sleep 5 & sleep 0.1; kill -STOP $!; sleep 0.1; kill -CONT $!; kill -TERM $!; wait $!; echo $?",
+        "trap 'echo child ended' CHLD; sleep 0.2 & wait; echo waited",
+        "(trap 'echo term in subshell; exit 3' TERM; kill -TERM $(sh -c 'echo $PPID'); sleep 5); echo $?",
+        "kill -9 $$; echo not reached",
+        "kill -l 15; kill -0 $$ && echo alive; kill -s USR2 999999; echo $?",
+    ] {
+        same_script(script);
+    }
+}
+
+#[test]
 fn busybox_changes_the_tree() {
     for script in [
         "mkdir -p new/a/b && echo hi > new/a/b/f && cat new/a/b/f && find new | sort",

@@ -10,6 +10,8 @@
 
 use crate::kernel::Usage;
 use crate::process::Process;
+use crate::signal::{self, Restart};
+use alloc::boxed::Box;
 use core::time::Duration;
 use vessel_linux::{Errno, SysResult};
 use vessel_std::os::user::Fault;
@@ -195,7 +197,7 @@ pub fn time(p: &mut Process, tloc: u64) -> SysResult {
 
 /// Reads a valid `struct timespec` (`EFAULT`, or `EINVAL` for a negative
 /// or out-of-range one).
-fn read_timespec(p: &Process, at: u64) -> Result<Duration, Errno> {
+pub fn read_timespec(p: &Process, at: u64) -> Result<Duration, Errno> {
     let mut bytes = [0u8; 16];
     p.memory()
         .space
@@ -209,37 +211,64 @@ fn read_timespec(p: &Process, at: u64) -> Result<Duration, Errno> {
     Ok(Duration::new(secs as u64, nanos as u32))
 }
 
-/// Sleeps until `clock` reads `deadline` (at once if it has).
-fn sleep_until(p: &mut Process, clock: Clock, deadline: Duration) {
+/// Sleeps until `clock` reads `deadline` (at once if it has); false if a
+/// signal interrupted the sleep first.
+fn sleep_until(p: &mut Process, clock: Clock, deadline: Duration) -> bool {
     loop {
         let now = now(p, clock);
         if now >= deadline {
-            return;
+            return true;
         }
         let left = deadline - now;
-        match clock {
+        let step = match clock {
             // CPU time moves only while other threads run: look again
             // every millisecond.
-            Clock::Process(_) | Clock::Thread(_) => {
-                vessel_std::thread::sleep(left.min(Duration::from_millis(1)))
-            }
-            Clock::Realtime | Clock::Monotonic => vessel_std::thread::sleep(left),
+            Clock::Process(_) | Clock::Thread(_) => left.min(Duration::from_millis(1)),
+            Clock::Realtime | Clock::Monotonic => left,
+        };
+        if !vessel_std::thread::sleep_interruptible(step) {
+            return false;
         }
     }
 }
 
-/// Sleeps at least the time asked. Nothing interrupts a sleep yet (no
-/// signal comes from elsewhere), so the remaining time is never written,
-/// as Linux does not write it after a full sleep.
-pub fn nanosleep(p: &mut Process, request: u64) -> SysResult {
+/// A relative sleep until `clock` reads `deadline`. If a signal
+/// interrupts it, the time left goes to `remain` (unless null) and, if no
+/// handler runs (the process was stopped and continued), the sleep goes
+/// on through `restart_syscall`.
+fn sleep_for(p: &mut Process, clock: Clock, deadline: Duration, remain: u64) -> SysResult {
+    if sleep_until(p, clock, deadline) {
+        return Ok(0);
+    }
+    if remain != 0 {
+        let left = deadline.saturating_sub(now(p, clock));
+        p.memory()
+            .space
+            .write_bytes(remain, &timespec(left))
+            .map_err(efault)?;
+    }
+    let rest = move |p: &mut Process| sleep_for(p, clock, deadline, remain);
+    Err(signal::interrupted(p, Restart::Resume(Box::new(rest))))
+}
+
+/// `nanosleep(request, remain)`: sleeps at least the time asked, unless
+/// a signal's handler interrupts it (`EINTR`, the time left in `remain`).
+pub fn nanosleep(p: &mut Process, request: u64, remain: u64) -> SysResult {
     let span = read_timespec(p, request)?;
-    vessel_std::thread::sleep(span);
-    Ok(0)
+    let deadline = monotonic(p).saturating_add(span);
+    sleep_for(p, Clock::Monotonic, deadline, remain)
 }
 
 /// `clock_nanosleep(clock, flags, request, remain)`: a relative sleep, or
-/// with `TIMER_ABSTIME` one until the clock reads `request`.
-pub fn clock_nanosleep(p: &mut Process, id: u64, flags: u64, request: u64) -> SysResult {
+/// with `TIMER_ABSTIME` one until the clock reads `request` (which a
+/// signal's handler interrupts without writing `remain`).
+pub fn clock_nanosleep(
+    p: &mut Process,
+    id: u64,
+    flags: u64,
+    request: u64,
+    remain: u64,
+) -> SysResult {
     const TIMER_ABSTIME: u64 = 1;
     let (clock, sleeps) = clock(p, id)?;
     if !sleeps {
@@ -250,13 +279,14 @@ pub fn clock_nanosleep(p: &mut Process, id: u64, flags: u64, request: u64) -> Sy
         });
     }
     let span = read_timespec(p, request)?;
-    let deadline = if flags & TIMER_ABSTIME != 0 {
-        span
-    } else {
-        now(p, clock).saturating_add(span)
-    };
-    sleep_until(p, clock, deadline);
-    Ok(0)
+    if flags & TIMER_ABSTIME != 0 {
+        return match sleep_until(p, clock, span) {
+            true => Ok(0),
+            false => Err(signal::interrupted(p, Restart::NoHandler)),
+        };
+    }
+    let deadline = now(p, clock).saturating_add(span);
+    sleep_for(p, clock, deadline, remain)
 }
 
 /// The size of `struct rusage`.

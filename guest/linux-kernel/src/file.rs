@@ -204,8 +204,19 @@ impl Pipe {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait<'a>(&self, state: MutexGuard<'a, PipeState>) -> MutexGuard<'a, PipeState> {
-        self.changed.wait(state).unwrap_or_else(|e| e.into_inner())
+    /// Waits for the pipe to change; `ERESTART` if a signal interrupts
+    /// the wait (or had, before it began).
+    fn wait<'a>(
+        &self,
+        state: MutexGuard<'a, PipeState>,
+    ) -> Result<MutexGuard<'a, PipeState>, Errno> {
+        if crate::signal::pending() {
+            return Err(Errno::ERESTART);
+        }
+        Ok(self
+            .changed
+            .wait_interruptible(state)
+            .unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Reads at most `max` bytes; waits for data unless `nonblocking`; an
@@ -219,7 +230,7 @@ impl Pipe {
             if nonblocking {
                 return Err(Errno::EAGAIN);
             }
-            state = self.wait(state);
+            state = self.wait(state)?;
         }
         let n = max.min(state.bytes.len());
         let out: Vec<u8> = state.bytes.drain(..n).collect();
@@ -252,7 +263,12 @@ impl Pipe {
                         Err(Errno::EAGAIN)
                     };
                 }
-                state = self.wait(state);
+                state = match self.wait(state) {
+                    Ok(state) => state,
+                    // Interrupted: what was written counts.
+                    Err(e) if written == 0 => return Err(e),
+                    Err(_) => return Ok(written),
+                };
                 continue;
             }
             let n = room.min(data.len() - written);

@@ -5,7 +5,7 @@
 //! decodes the arguments the way Linux does.
 
 use crate::clock;
-use crate::kernel::{Ended, Waited, Which};
+use crate::kernel::{Ended, Event, WaitFor, Waited, Which};
 use crate::process::Process;
 use vessel_linux::{Errno, SysResult};
 use vessel_std::os::user::Fault;
@@ -108,17 +108,24 @@ pub fn wait4(p: &mut Process, pid: u64, status: u64, options: u64, ru: u64) -> S
         // SIGCHLD: there are none (every child here uses SIGCHLD).
         return Err(Errno::ECHILD);
     }
+    let wait_for = WaitFor {
+        exited: true,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+    };
     let Some(waited) = p
         .kernel
-        .wait(p.pid(), which, options & WNOHANG != 0, true, true)?
+        .wait(p.pid(), which, options & WNOHANG != 0, true, wait_for)?
     else {
         return Ok(0);
     };
-    reaped(p, &waited);
+    if matches!(waited.event, Event::Ended(_)) {
+        reaped(p, &waited);
+    }
     if status != 0 {
         p.memory()
             .space
-            .write_bytes(status, &waited.ended.wait_status().to_le_bytes())
+            .write_bytes(status, &waited.event.wait_status().to_le_bytes())
             .map_err(efault)?;
     }
     write_rusage(p, ru, &waited)?;
@@ -126,8 +133,9 @@ pub fn wait4(p: &mut Process, pid: u64, status: u64, options: u64, ru: u64) -> S
 }
 
 /// `waitid(idtype, id, infop, options, rusage)` for `P_ALL`, `P_PID` and
-/// `P_PGID`, with `WEXITED`, `WNOHANG` and `WNOWAIT`; the `siginfo_t`
-/// gets the fields Linux writes (signal, errno, code, pid, uid, status).
+/// `P_PGID`, with `WEXITED`, `WSTOPPED`, `WCONTINUED`, `WNOHANG` and
+/// `WNOWAIT`; the `siginfo_t` gets the fields Linux writes (signal, errno,
+/// code, pid, uid, status).
 pub fn waitid(
     p: &mut Process,
     idtype: u64,
@@ -137,16 +145,21 @@ pub fn waitid(
     ru: u64,
 ) -> SysResult {
     const SIGCHLD: i32 = 17;
+    const SIGCONT: i32 = 18;
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;
+    const CLD_STOPPED: i32 = 5;
+    const CLD_CONTINUED: i32 = 6;
     // Whatever happens, Linux then writes these siginfo fields (zeros
     // unless a child was found), and a bad `infop` makes it EFAULT.
     let found = wait_id(p, idtype, id, options, ru);
     let (head, tail) = match &found {
         Ok(Some(waited)) => {
-            let (code, status) = match waited.ended {
-                Ended::Exited(code) => (CLD_EXITED, i32::from(code)),
-                Ended::Signaled(signal) => (CLD_KILLED, i32::from(signal)),
+            let (code, status) = match waited.event {
+                Event::Ended(Ended::Exited(code)) => (CLD_EXITED, i32::from(code)),
+                Event::Ended(Ended::Signaled(signal)) => (CLD_KILLED, i32::from(signal)),
+                Event::Stopped(signal) => (CLD_STOPPED, i32::from(signal)),
+                Event::Continued => (CLD_CONTINUED, SIGCONT),
             };
             ([SIGCHLD, 0, code], [waited.pid as i32, 0, status])
         }
@@ -214,15 +227,16 @@ fn wait_id(
         return Err(Errno::ECHILD);
     }
     let reap = options & WNOWAIT == 0;
-    let waited = p.kernel.wait(
-        p.pid(),
-        which,
-        options & WNOHANG != 0,
-        reap,
-        options & WEXITED != 0,
-    )?;
+    let wait_for = WaitFor {
+        exited: options & WEXITED != 0,
+        stopped: options & WSTOPPED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    let waited = p
+        .kernel
+        .wait(p.pid(), which, options & WNOHANG != 0, reap, wait_for)?;
     if let Some(waited) = &waited {
-        if reap {
+        if reap && matches!(waited.event, Event::Ended(_)) {
             reaped(p, waited);
         }
         write_rusage(p, ru, waited)?;

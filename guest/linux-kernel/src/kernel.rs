@@ -2,9 +2,12 @@
 //! has ended and with what status) and the executable files.
 
 use crate::file::FileSystem;
+use crate::process::Group;
+use crate::signal::{self, Cause};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::time::Duration;
 use vessel_linux::Errno;
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
@@ -71,13 +74,45 @@ pub enum Which {
     Group(u32),
 }
 
+/// What a wait reports about a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// It ended.
+    Ended(Ended),
+    /// A signal stopped it.
+    Stopped(u8),
+    /// `SIGCONT` continued it.
+    Continued,
+}
+
+impl Event {
+    /// The status `wait4` stores (`WIFEXITED`/`WIFSIGNALED`/`WIFSTOPPED`/
+    /// `WIFCONTINUED` encodings).
+    pub fn wait_status(self) -> u32 {
+        match self {
+            Event::Ended(ended) => ended.wait_status(),
+            Event::Stopped(signal) => u32::from(signal) << 8 | 0x7f,
+            Event::Continued => 0xffff,
+        }
+    }
+}
+
+/// The events a wait is for (`WEXITED`, `WUNTRACED`/`WSTOPPED`,
+/// `WCONTINUED`).
+#[derive(Clone, Copy, Debug)]
+pub struct WaitFor {
+    pub exited: bool,
+    pub stopped: bool,
+    pub continued: bool,
+}
+
 /// A child a wait found.
 #[derive(Clone, Copy, Debug)]
 pub struct Waited {
     /// Its pid.
     pub pid: u32,
-    /// How it ended.
-    pub ended: Ended,
+    /// What happened to it.
+    pub event: Event,
     /// What it and the children it waited for used.
     pub usage: Usage,
 }
@@ -94,11 +129,20 @@ struct Entry {
     execed: bool,
     /// What it used, recorded when it ends.
     usage: Usage,
+    /// The process, while it runs (for signals sent to it).
+    group: Weak<Group>,
+    /// It stopped with this signal and its parent has not been told by a
+    /// wait yet (`WUNTRACED`).
+    stop_report: Option<u8>,
+    /// It continued and its parent has not been told yet (`WCONTINUED`).
+    continue_report: bool,
 }
 
 struct Table {
     next_pid: u32,
     processes: BTreeMap<u32, Entry>,
+    /// The process of every running thread, by thread id.
+    threads: BTreeMap<u32, u32>,
 }
 
 /// Threads waiting on one futex word.
@@ -130,6 +174,8 @@ pub struct Kernel {
     pub fs: Arc<FileSystem>,
     /// When the kernel started (`sysinfo`'s uptime).
     pub booted: vessel_std::time::Instant,
+    /// The processes' interval timers (`alarm`, `setitimer`).
+    pub timers: crate::timer::Timers,
 }
 
 impl Kernel {
@@ -144,6 +190,7 @@ impl Kernel {
             table: Mutex::new(Table {
                 next_pid: INIT_PID,
                 processes: BTreeMap::new(),
+                threads: BTreeMap::new(),
             }),
             ended: Condvar::new(),
             futexes: Mutex::new(BTreeMap::new()),
@@ -153,6 +200,7 @@ impl Kernel {
             verbose,
             fs,
             booted: vessel_std::time::Instant::now(),
+            timers: crate::timer::Timers::default(),
         })
     }
 
@@ -180,9 +228,133 @@ impl Kernel {
                 sid,
                 execed: false,
                 usage: Usage::default(),
+                group: Weak::new(),
+                stop_report: None,
+                continue_report: false,
             },
         );
         pid
+    }
+
+    /// Links pid `pid` to its process, and its first thread to it.
+    pub fn attach(&self, pid: u32, group: &Arc<Group>) {
+        let mut table = self.table();
+        if let Some(entry) = table.processes.get_mut(&pid) {
+            entry.group = Arc::downgrade(group);
+        }
+        table.threads.insert(pid, pid);
+    }
+
+    /// Records that thread `tid` belongs to process `pid`.
+    pub fn add_thread(&self, tid: u32, pid: u32) {
+        self.table().threads.insert(tid, pid);
+    }
+
+    /// Forgets thread `tid` (it ended).
+    pub fn remove_thread(&self, tid: u32) {
+        self.table().threads.remove(&tid);
+    }
+
+    /// The process `pid` names, for a signal: `Ok(None)` if it has ended
+    /// (a zombie, which takes signals and ignores them), `ESRCH` if there
+    /// is no such process. A thread id names its process, as on Linux.
+    pub fn process(&self, pid: u32) -> Result<Option<Arc<Group>>, Errno> {
+        let table = self.table();
+        let pid = match table.processes.contains_key(&pid) {
+            true => pid,
+            false => *table.threads.get(&pid).ok_or(Errno::ESRCH)?,
+        };
+        let entry = table.processes.get(&pid).ok_or(Errno::ESRCH)?;
+        Ok(entry.group.upgrade().filter(|_| entry.ended.is_none()))
+    }
+
+    /// The running thread `tid`: its process id and its process.
+    pub fn thread(&self, tid: u32) -> Option<(u32, Arc<Group>)> {
+        let table = self.table();
+        let pid = *table.threads.get(&tid)?;
+        let group = table.processes.get(&pid)?.group.upgrade()?;
+        Some((pid, group))
+    }
+
+    /// The processes (and zombies) of process group `pgid`.
+    pub fn group_members(&self, pgid: u32) -> Vec<u32> {
+        let table = self.table();
+        table
+            .processes
+            .iter()
+            .filter(|(_, e)| e.pgid == pgid)
+            .map(|(pid, _)| *pid)
+            .collect()
+    }
+
+    /// Every process (and zombie).
+    pub fn all_processes(&self) -> Vec<u32> {
+        self.table().processes.keys().copied().collect()
+    }
+
+    /// Whether the process group of `pid` is orphaned: no member has a
+    /// parent in another group of the same session (so nobody could
+    /// continue it after a terminal's stop signal).
+    pub fn orphaned_group(&self, pid: u32) -> bool {
+        let table = self.table();
+        let Some(pgid) = table.processes.get(&pid).map(|e| e.pgid) else {
+            return true;
+        };
+        !table.processes.values().any(|e| {
+            e.pgid == pgid
+                && e.ended.is_none()
+                && table
+                    .processes
+                    .get(&e.parent)
+                    .is_some_and(|parent| parent.pgid != pgid && parent.sid == e.sid)
+        })
+    }
+
+    /// Records that `pid` stopped with `signal`: its parent's waits
+    /// (`WUNTRACED`) and `SIGCHLD` (`CLD_STOPPED`) hear of it.
+    pub fn child_stopped(&self, pid: u32, signal: u8) {
+        const CLD_STOPPED: i32 = 5;
+        let parent = {
+            let mut table = self.table();
+            let Some(entry) = table.processes.get_mut(&pid) else {
+                return;
+            };
+            entry.stop_report = Some(signal);
+            entry.continue_report = false;
+            let parent = entry.parent;
+            table.processes.get(&parent).and_then(|e| e.group.upgrade())
+        };
+        self.ended.notify_all();
+        self.tell_parent_of_stop(parent, pid, CLD_STOPPED, i32::from(signal));
+    }
+
+    /// Records that `pid` continued: its parent's waits (`WCONTINUED`)
+    /// and `SIGCHLD` (`CLD_CONTINUED`) hear of it.
+    pub fn child_continued(&self, pid: u32) {
+        const CLD_CONTINUED: i32 = 6;
+        let parent = {
+            let mut table = self.table();
+            let Some(entry) = table.processes.get_mut(&pid) else {
+                return;
+            };
+            entry.stop_report = None;
+            entry.continue_report = true;
+            let parent = entry.parent;
+            table.processes.get(&parent).and_then(|e| e.group.upgrade())
+        };
+        self.ended.notify_all();
+        self.tell_parent_of_stop(parent, pid, CLD_CONTINUED, i32::from(signal::SIGCONT));
+    }
+
+    /// `SIGCHLD` for a child that stopped or continued, unless the parent
+    /// asked not to hear (`SA_NOCLDSTOP`).
+    fn tell_parent_of_stop(&self, parent: Option<Arc<Group>>, pid: u32, code: i32, status: i32) {
+        if let Some(parent) = parent
+            && !signal::child_policy(&parent).no_stop_signal
+        {
+            let cause = Cause::Child { pid, code, status };
+            signal::send_from_kernel(self, &parent, signal::SIGCHLD, cause);
+        }
     }
 
     /// Whether process group `pgid` has a member that has not ended.
@@ -303,7 +475,8 @@ impl Kernel {
     /// `FUTEX_WAIT`: sleeps on the futex `(space, addr)` if `still_expected()`
     /// (checked under the futex lock, so no wake-up is lost) until woken or
     /// until `deadline`. `EAGAIN` if the word had changed, `ETIMEDOUT` at the
-    /// deadline; spurious returns are allowed, as on Linux.
+    /// deadline, `ERESTART` if a signal interrupts it; spurious returns are
+    /// allowed, as on Linux.
     pub fn futex_wait(
         &self,
         key: FutexKey,
@@ -321,11 +494,14 @@ impl Kernel {
                 queue.granted -= 1;
                 break Ok(());
             }
+            if signal::pending() {
+                break Err(Errno::ERESTART);
+            }
             match deadline {
                 None => {
                     futexes = self
                         .futex_woken
-                        .wait(futexes)
+                        .wait_interruptible(futexes)
                         .unwrap_or_else(|e| e.into_inner());
                 }
                 Some(deadline) => {
@@ -335,7 +511,7 @@ impl Kernel {
                     }
                     let (guard, _) = self
                         .futex_woken
-                        .wait_timeout(futexes, deadline - now)
+                        .wait_timeout_interruptible(futexes, deadline - now)
                         .unwrap_or_else(|e| e.into_inner());
                     futexes = guard;
                 }
@@ -375,34 +551,60 @@ impl Kernel {
         self.table().processes.get(&pid).map_or(0, |e| e.parent)
     }
 
-    /// Records that `pid` ended; its children go to the first process.
+    /// Records that `pid` ended; its children go to the first process. Its
+    /// parent gets `SIGCHLD` (`CLD_EXITED` or `CLD_KILLED`), unless it
+    /// ignores it; if it ignores it or asked for `SA_NOCLDWAIT`, the child
+    /// is reaped at once instead of staying a zombie.
     pub fn exited(&self, pid: u32, how: Ended) {
-        let mut table = self.table();
-        if let Some(entry) = table.processes.get_mut(&pid) {
-            entry.ended = Some(how);
-        }
-        for entry in table.processes.values_mut() {
-            if entry.parent == pid {
-                entry.parent = INIT_PID;
+        const CLD_EXITED: i32 = 1;
+        const CLD_KILLED: i32 = 2;
+        let parent = {
+            let mut table = self.table();
+            let mut parent = 0;
+            if let Some(entry) = table.processes.get_mut(&pid) {
+                entry.ended = Some(how);
+                entry.stop_report = None;
+                entry.continue_report = false;
+                parent = entry.parent;
+            }
+            for entry in table.processes.values_mut() {
+                if entry.parent == pid {
+                    entry.parent = INIT_PID;
+                }
+            }
+            table.processes.get(&parent).and_then(|e| e.group.upgrade())
+        };
+        self.timers.cancel(pid);
+        if let Some(parent) = parent {
+            let policy = signal::child_policy(&parent);
+            if policy.ignored || policy.no_zombies {
+                self.table().processes.remove(&pid);
+            }
+            if !policy.ignored {
+                let (code, status) = match how {
+                    Ended::Exited(code) => (CLD_EXITED, i32::from(code)),
+                    Ended::Signaled(signal) => (CLD_KILLED, i32::from(signal)),
+                };
+                let cause = Cause::Child { pid, code, status };
+                signal::send_from_kernel(self, &parent, signal::SIGCHLD, cause);
             }
         }
-        drop(table);
         self.ended.notify_all();
     }
 
-    /// Waits for a child of `parent` that `which` selects to end and, if
-    /// `reap`, reaps it (else it stays waitable, `WNOWAIT`). Ended children
-    /// count only if `exited` (`WEXITED`; without it nothing else can be
-    /// waited for yet, so the wait lasts as long as the children do).
-    /// `Ok(None)` if `nohang` and none has ended yet; `ECHILD` if no child
-    /// is selected.
+    /// Waits for a child of `parent` that `which` selects to end (or to
+    /// stop or continue, as `wait_for` says) and, if `reap`, reaps an
+    /// ended one (else it stays waitable, `WNOWAIT`; a stop or continue
+    /// is reported once unless `WNOWAIT`). `Ok(None)` if `nohang` and
+    /// nothing happened yet; `ECHILD` if no child is selected; `ERESTART`
+    /// if a signal interrupts the wait.
     pub fn wait(
         &self,
         parent: u32,
         which: Which,
         nohang: bool,
         reap: bool,
-        exited: bool,
+        wait_for: WaitFor,
     ) -> Result<Option<Waited>, Errno> {
         let matches = |pid: u32, e: &Entry| {
             e.parent == parent
@@ -414,23 +616,39 @@ impl Kernel {
         };
         let mut table = self.table();
         loop {
-            let ended = table
+            let found = table
                 .processes
-                .iter()
-                .filter(|_| exited)
-                .find(|(pid, e)| matches(**pid, e) && e.ended.is_some())
-                .and_then(|(pid, e)| {
-                    e.ended.map(|ended| Waited {
-                        pid: *pid,
-                        ended,
-                        usage: e.usage,
-                    })
+                .iter_mut()
+                .filter(|(pid, e)| matches(**pid, e))
+                .find_map(|(pid, e)| {
+                    let event = match e.ended {
+                        Some(ended) if wait_for.exited => Event::Ended(ended),
+                        Some(_) => return None,
+                        None if wait_for.stopped && e.stop_report.is_some() => {
+                            let signal = e.stop_report?;
+                            if reap {
+                                e.stop_report = None;
+                            }
+                            Event::Stopped(signal)
+                        }
+                        None if wait_for.continued && e.continue_report => {
+                            if reap {
+                                e.continue_report = false;
+                            }
+                            Event::Continued
+                        }
+                        None => return None,
+                    };
+                    Some((*pid, event, e.usage, e.group.clone()))
                 });
-            if let Some(waited) = ended {
-                if reap {
-                    table.processes.remove(&waited.pid);
+            if let Some((pid, event, usage, group)) = found {
+                if reap && matches!(event, Event::Ended(_)) {
+                    table.processes.remove(&pid);
                 }
-                return Ok(Some(waited));
+                drop(table);
+                // A child still running reports what it used so far.
+                let usage = group.upgrade().map_or(usage, |g| g.usage());
+                return Ok(Some(Waited { pid, event, usage }));
             }
             let waiting_for_any = table.processes.iter().any(|(pid, e)| matches(*pid, e));
             if !waiting_for_any {
@@ -439,7 +657,13 @@ impl Kernel {
             if nohang {
                 return Ok(None);
             }
-            table = self.ended.wait(table).unwrap_or_else(|e| e.into_inner());
+            if signal::pending() {
+                return Err(Errno::ERESTART);
+            }
+            table = self
+                .ended
+                .wait_interruptible(table)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 

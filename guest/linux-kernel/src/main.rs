@@ -14,11 +14,13 @@ mod file;
 mod fs;
 mod jobs;
 mod kernel;
+mod kill;
 mod memory;
 mod process;
 mod random;
 mod signal;
 mod syscall;
+mod timer;
 mod tty;
 
 use vessel_std::process::ExitCode;

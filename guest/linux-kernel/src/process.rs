@@ -3,7 +3,7 @@
 
 use crate::file::{FdTable, WorkingDir};
 use crate::kernel::{Ended, Kernel, Usage};
-use crate::signal::{self, Actions, Cause, ThreadSignals};
+use crate::signal::{self, Actions, Cause, Shared, ThreadSignals};
 use crate::{random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -16,7 +16,7 @@ use vessel_linux::elf::{self, ElfError, Perms};
 use vessel_linux::vfs::{Ino, Vfs};
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
-use vessel_std::sync::{Mutex, MutexGuard};
+use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 
 /// One past the top of the main thread's stack.
 pub const STACK_TOP: u64 = 0x7fff_ffff_f000;
@@ -54,10 +54,16 @@ pub struct Group {
     /// The name `prctl(PR_SET_NAME)` gave it (NUL-padded).
     pub name: Mutex<[u8; 16]>,
     /// Set by `exit_group` (or a fatal signal): how the whole process
-    /// ends; its other threads stop at their next entry to the kernel.
+    /// ends; its other threads are interrupted and stop before they run
+    /// user code again.
     pub ending: Mutex<Option<Ended>>,
     /// What each signal does.
     actions: Mutex<Actions>,
+    /// Its threads' masks and pending signals, what the process has
+    /// pending, whether it is stopped (what senders see).
+    pub signals: Mutex<Shared>,
+    /// Signalled when the stopped process continues or ends.
+    pub resumed: Condvar,
     /// Threads still running.
     threads: AtomicUsize,
     /// `prctl(PR_SET_DUMPABLE)`: 1 by default, reset to 1 by `execve`.
@@ -87,10 +93,14 @@ impl Group {
         self.actions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Ends the whole process with `how` (the first reason wins).
+    /// Ends the whole process with `how` (the first reason wins): its
+    /// threads are interrupted, and a stopped process wakes to end.
     pub fn end(&self, how: Ended) {
-        let mut ending = self.ending.lock().unwrap_or_else(|e| e.into_inner());
-        ending.get_or_insert(how);
+        self.ending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(how);
+        signal::interrupt_all(self);
     }
 
     /// CPU time its threads used so far, in user mode and in the kernel
@@ -142,7 +152,8 @@ pub struct Process {
     /// Where to write 0 (and wake a futex waiter) when the thread ends
     /// (`CLONE_CHILD_CLEARTID`, `set_tid_address`).
     pub clear_child_tid: u64,
-    /// Its signal mask and pending signals.
+    /// Its own signal state (the alternate stack, how an interrupted
+    /// call goes on); its mask and pending signals are in the group's.
     pub signals: ThreadSignals,
     /// `prctl(PR_SET_PDEATHSIG)`: the signal asked for when the parent
     /// ends (stored only: signals between processes do not exist yet).
@@ -225,6 +236,8 @@ impl Process {
             name: Mutex::new([0; 16]),
             ending: Mutex::new(None),
             actions: Mutex::new(Actions::default()),
+            signals: Mutex::new(Shared::default()),
+            resumed: Condvar::new(),
             threads: AtomicUsize::new(1),
             dumpable: AtomicU8::new(1),
             user_ticks: AtomicU64::new(0),
@@ -234,6 +247,8 @@ impl Process {
             cwd: Mutex::new(WorkingDir::new(&kernel.fs, Vfs::ROOT)),
             umask: AtomicU32::new(0o022),
         });
+        signal::add_thread(&group, pid, 0);
+        kernel.attach(pid, &group);
         Self {
             tid: pid,
             group,
@@ -327,6 +342,12 @@ impl Process {
         let clock = vessel_rt::task::current();
         self.cpu_mark = clock.cpu_ticks();
         self.cpu_clock = Some(clock);
+        // Senders can interrupt it from now on; what came before is
+        // delivered before its first instruction.
+        signal::attach(&self);
+        if let Some(how) = signal::deliver(&mut self) {
+            self.group.end(how);
+        }
         let ended = loop {
             if let Some(how) = self.group.ending() {
                 break how;
@@ -389,10 +410,17 @@ impl Process {
                         break how;
                     }
                 }
-                UserExit::Interrupted => {}
+                UserExit::Interrupted => {
+                    // Preempted: a signal from elsewhere may be waiting.
+                    if let Some(how) = signal::deliver(&mut self) {
+                        self.group.end(how);
+                        break how;
+                    }
+                }
             }
         };
         self.thread_exit();
+        signal::detach(&self);
         self.charge_cpu(false);
         let last = self.group.threads.fetch_sub(1, Ordering::AcqRel) == 1;
         if last {
@@ -419,13 +447,16 @@ impl Process {
         self.group.threads.fetch_add(1, Ordering::AcqRel);
         let mut ctx = self.ctx.clone();
         ctx.set_syscall_return(0);
+        let tid = self.kernel.new_tid();
+        signal::add_thread(&self.group, tid, signal::mask(self));
+        self.kernel.add_thread(tid, self.pid());
         Process {
-            tid: self.kernel.new_tid(),
+            tid,
             group: self.group.clone(),
             kernel: self.kernel.clone(),
             ctx,
             clear_child_tid: 0,
-            signals: self.signals.inherit(),
+            signals: ThreadSignals::for_thread(),
             pdeath_signal: 0,
             user_ticks: 0,
             system_ticks: 0,
@@ -454,7 +485,8 @@ impl Process {
         let fds = self.fds().clone();
         let mut child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
         *child.group.actions() = self.group.actions().clone();
-        child.signals.mask = self.signals.mask;
+        signal::set_mask(&child, signal::mask(self));
+        child.signals = self.signals.for_fork();
         child.set_cwd(self.cwd());
         child.set_umask(self.umask());
         *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -511,6 +543,7 @@ impl Process {
         self.clear_child_tid = 0;
         let kept = self.group.actions().after_exec();
         *self.group.actions() = kept;
+        self.signals.exec();
         Ok(())
     }
 }

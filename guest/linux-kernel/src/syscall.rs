@@ -10,7 +10,7 @@ use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
-use crate::{clock, fs, jobs, memory};
+use crate::{clock, fs, jobs, kill, memory, timer};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -66,6 +66,14 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         13 => signal::sigaction(p, a[0], a[1], a[2], a[3]),
         14 => signal::sigprocmask(p, a[0], a[1], a[2], a[3]),
         15 => return signal::sigreturn(p).map(Stop::Process),
+        34 => signal::pause(p),
+        37 => timer::alarm(p, a[0]),
+        36 => timer::getitimer(p, a[0], a[1]),
+        38 => timer::setitimer(p, a[0], a[1], a[2]),
+        127 => signal::sigpending(p, a[0], a[1]),
+        128 => signal::sigtimedwait(p, a[0], a[1], a[2], a[3]),
+        130 => signal::sigsuspend(p, a[0], a[1]),
+        219 => signal::restart_syscall(p),
         16 => ioctl(p, a[0], a[1], a[2]),
         19 => readv(p, a[0], a[1], a[2]),
         20 => writev(p, a[0], a[1], a[2]),
@@ -151,13 +159,13 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
             vessel_std::thread::yield_now(); // sched_yield
             Ok(0)
         }
-        35 => clock::nanosleep(p, a[0]),
+        35 => clock::nanosleep(p, a[0], a[1]),
         72 => fcntl(p, a[0], a[1], a[2]),
         79 => fs::getcwd(p, a[0], a[1]),
         157 => prctl(p, a[0], a[1]),
         201 => clock::time(p, a[0]),
         204 => sched_getaffinity(p, a[1], a[2]),
-        230 => clock::clock_nanosleep(p, a[0], a[1], a[2]),
+        230 => clock::clock_nanosleep(p, a[0], a[1], a[2], a[3]),
         2 => fs::openat(p, AT_FDCWD, a[0], a[1], a[2]),
         257 => fs::openat(p, a[0], a[1], a[2], a[3]),
         262 => fs::fstatat(p, a[0], a[1], a[2], a[3]),
@@ -173,28 +181,10 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         }
         33 => dup2(p, a[0], a[1]),
         292 => dup3(p, a[0], a[1], a[2]),
-        131 => sigaltstack(p, a[1]),
-        62 | 200 | 234 => {
-            // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig):
-            // only the process itself.
-            let (target, signal) = if number == 234 {
-                (a[1], a[2])
-            } else {
-                (a[0], a[1])
-            };
-            signal_self(p, target, signal).map(|raised| {
-                if let Some(signal) = raised {
-                    let pid = p.pid();
-                    let cause = if number == 62 {
-                        Cause::Kill(pid)
-                    } else {
-                        Cause::Tkill(pid)
-                    };
-                    signal::raise(p, signal, cause);
-                }
-                0
-            })
-        }
+        131 => signal::sigaltstack(p, a[0], a[1]),
+        62 => kill::kill(p, a[0], a[1]),
+        200 => kill::tgkill(p, None, a[0], a[1]),
+        234 => kill::tgkill(p, Some(a[0]), a[1], a[2]),
         302 => prlimit64(p, a[0], a[1], a[2], a[3]),
         _ => {
             // The published table must agree with this match.
@@ -207,6 +197,15 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         // Writing to a pipe nobody reads also raises SIGPIPE.
         signal::raise(p, signal::SIGPIPE, Cause::Kernel);
     }
+    let result = if result == Err(Errno::ERESTART) {
+        // A signal interrupted the call: EINTR, unless delivery decides
+        // to make the call again.
+        signal::interrupted_call(p, number);
+        Err(Errno::EINTR)
+    } else {
+        signal::not_interrupted(p);
+        result
+    };
     p.ctx.set_syscall_return(errno::to_ret(result) as u64);
     signal::deliver(p).map(Stop::Process)
 }
@@ -726,32 +725,6 @@ fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
     Ok(ready)
 }
 
-/// Accepts an alternate signal stack without using it (handlers run on
-/// the interrupted stack); reports none as the old one.
-fn sigaltstack(p: &mut Process, old: u64) -> SysResult {
-    const SS_DISABLE: u32 = 2;
-    if old != 0 {
-        let mut stack = [0u8; 24];
-        stack[8..12].copy_from_slice(&SS_DISABLE.to_le_bytes());
-        p.memory().space.write_bytes(old, &stack).map_err(efault)?;
-    }
-    Ok(0)
-}
-
-/// Checks a signal the process sends to itself: the signal to raise, or
-/// none for signal 0 (a probe).
-fn signal_self(p: &Process, target: u64, signal: u64) -> Result<Option<u8>, Errno> {
-    // pid_t is a C int: only the low 32 bits count.
-    let target = target as u32;
-    if target != p.pid() && target != p.tid && target != 0 {
-        return Err(Errno::ESRCH);
-    }
-    match signal {
-        0 => Ok(None),
-        _ => signal::number(signal).map(Some),
-    }
-}
-
 /// `fork` and `vfork`: a new process with a copy of this one.
 fn fork(p: &mut Process) -> SysResult {
     let child = p.fork().ok_or(Errno::ENOMEM)?;
@@ -857,7 +830,7 @@ fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: 
             };
             let group = p.group.clone();
             let expected = value as u32;
-            p.kernel.futex_wait(
+            let waited = p.kernel.futex_wait(
                 key,
                 || {
                     let mut word = [0u8; 4];
@@ -866,8 +839,16 @@ fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: 
                     Ok(u32::from_le_bytes(word) == expected)
                 },
                 deadline,
-            )?;
-            Ok(0)
+            );
+            match waited {
+                // A timed wait is not restarted after a handler (Linux
+                // resumes it with the time left if no handler ran; here
+                // it waits its whole timeout again).
+                Err(Errno::ERESTART) if deadline.is_some() => {
+                    Err(signal::interrupted(p, signal::Restart::NoHandler))
+                }
+                other => other.map(|()| 0),
+            }
         }
         FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(p.kernel.futex_wake(key.0, addr, value as u32)),
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {

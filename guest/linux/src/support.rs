@@ -10,13 +10,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "files of the tmpfs, the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does), pipes and the /dev devices; at most 1 MiB per call",
+            "files of the tmpfs, the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does), pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe read (EINTR, or restarted after an SA_RESTART handler), not a console read",
         ),
     ),
     (
         Sysno::write,
         Support::Partial(
-            "files of the tmpfs (O_APPEND honoured), the console streams, pipes and the /dev devices; at most 1 MiB per call",
+            "files of the tmpfs (O_APPEND honoured), the console streams, pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe write that waits for room (what was written counts, else EINTR or restarted)",
         ),
     ),
     (
@@ -93,11 +93,37 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::rt_sigaction,
         Support::Partial(
-            "handlers (with SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND), SIG_IGN and SIG_DFL; SA_ONSTACK and SA_RESTART are ignored",
+            "handlers (SA_SIGINFO, SA_RESTORER, SA_NODEFER, SA_RESETHAND, SA_RESTART, SA_ONSTACK), SIG_IGN (which discards the pending signal) and SIG_DFL; for SIGCHLD, SA_NOCLDSTOP, SA_NOCLDWAIT and SIG_IGN (children reaped at once); unknown flags cleared, as Linux does; no core dumps (the core default action ends the process as terminate does)",
         ),
     ),
     (Sysno::rt_sigprocmask, Support::Full),
     (Sysno::rt_sigreturn, Support::Full),
+    (Sysno::rt_sigpending, Support::Full),
+    (Sysno::rt_sigsuspend, Support::Full),
+    (
+        Sysno::rt_sigtimedwait,
+        Support::Partial(
+            "takes a pending signal of the set (standard signals coalesce, real-time ones queue), waiting up to the timeout; EAGAIN at the timeout, EINTR if another signal's handler runs (never restarted, as on Linux); siginfo as delivery fills it (no sigqueue values: rt_sigqueueinfo is not implemented)",
+        ),
+    ),
+    (Sysno::pause, Support::Full),
+    (Sysno::alarm, Support::Full),
+    (
+        Sysno::setitimer,
+        Support::Partial(
+            "ITIMER_REAL (SIGALRM on the monotonic clock; kept across execve, not inherited by fork); the CPU-time timers ITIMER_VIRTUAL and ITIMER_PROF are EINVAL",
+        ),
+    ),
+    (
+        Sysno::getitimer,
+        Support::Partial("ITIMER_REAL, as setitimer"),
+    ),
+    (
+        Sysno::restart_syscall,
+        Support::Partial(
+            "resumes a sleep (nanosleep, relative clock_nanosleep) that a stop interrupted, for the time left; EINTR otherwise",
+        ),
+    ),
     (Sysno::exit, Support::Full),
     (Sysno::exit_group, Support::Full),
     (Sysno::getpid, Support::Full),
@@ -148,7 +174,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::prctl,
         Support::Partial(
-            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept, cleared in children, but never sent: no signals between processes yet); other options EINVAL",
+            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept and cleared in children, but never sent); other options EINVAL",
         ),
     ),
     (Sysno::uname, Support::Full),
@@ -270,7 +296,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::futex,
         Support::Partial(
-            "FUTEX_WAIT, FUTEX_WAKE and the BITSET forms (bitsets ignored), with timeouts; FUTEX_REQUEUE and FUTEX_CMP_REQUEUE wake the waiters they would move (a spurious wake-up for them); no WAKE_OP, PI or waitv",
+            "FUTEX_WAIT, FUTEX_WAKE and the BITSET forms (bitsets ignored), with timeouts; FUTEX_REQUEUE and FUTEX_CMP_REQUEUE wake the waiters they would move (a spurious wake-up for them); a signal interrupts a wait (EINTR, or restarted as Linux does; a timed wait that a stop interrupted starts over with its whole timeout); no WAKE_OP, PI or waitv",
         ),
     ),
     (
@@ -316,13 +342,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::wait4,
         Support::Partial(
-            "exit and signal statuses of children (a pid, any, the caller's process group, or another group), with WNOHANG and the child's rusage (as getrusage fills it); no stopped or continued children (WUNTRACED, WCONTINUED accepted, never reported); no core dumps, so WCOREDUMP is never set",
+            "exit and signal statuses of children (a pid, any, the caller's process group, or another group), stopped (WUNTRACED) and continued (WCONTINUED) ones, with WNOHANG and the child's rusage (as getrusage fills it); a signal interrupts the wait (EINTR, or restarted after an SA_RESTART handler); no core dumps, so WCOREDUMP is never set; no ptrace stops",
         ),
     ),
     (
         Sysno::waitid,
         Support::Partial(
-            "P_ALL, P_PID and P_PGID with WEXITED, WNOHANG and WNOWAIT; siginfo's signal, errno, code (CLD_EXITED, CLD_KILLED), pid, uid and status as Linux writes them, and the rusage; no stopped or continued children; P_PIDFD is EBADF or EINVAL (no pidfds)",
+            "P_ALL, P_PID and P_PGID with WEXITED, WSTOPPED, WCONTINUED, WNOHANG and WNOWAIT; siginfo's signal, errno, code (CLD_EXITED, CLD_KILLED, CLD_STOPPED, CLD_CONTINUED), pid, uid and status as Linux writes them, and the rusage; interrupted by signals as wait4; P_PIDFD is EBADF or EINVAL (no pidfds)",
         ),
     ),
     (
@@ -333,20 +359,18 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::sigaltstack,
-        Support::Partial("accepted; handlers run on the interrupted stack"),
+        Support::Partial(
+            "SA_ONSTACK handlers run on it; SS_DISABLE, SS_AUTODISARM, EPERM while on it, ENOMEM below MINSIGSTKSZ (2048: no check against the larger AVX frames, which are not saved here)",
+        ),
     ),
     (
         Sysno::kill,
-        Support::Partial("to the process itself only (handled, masked or default action)"),
+        Support::Partial(
+            "to a process (or the process of a thread id), the caller's process group, another group, or every process (-1: all but the first and the caller); a zombie takes and ignores signals; every process is root, so never EPERM; the first process is not protected as Linux's init is (it takes the default actions)",
+        ),
     ),
-    (
-        Sysno::tkill,
-        Support::Partial("to the process itself only (handled, masked or default action)"),
-    ),
-    (
-        Sysno::tgkill,
-        Support::Partial("to the process itself only (handled, masked or default action)"),
-    ),
+    (Sysno::tkill, Support::Full),
+    (Sysno::tgkill, Support::Full),
     (
         Sysno::prlimit64,
         Support::Partial(
@@ -372,16 +396,11 @@ const SUPPORTED: &[(Sysno, Support)] = &[
         Support::Partial("the time zone is always UTC with no daylight saving time"),
     ),
     (Sysno::time, Support::Full),
-    (
-        Sysno::nanosleep,
-        Support::Partial(
-            "no signal interrupts a sleep yet (none comes from elsewhere), so it never ends early and the remaining time is never written",
-        ),
-    ),
+    (Sysno::nanosleep, Support::Full),
     (
         Sysno::clock_nanosleep,
         Support::Partial(
-            "relative and TIMER_ABSTIME sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process's CPU clock (polled every millisecond); EOPNOTSUPP for the clocks Linux cannot sleep on; never interrupted, so the remaining time is never written",
+            "relative and TIMER_ABSTIME sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process's CPU clock (polled every millisecond); EOPNOTSUPP for the clocks Linux cannot sleep on; a signal's handler interrupts it (EINTR; the time left written for a relative sleep), a stop and continue resumes it",
         ),
     ),
     (
