@@ -64,6 +64,19 @@ fn canonical_mode_echoes_edits_and_ends_at_eof() {
 }
 
 #[test]
+fn ctrl_c_interrupts_the_program_reading_the_terminal() {
+    // cat is reading when ^C arrives: SIGINT to the foreground group ends
+    // it, and vessel reports 128 + 2 as a shell would.
+    let out = in_terminal(
+        &format!("{} run -t /bin/busybox cat", vessel()),
+        &[b"abc\x03"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{text:?}");
+    assert!(text.contains("abc^C\r\n"), "{text:?}");
+}
+
+#[test]
 fn the_host_terminal_is_restored() {
     let out = in_terminal(
         &format!("stty -g; {} run -t /bin/busybox true; stty -g", vessel()),

@@ -4,6 +4,7 @@
 //! (`EPERM` never happens); the first process is not protected as
 //! Linux's init is (it takes the signals any process takes).
 
+use crate::kernel::Kernel;
 use crate::process::{Group, Process};
 use crate::signal::{self, Cause};
 use alloc::sync::Arc;
@@ -98,4 +99,18 @@ pub fn tgkill(p: &mut Process, tgid: Option<u64>, tid: u64, signal: u64) -> SysR
     let signal = signal_number(signal)?;
     send(p, &group, Some(tid as u32), signal, Cause::Tkill(p.pid()))?;
     Ok(0)
+}
+
+/// Sends `signal` from the kernel (`SI_KERNEL`) to every process of group
+/// `pgid`: what the terminal does for Ctrl-C (`SIGINT`), Ctrl-\
+/// (`SIGQUIT`) and Ctrl-Z (`SIGTSTP`). Processes that cannot take it any
+/// more are skipped.
+pub fn signal_group_from_kernel(kernel: &Kernel, pgid: u32, signal: u8) {
+    for pid in kernel.group_members(pgid) {
+        if let Ok(Some(group)) = kernel.process(pid)
+            && let Ok(sent) = signal::send_to(&group, None, signal, Cause::Kernel)
+        {
+            signal::settle_sent(kernel, &group, sent);
+        }
+    }
 }

@@ -57,9 +57,16 @@ fn main() -> ExitCode {
         .as_deref()
         .and_then(tty::parse_size)
     {
-        // Typed signals (Ctrl-C...) need signals between processes, which
-        // vessel-linux does not deliver yet: they only end the line.
-        tty::init(columns, rows, pid, None);
+        // Typed signals (Ctrl-C...) go to the foreground process group.
+        let signals = kernel.clone();
+        tty::init(
+            columns,
+            rows,
+            pid,
+            Some(alloc::boxed::Box::new(move |pgid, signal| {
+                kill::signal_group_from_kernel(&signals, pgid, signal)
+            })),
+        );
     }
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
