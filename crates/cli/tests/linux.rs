@@ -701,3 +701,16 @@ fn system_information_limits_randomness_and_prctl() {
         ],
     );
 }
+
+#[test]
+fn poll_and_select_wait_for_pipes_timeouts_and_signals() {
+    let out = same_natively_and_under_vessel(&musl_program("poll"), &[], &[]);
+    for line in [
+        "empty pipe, 60 ms: 0, revents 0\nwaited at least 50 ms: 1\n",
+        "forever, until a child writes: 1, revents 0x1\nwaited for it: 1\n",
+        "select, data and room: 3\n",
+        "select forever, until SIGALRM: Interrupted system call\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
+    }
+}

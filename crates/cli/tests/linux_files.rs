@@ -93,6 +93,14 @@ fn same_script(script: &str) -> Outcome {
         .env("PATH", "/bin")
         .output()
         .unwrap();
+    let (native, guest) = (outcome(&native), vessel_script(script));
+    assert_eq!(guest, native, "script: {script}");
+    guest
+}
+
+/// Runs `script` with busybox sh under Vessel only, in a copy of the tree
+/// at `/work`.
+fn vessel_script(script: &str) -> Outcome {
     let guest_tree = tree("guest-tree");
     let volume = format!("{}:/work", guest_tree.display());
     let applets = format!("{}:/bin", applet_links().display());
@@ -104,9 +112,7 @@ fn same_script(script: &str) -> Outcome {
         .output()
         .unwrap();
     eprintln!("vessel stderr: {}", String::from_utf8_lossy(&guest.stderr));
-    let (native, guest) = (outcome(&native), outcome(&guest));
-    assert_eq!(guest, native, "script: {script}");
-    guest
+    outcome(&guest)
 }
 
 #[test]
@@ -173,6 +179,126 @@ fn busybox_changes_the_tree() {
     ] {
         same_script(script);
     }
+}
+
+#[test]
+fn busybox_reads_proc_as_on_linux() {
+    for script in [
+        "cat /proc/self/status | grep -c Name",
+        "sed -n 1p /proc/self/status | cut -f1; awk '{ print NF }' /proc/self/stat",
+        "test -d /proc/self && test -L /proc/self && test -f /proc/meminfo && echo shapes",
+        "head -c 14 /proc/version; echo; grep -c '^MemTotal:' /proc/meminfo",
+        "wc -w < /proc/loadavg; wc -w < /proc/uptime",
+        "stat -c '%F %a' /proc /proc/self/status /proc/self; stat -L -c '%F' /proc/self",
+        "ls /proc/self/ | grep -c -e '^cmdline$' -e '^stat$' -e '^status$' -e '^fd$' -e '^exe$'",
+        "cd /proc && pwd && cd self/fd && pwd && test -e 0 && echo has 0",
+        "mkdir /proc/x; echo $?; rm /proc/meminfo; echo $?; echo x > /proc/meminfo; echo $?",
+        "readlink /proc/self/fd/0 > /dev/null && echo fd 0 is a link",
+    ] {
+        same_script(script);
+    }
+}
+
+/// Lines of `text` split into whitespace-separated fields.
+fn fields(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect()
+}
+
+#[test]
+fn busybox_ps_free_uptime_mount_and_top_see_the_guest() {
+    // ps: the shell (pid 1, its command line) and ps, forked by it.
+    let out = vessel_script("ps; true");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "USER", "COMMAND"]
+    );
+    assert!(
+        lines[1].starts_with("    1 0        /bin/busybox sh -c cd /work && ps"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[2].starts_with("    2 0        {ps} /bin/busybox sh -c"),
+        "{}",
+        out.stdout
+    );
+    let out = vessel_script("ps -o pid,ppid,pgid,stat,comm; true");
+    let rows = fields(&out.stdout);
+    assert!(
+        rows.contains(&vec!["1", "0", "1", "S", "busybox"]),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        rows.contains(&vec!["2", "1", "1", "R", "ps"]),
+        "{}",
+        out.stdout
+    );
+
+    // free: RAM in KiB, no swap.
+    let out = vessel_script("free");
+    let rows = fields(&out.stdout);
+    assert_eq!(rows[1][0], "Mem:", "{}", out.stdout);
+    let total: u64 = rows[1][1].parse().unwrap();
+    assert!(total > 16 * 1024, "{}", out.stdout);
+    assert_eq!(rows[2], ["Swap:", "0", "0", "0"], "{}", out.stdout);
+
+    let out = vessel_script("uptime");
+    assert!(out.stdout.contains(" up "), "{}", out.stdout);
+    assert!(
+        out.stdout.ends_with("load average: 0.00, 0.00, 0.00\n"),
+        "{}",
+        out.stdout
+    );
+
+    let out = vessel_script("mount");
+    assert_eq!(
+        out.stdout,
+        "tmpfs on / type tmpfs (rw,relatime)\nproc on /proc type proc (rw,relatime)\n"
+    );
+    let out = vessel_script("top -bn1 | head -4");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("Mem: ") && lines[0].contains("K used"),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[1].starts_with("CPU: "), "{}", out.stdout);
+    assert!(
+        lines[2].starts_with("Load average: 0.00 0.00 0.00 "),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[3].contains("PID  PPID USER"), "{}", out.stdout);
+}
+
+#[test]
+fn proc_links_mounts_and_names_under_vessel() {
+    let out = vessel_script(
+        "readlink /proc/self/exe; readlink /proc/self/cwd; exec 3< fruits.txt; readlink /proc/self/fd/3; ls /proc/self/fd",
+    );
+    assert_eq!(
+        out.stdout,
+        "/bin/busybox\n/work\n/work/fruits.txt\n0\n1\n2\n3\n4\n"
+    );
+    let out = vessel_script(
+        "mount -t proc proc /proc; echo $?; mount -t tmpfs tmpfs /tmp 2>/dev/null; echo $?; \
+         mkdir -p /mnt/p && mount -t proc proc /mnt/p && cat /mnt/p/mounts && umount /mnt/p \
+         && ls /mnt/p | wc -l; umount / 2>/dev/null; echo $?",
+    );
+    assert_eq!(
+        out.stdout,
+        "0\n1\ntmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,relatime 0 0\n\
+         proc /mnt/p proc rw,relatime 0 0\n0\n1\n"
+    );
+    let out = vessel_script(
+        "echo renamed > /proc/self/comm; cat /proc/$$/comm; grep -c '\\[stack\\]' /proc/self/maps",
+    );
+    assert_eq!(out.stdout, "renamed\n1\n");
 }
 
 #[test]

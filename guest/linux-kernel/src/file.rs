@@ -6,9 +6,12 @@
 //! as open until the last of them is closed, which is what lets a reader
 //! see end of file once every writer is gone.
 
+use crate::fs::Start;
+use crate::procfs::ProcFile;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use vessel_linux::Errno;
 use vessel_linux::vfs::{FileType, Ino, Timespec, Vfs};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
@@ -149,34 +152,35 @@ impl Drop for Node {
 /// (a removed one stays usable as a starting point, where lookups fail).
 pub struct WorkingDir {
     fs: Arc<FileSystem>,
-    ino: Ino,
+    dir: Start,
 }
 
 impl WorkingDir {
-    /// `ino` (a directory) as a working directory.
-    pub fn new(fs: &Arc<FileSystem>, ino: Ino) -> Self {
-        fs.lock().retain(ino);
+    /// `dir` (a directory of the tree or of `/proc`) as a working
+    /// directory; in `/proc`, the mount point is what is kept alive.
+    pub fn new(fs: &Arc<FileSystem>, dir: Start) -> Self {
+        fs.lock().retain(dir.tree_ino());
         Self {
             fs: fs.clone(),
-            ino,
+            dir,
         }
     }
 
     /// The directory.
-    pub fn ino(&self) -> Ino {
-        self.ino
+    pub fn start(&self) -> Start {
+        self.dir
     }
 }
 
 impl Clone for WorkingDir {
     fn clone(&self) -> Self {
-        Self::new(&self.fs, self.ino)
+        Self::new(&self.fs, self.dir)
     }
 }
 
 impl Drop for WorkingDir {
     fn drop(&mut self) {
-        self.fs.lock().release(self.ino);
+        self.fs.lock().release(self.dir.tree_ino());
     }
 }
 
@@ -197,6 +201,8 @@ struct PipeState {
 pub struct Pipe {
     state: Mutex<PipeState>,
     changed: Condvar,
+    /// Its number (`pipe:[N]` in `/proc/PID/fd`).
+    id: u64,
 }
 
 impl Pipe {
@@ -236,6 +242,7 @@ impl Pipe {
         let out: Vec<u8> = state.bytes.drain(..n).collect();
         drop(state);
         self.changed.notify_all();
+        crate::poll::changed();
         Ok(out)
     }
 
@@ -275,20 +282,30 @@ impl Pipe {
             state.bytes.extend(&data[written..written + n]);
             written += n;
             self.changed.notify_all();
+            crate::poll::changed();
         }
         Ok(written)
     }
 
-    /// Whether a read would not wait.
-    fn readable(&self) -> bool {
+    /// The `poll` events of one end, as Linux's `pipe_poll` reports them:
+    /// the read end is readable with data, hung up with no writer left;
+    /// the write end writable with room for an atomic write, in error
+    /// with no reader left.
+    fn poll(&self, write_end: bool) -> u16 {
+        use crate::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
         let state = self.state();
-        !state.bytes.is_empty() || state.writers == 0
-    }
-
-    /// Whether a write would not wait.
-    fn writable(&self) -> bool {
-        let state = self.state();
-        state.readers == 0 || state.bytes.len() < PIPE_CAPACITY
+        if write_end {
+            let room = PIPE_CAPACITY - state.bytes.len() >= PIPE_BUF;
+            let writable = if room { POLLOUT | POLLWRNORM } else { 0 };
+            writable | if state.readers == 0 { POLLERR } else { 0 }
+        } else {
+            let readable = if state.bytes.is_empty() {
+                0
+            } else {
+                POLLIN | POLLRDNORM
+            };
+            readable | if state.writers == 0 { POLLHUP } else { 0 }
+        }
     }
 }
 
@@ -297,6 +314,13 @@ pub struct PipeEnd {
     pipe: Arc<Pipe>,
     write: bool,
     nonblocking: bool,
+}
+
+impl PipeEnd {
+    /// The pipe's number.
+    pub fn id(&self) -> u64 {
+        self.pipe.id
+    }
 }
 
 impl Drop for PipeEnd {
@@ -309,6 +333,7 @@ impl Drop for PipeEnd {
         }
         drop(state);
         self.pipe.changed.notify_all();
+        crate::poll::changed();
     }
 }
 
@@ -326,6 +351,8 @@ pub enum File {
     Device(Device),
     /// A file of the file system.
     Node(Node),
+    /// A file or directory of `/proc`.
+    Proc(ProcFile),
 }
 
 /// The character devices the kernel serves (their nodes are in `/dev`).
@@ -369,6 +396,15 @@ impl Device {
         }
     }
 
+    /// Its name in `/dev`.
+    pub fn name(self) -> &'static str {
+        let rdev = self.rdev();
+        Self::NODES
+            .iter()
+            .find(|(_, r, _)| *r == rdev)
+            .map_or("console", |(name, _, _)| name)
+    }
+
     /// `st_rdev` of the device.
     fn rdev(self) -> u64 {
         match self {
@@ -404,6 +440,7 @@ impl File {
             }
             File::Device(Device::Console) => File::Stdin.read(max),
             File::Node(node) => node.read(max),
+            File::Proc(proc) => proc.read(max),
             _ => Err(Errno::EBADF),
         }
     }
@@ -428,6 +465,7 @@ impl File {
             File::Device(Device::Console) => File::Stdout.write(data),
             File::Device(_) => Ok(data.len()),
             File::Node(node) => node.write(data),
+            File::Proc(proc) => proc.write(data),
             _ => Err(Errno::EBADF),
         }
     }
@@ -440,20 +478,19 @@ impl File {
         )
     }
 
-    /// Whether `read` (or, if `write`, `write`) would not wait.
-    pub fn ready(&self, write: bool) -> bool {
+    /// The `poll` events the file has now (`POLLIN`: a read would not
+    /// wait, `POLLOUT`: a write would not, and the hang-up and error
+    /// conditions). Files, devices and the console are always ready (a
+    /// console read waits for the host, not for the guest).
+    pub fn poll(&self) -> u16 {
+        use crate::poll::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
+        const IN: u16 = POLLIN | POLLRDNORM;
+        const OUT: u16 = POLLOUT | POLLWRNORM;
         match self {
-            File::Pipe(end) if write == end.write => {
-                if write {
-                    end.pipe.writable()
-                } else {
-                    end.pipe.readable()
-                }
-            }
-            File::Pipe(_) => false,
-            File::Device(_) | File::Node(_) => true,
-            File::Stdin => !write,
-            File::Stdout | File::Stderr => write,
+            File::Pipe(end) => end.pipe.poll(end.write),
+            File::Device(_) | File::Node(_) | File::Proc(_) => IN | OUT,
+            File::Stdin => IN,
+            File::Stdout | File::Stderr => OUT,
         }
     }
 
@@ -473,6 +510,7 @@ impl File {
                 FileType::CharDevice => S_IFCHR,
                 FileType::Fifo => S_IFIFO,
             },
+            File::Proc(proc) => proc.node.file_type().mode_bits(),
             _ => S_IFCHR | 0o620,
         }
     }
@@ -497,13 +535,18 @@ impl File {
                 };
                 access | if node.append { O_APPEND } else { 0 }
             }
+            File::Proc(proc) => match proc.access() {
+                (true, true) => 2,
+                (false, true) => O_WRONLY,
+                _ => 0,
+            },
         }
     }
 
     /// `st_rdev`: the device number of a console stream or device file.
     pub fn rdev(&self) -> u64 {
         match self {
-            File::Pipe(_) | File::Node(_) => 0,
+            File::Pipe(_) | File::Node(_) | File::Proc(_) => 0,
             File::Device(device) => device.rdev(),
             File::Stdin | File::Stdout | File::Stderr => 0x0501, // /dev/console
         }
@@ -512,6 +555,7 @@ impl File {
 
 /// Makes a pipe: its read end and its write end.
 pub fn pipe(nonblocking: bool) -> (File, File) {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let pipe = Arc::new(Pipe {
         state: Mutex::new(PipeState {
             bytes: VecDeque::new(),
@@ -519,6 +563,7 @@ pub fn pipe(nonblocking: bool) -> (File, File) {
             writers: 1,
         }),
         changed: Condvar::new(),
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
     });
     let end = |write| {
         File::Pipe(PipeEnd {
@@ -555,6 +600,12 @@ impl FdTable {
         Self {
             slots: alloc::vec![slot(File::Stdin), slot(File::Stdout), slot(File::Stderr)],
         }
+    }
+
+    /// The open descriptors, in order.
+    pub fn open_fds(&self) -> Vec<usize> {
+        let open = self.slots.iter().enumerate().filter(|(_, s)| s.is_some());
+        open.map(|(fd, _)| fd).collect()
     }
 
     /// The open file behind `fd`.

@@ -3,6 +3,11 @@
 //! directory descriptor, opening files, reading directories, metadata, and
 //! changing the tree.
 //!
+//! `/proc` is a mount point of the tree: where a path enters it, [`lookup`]
+//! hands the rest to [`crate::procfs`], and back to the tree where a link
+//! there leads out. Calls that change the tree fail there as Linux's
+//! procfs makes them fail (the tree reports the crossing as `EXDEV`).
+//!
 //! Every path is copied out of user memory once ([`read_path`]; `EFAULT`
 //! for a bad pointer, `ENAMETOOLONG` past `PATH_MAX`), and the tree is
 //! locked only for the operation itself, never while user memory is
@@ -10,11 +15,15 @@
 
 use crate::file::{Device, File, FileSystem, Node, now};
 use crate::process::Process;
+use crate::procfs::{self, Walked};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use vessel_linux::vfs::{self, FileType, Ino, OpenOptions, RenameFlags, Stat, Timespec, Vfs};
+use vessel_linux::vfs::{
+    self, FileType, Ino, MAX_SYMLINKS, OpenOptions, RenameFlags, Resolved, Stat, Timespec, Vfs,
+};
 use vessel_linux::{Errno, SysResult};
+use vessel_std::sync::MutexGuard;
 
 /// `dirfd` meaning "the working directory".
 const AT_FDCWD: i32 = -100;
@@ -74,6 +83,14 @@ pub fn boot_tree(
     }
     if let Some(archive) = initial_files {
         vfs::cpio::unpack(&mut vfs, root, archive, now)?;
+    }
+    // procfs at /proc (over a directory the initial files made there).
+    let proc = match vfs.lookup(root, b"proc", false) {
+        Ok(dir) => Ok(dir),
+        Err(_) => vfs.mkdir(root, b"proc", 0o555, 0, 0, now),
+    };
+    if let Ok(proc) = proc {
+        let _ = vfs.mount(proc);
     }
     Ok(vfs)
 }
@@ -137,14 +154,115 @@ fn fs(p: &Process) -> &Arc<FileSystem> {
     &p.kernel.fs
 }
 
+/// Where relative paths start: a directory of the tree, or one of a
+/// `/proc` (the mount point it is on, and the directory there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A directory of the tree.
+    Tree(Ino),
+    /// A directory of the `/proc` mounted on the directory `.0`.
+    Proc(Ino, procfs::Node),
+}
+
+impl Start {
+    /// The directory of the tree to keep alive while it is used (for
+    /// `/proc`, the mount point).
+    pub fn tree_ino(self) -> Ino {
+        match self {
+            Start::Tree(ino) | Start::Proc(ino, _) => ino,
+        }
+    }
+}
+
+/// What a path names.
+#[derive(Clone)]
+pub enum Found {
+    /// A file of the tree.
+    Tree(Ino),
+    /// A file of the `/proc` mounted on the directory `.0`.
+    Proc(Ino, procfs::Node),
+    /// An open file with no name: a pipe, the console or a device reached
+    /// through `/proc/PID/fd`.
+    File(Arc<File>),
+}
+
+impl Found {
+    /// What an open file is, as a path would name it.
+    fn of(file: Arc<File>) -> Found {
+        match &*file {
+            File::Node(node) => Found::Tree(node.ino),
+            File::Proc(proc) => Found::Proc(proc.mount, proc.node),
+            _ => Found::File(file),
+        }
+    }
+}
+
+/// Resolves `path` from `start`, following a final symbolic link if
+/// `follow`, across `/proc` and back.
+pub fn lookup(p: &Process, start: Start, path: &[u8], follow: bool) -> Result<Found, Errno> {
+    let mut start = start;
+    let mut path = path.to_vec();
+    if path.starts_with(b"/") {
+        start = Start::Tree(Vfs::ROOT);
+    }
+    // Each round leaves one file system for the other (through a link at
+    // least, or `..` of a mount): bounded like links are.
+    for _ in 0..=MAX_SYMLINKS {
+        let walked = match start {
+            Start::Tree(dir) => {
+                let resolved = fs(p).lock().resolve(dir, &path, follow)?;
+                match resolved {
+                    Resolved::Inode(ino) => return Ok(Found::Tree(ino)),
+                    Resolved::Mounted { dir, rest } => {
+                        procfs::walk(p, dir, procfs::Node::Root, &rest, follow)?
+                    }
+                }
+            }
+            Start::Proc(mount, node) => procfs::walk(p, mount, node, &path, follow)?,
+        };
+        match walked {
+            Walked::Found(found) => return Ok(found),
+            Walked::Leave(next, rest) => {
+                start = next;
+                path = rest;
+            }
+        }
+    }
+    Err(Errno::ELOOP)
+}
+
 /// The directory a `*at` call's relative paths start from.
-fn base(p: &Process, dirfd: u64) -> Result<Ino, Errno> {
+fn base(p: &Process, dirfd: u64) -> Result<Start, Errno> {
     if dirfd as i32 == AT_FDCWD {
         return Ok(p.cwd());
     }
     match &*p.fds().get(dirfd)? {
-        File::Node(node) if node.file_type == FileType::Directory => Ok(node.ino),
+        File::Node(node) if node.file_type == FileType::Directory => Ok(Start::Tree(node.ino)),
+        File::Proc(proc) if proc.node.file_type() == FileType::Directory => {
+            Ok(Start::Proc(proc.mount, proc.node))
+        }
         _ => Err(Errno::ENOTDIR),
+    }
+}
+
+/// The directory of the tree a call that changes the tree starts from;
+/// `in_proc` is its error in `/proc`.
+fn tree_base(p: &Process, dirfd: u64, in_proc: Errno) -> Result<Ino, Errno> {
+    match base(p, dirfd)? {
+        Start::Tree(ino) => Ok(ino),
+        Start::Proc(..) => Err(in_proc),
+    }
+}
+
+/// Turns the tree's `EXDEV` (the path enters `/proc`) into `in_proc`, the
+/// error Linux's procfs gives for the operation.
+fn crossing(in_proc: Errno) -> impl Fn(Errno) -> Errno {
+    move |errno| {
+        if errno == Errno::EXDEV {
+            in_proc
+        } else {
+            errno
+        }
     }
 }
 
@@ -152,6 +270,8 @@ fn base(p: &Process, dirfd: u64) -> Result<Ino, Errno> {
 fn node_of(p: &Process, fd: u64) -> Result<Ino, Errno> {
     match &*p.fds().get(fd)? {
         File::Node(node) => Ok(node.ino),
+        // procfs's attributes do not change.
+        File::Proc(_) => Err(Errno::EPERM),
         // Pipes, consoles and devices have no node the caller can change.
         _ => Err(Errno::EINVAL),
     }
@@ -159,19 +279,54 @@ fn node_of(p: &Process, fd: u64) -> Result<Ino, Errno> {
 
 /// Resolves `path` for a `*at` call that may name `dirfd` itself with
 /// `AT_EMPTY_PATH` and may or may not follow a final symlink.
-fn resolve_at(p: &Process, dirfd: u64, path: u64, flags: u64, follow: bool) -> Result<Ino, Errno> {
+fn resolve_at(
+    p: &Process,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+    follow: bool,
+) -> Result<Found, Errno> {
     let path = read_path(p, path)?;
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
         if dirfd as i32 == AT_FDCWD {
-            return Ok(p.cwd());
+            return Ok(match p.cwd() {
+                Start::Tree(ino) => Found::Tree(ino),
+                Start::Proc(mount, node) => Found::Proc(mount, node),
+            });
         }
-        return match &*p.fds().get(dirfd)? {
-            File::Node(node) => Ok(node.ino),
-            _ => Err(Errno::EBADF),
-        };
+        return Ok(Found::of(p.fds().get(dirfd)?));
     }
     let start = base(p, dirfd)?;
-    fs(p).lock().lookup(start, &path, follow)
+    lookup(p, start, &path, follow)
+}
+
+/// The inode of a file of the tree; `in_proc` is the error for a file of
+/// `/proc` (whose attributes do not change).
+fn tree_ino(found: Found, in_proc: Errno) -> Result<Ino, Errno> {
+    match found {
+        Found::Tree(ino) => Ok(ino),
+        Found::Proc(..) => Err(in_proc),
+        Found::File(_) => Err(Errno::EINVAL),
+    }
+}
+
+/// The file offset of a file that has one (of the tree or of `/proc`),
+/// locked.
+fn position(file: &File) -> Result<MutexGuard<'_, u64>, Errno> {
+    match file {
+        File::Node(node) => Ok(node.position()),
+        File::Proc(proc) => Ok(proc.position()),
+        _ => Err(Errno::ESPIPE),
+    }
+}
+
+/// Reads at most `max` bytes at `offset` of a file that has offsets.
+fn read_at(file: &File, offset: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    match file {
+        File::Node(node) => node.read_at(offset, max),
+        File::Proc(proc) => proc.read_at(offset, max),
+        _ => Err(Errno::ESPIPE),
+    }
 }
 
 /// `openat`: opens (and with `O_CREAT` makes) a file of the tree.
@@ -197,12 +352,45 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
         write: writable,
     };
     let mode = (mode as u32) & 0o7777 & !p.umask();
-    let (ino, stat) = {
-        let mut vfs = fs(p).lock();
-        let ino = vfs.open(start, &path, options, mode, 0, 0, now())?;
-        (ino, vfs.stat(ino)?)
+    let in_tree = match start {
+        Start::Tree(dir) => {
+            let mut vfs = fs(p).lock();
+            match vfs.open(dir, &path, options, mode, 0, 0, now()) {
+                Ok(ino) if !vfs.is_mount_point(ino) => Some((ino, vfs.stat(ino)?)),
+                // Into /proc: resolved below, across it.
+                Ok(_) | Err(Errno::EXDEV) => None,
+                Err(errno) => return Err(errno),
+            }
+        }
+        Start::Proc(..) => None,
     };
-    let file = match stat.file_type {
+    let file = match in_tree {
+        Some((ino, stat)) => Arc::new(tree_file(p, ino, &stat, flags, readable, writable)?),
+        None => {
+            // O_EXCL implies O_NOFOLLOW; procfs makes nothing (ENOENT).
+            let exclusive = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
+            let follow = flags & O_NOFOLLOW == 0 && !exclusive;
+            let found = lookup(p, start, &path, follow)?;
+            if exclusive {
+                return Err(Errno::EEXIST);
+            }
+            open_found(p, found, flags, readable, writable)?
+        }
+    };
+    p.fds().add(file, flags & O_CLOEXEC != 0, 0)
+}
+
+/// The open file for inode `ino` of the tree (attributes `stat`).
+fn tree_file(
+    p: &Process,
+    ino: Ino,
+    stat: &Stat,
+    flags: u64,
+    readable: bool,
+    writable: bool,
+) -> Result<File, Errno> {
+    let path_only = flags & O_PATH != 0;
+    Ok(match stat.file_type {
         FileType::CharDevice if !path_only => {
             File::Device(Device::from_rdev(stat.rdev).ok_or(Errno::ENXIO)?)
         }
@@ -214,8 +402,54 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
             writable,
             flags & O_APPEND != 0,
         )?),
+    })
+}
+
+/// Opens what a path resolved across `/proc` names, with `open`'s checks
+/// for an existing file.
+fn open_found(
+    p: &Process,
+    found: Found,
+    flags: u64,
+    readable: bool,
+    writable: bool,
+) -> Result<Arc<File>, Errno> {
+    let path_only = flags & O_PATH != 0;
+    let file_type = match &found {
+        Found::Tree(ino) => fs(p).lock().stat(*ino)?.file_type,
+        Found::Proc(_, node) => node.file_type(),
+        Found::File(file) => match &**file {
+            File::Pipe(_) => FileType::Fifo,
+            _ => FileType::CharDevice,
+        },
     };
-    p.fds().add(Arc::new(file), flags & O_CLOEXEC != 0, 0)
+    if flags & O_DIRECTORY != 0 && file_type != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    if file_type == FileType::Symlink && !path_only {
+        return Err(Errno::ELOOP); // O_NOFOLLOW
+    }
+    if writable && file_type == FileType::Directory {
+        return Err(Errno::EISDIR);
+    }
+    match found {
+        Found::Tree(ino) => {
+            let stat = {
+                let mut vfs = fs(p).lock();
+                if writable && flags & O_TRUNC != 0 && file_type == FileType::Regular {
+                    vfs.truncate(ino, 0, now())?;
+                }
+                vfs.stat(ino)?
+            };
+            Ok(Arc::new(tree_file(
+                p, ino, &stat, flags, readable, writable,
+            )?))
+        }
+        Found::Proc(mount, node) => Ok(Arc::new(procfs::open(p, mount, node, readable, writable)?)),
+        // A pipe or the console through /proc/PID/fd: the same open file
+        // (Linux opens the same pipe or device again).
+        Found::File(file) => Ok(file),
+    }
 }
 
 /// Moves a file offset (`lseek`).
@@ -224,14 +458,15 @@ pub fn lseek(p: &mut Process, fd: u64, offset: i64, whence: u64) -> SysResult {
     const SEEK_CUR: u64 = 1;
     const SEEK_END: u64 = 2;
     let file = p.fds().get(fd)?;
-    let File::Node(node) = &*file else {
-        return Err(Errno::ESPIPE);
-    };
-    let mut position = node.position();
+    let mut position = position(&file)?;
     let origin = match whence {
         SEEK_SET => 0,
         SEEK_CUR => *position as i64,
-        SEEK_END => node.fs().lock().stat(node.ino)?.size as i64,
+        SEEK_END => match &*file {
+            File::Node(node) => node.fs().lock().stat(node.ino)?.size as i64,
+            File::Proc(proc) => proc.size() as i64,
+            _ => return Err(Errno::ESPIPE),
+        },
         _ => return Err(Errno::EINVAL),
     };
     let target = origin.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
@@ -245,14 +480,14 @@ pub fn lseek(p: &mut Process, fd: u64, offset: i64, whence: u64) -> SysResult {
 /// `pread64`: reads at an offset without moving the file offset.
 pub fn pread(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
     let file = p.fds().get(fd)?;
-    let File::Node(node) = &*file else {
+    if !matches!(&*file, File::Node(_) | File::Proc(_)) {
         return Err(Errno::ESPIPE);
-    };
+    }
     if offset < 0 {
         return Err(Errno::EINVAL);
     }
     let want = len.min(crate::syscall::MAX_IO) as usize;
-    let bytes = node.read_at(offset as u64, want)?;
+    let bytes = read_at(&file, offset as u64, want)?;
     p.memory()
         .space
         .write_bytes(buf, &bytes)
@@ -263,8 +498,19 @@ pub fn pread(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysRe
 /// `pwrite64`: writes at an offset without moving the file offset.
 pub fn pwrite(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
     let file = p.fds().get(fd)?;
-    let File::Node(node) = &*file else {
-        return Err(Errno::ESPIPE);
+    let node = match &*file {
+        File::Node(node) => node,
+        File::Proc(proc) if proc.access().1 => {
+            // Only `comm` takes writes, whatever the offset.
+            let mut bytes = vec![0u8; len.min(64) as usize];
+            p.memory()
+                .space
+                .read_bytes(buf, &mut bytes)
+                .map_err(|_| Errno::EFAULT)?;
+            return proc.write(&bytes);
+        }
+        File::Proc(_) => return Err(Errno::EBADF),
+        _ => return Err(Errno::ESPIPE),
     };
     if offset < 0 {
         return Err(Errno::EINVAL);
@@ -278,10 +524,10 @@ pub fn pwrite(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysR
 }
 
 /// Encodes `struct stat` (x86-64 layout, 144 bytes).
-pub fn encode_stat(stat: &Stat) -> [u8; 144] {
+pub fn encode_stat(stat: &Stat, dev: u64) -> [u8; 144] {
     let mut out = [0u8; 144];
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
-    put(0, &1u64.to_le_bytes()); // st_dev: the one tmpfs
+    put(0, &dev.to_le_bytes());
     put(8, &stat.ino.to_le_bytes());
     put(16, &stat.nlink.to_le_bytes());
     put(24, &stat.mode.to_le_bytes());
@@ -298,13 +544,27 @@ pub fn encode_stat(stat: &Stat) -> [u8; 144] {
     out
 }
 
-/// The metadata of an open file: from the tree for its files, made up for
-/// pipes, consoles and devices.
+/// `st_dev` of the tree's files (the one tmpfs).
+const TREE_DEV: u64 = 1;
+
+/// The metadata of an open file: from the tree or `/proc` for their files,
+/// made up for pipes, consoles and devices.
 pub fn stat_of(file: &File) -> Result<[u8; 144], Errno> {
     match file {
-        File::Node(node) => Ok(encode_stat(&node.fs().lock().stat(node.ino)?)),
+        File::Node(node) => Ok(encode_stat(&node.fs().lock().stat(node.ino)?, TREE_DEV)),
+        File::Proc(proc) => Ok(encode_stat(proc.stat(), procfs::DEV)),
         other => Ok(crate::syscall::file_stat(other)),
     }
+}
+
+/// The attributes of a file of the tree or of `/proc`, and its device
+/// (`None` for an open file with no name).
+fn stat_found(p: &Process, found: &Found) -> Result<Option<(Stat, u64)>, Errno> {
+    Ok(match found {
+        Found::Tree(ino) => Some((fs(p).lock().stat(*ino)?, TREE_DEV)),
+        Found::Proc(_, node) => Some((procfs::stat(p, *node)?, procfs::DEV)),
+        Found::File(_) => None,
+    })
 }
 
 /// `stat`, `lstat`, `newfstatat`.
@@ -314,8 +574,12 @@ pub fn fstatat(p: &mut Process, dirfd: u64, path: u64, buf: u64, flags: u64) -> 
     let stat = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
         stat_of(&*p.fds().get(dirfd)?)?
     } else {
-        let ino = resolve_at(p, dirfd, path, flags, follow)?;
-        encode_stat(&fs(p).lock().stat(ino)?)
+        let found = resolve_at(p, dirfd, path, flags, follow)?;
+        match (stat_found(p, &found)?, found) {
+            (Some((stat, dev)), _) => encode_stat(&stat, dev),
+            (None, Found::File(file)) => stat_of(&file)?,
+            (None, _) => return Err(Errno::ENOENT),
+        }
     };
     p.memory()
         .space
@@ -329,14 +593,13 @@ pub fn statx(p: &mut Process, dirfd: u64, path: u64, flags: u64, buf: u64) -> Sy
     const STATX_BASIC_STATS: u32 = 0x7ff;
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
     let raw = read_path(p, path)?;
-    let stat = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
-        match &*p.fds().get(dirfd)? {
-            File::Node(node) => node.fs().lock().stat(node.ino)?,
-            _ => return Err(Errno::EOPNOTSUPP),
-        }
+    let found = if raw.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 != AT_FDCWD {
+        Found::of(p.fds().get(dirfd)?)
     } else {
-        let ino = resolve_at(p, dirfd, path, flags, follow)?;
-        fs(p).lock().stat(ino)?
+        resolve_at(p, dirfd, path, flags, follow)?
+    };
+    let Some((stat, dev)) = stat_found(p, &found)? else {
+        return Err(Errno::EOPNOTSUPP);
     };
     let mut out = [0u8; 256];
     let mut put = |at: usize, bytes: &[u8]| out[at..at + bytes.len()].copy_from_slice(bytes);
@@ -353,8 +616,10 @@ pub fn statx(p: &mut Process, dirfd: u64, path: u64, flags: u64, buf: u64) -> Sy
         put(at, &time.secs.to_le_bytes());
         put(at + 8, &time.nanos.to_le_bytes());
     }
-    put(128, &((stat.rdev >> 8) as u32).to_le_bytes());
-    put(132, &((stat.rdev & 0xff) as u32).to_le_bytes());
+    put(128, &vfs::dev_major(stat.rdev).to_le_bytes());
+    put(132, &vfs::dev_minor(stat.rdev).to_le_bytes());
+    put(136, &vfs::dev_major(dev).to_le_bytes());
+    put(140, &vfs::dev_minor(dev).to_le_bytes());
     p.memory()
         .space
         .write_bytes(buf, &out)
@@ -370,8 +635,10 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
         return Err(Errno::EINVAL);
     }
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let ino = resolve_at(p, dirfd, path, flags, follow)?;
-    let stat = fs(p).lock().stat(ino)?;
+    let found = resolve_at(p, dirfd, path, flags, follow)?;
+    let Some((stat, _)) = stat_found(p, &found)? else {
+        return Ok(0); // a pipe or the console: no execute bits to check
+    };
     if mode & X_OK != 0 && stat.file_type != FileType::Directory && stat.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
@@ -381,16 +648,18 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
 /// `getdents64`: the next directory entries that fit in `len` bytes.
 pub fn getdents64(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds().get(fd)?;
-    let File::Node(node) = &*file else {
-        return Err(Errno::ENOTDIR);
+    let entries = match &*file {
+        File::Node(node) if node.file_type == FileType::Directory => {
+            node.fs().lock().read_dir(node.ino)?
+        }
+        File::Proc(proc) if proc.node.file_type() == FileType::Directory => {
+            procfs::read_dir(p, proc.mount, proc.node)?
+        }
+        _ => return Err(Errno::ENOTDIR),
     };
-    if node.file_type != FileType::Directory {
-        return Err(Errno::ENOTDIR);
-    }
-    let entries = node.fs().lock().read_dir(node.ino)?;
     // Entries keep their offsets while others are added or removed, so a
     // listing resumed after unlinking what was read skips nothing.
-    let mut position = node.position();
+    let mut position = position(&file)?;
     let mut out = Vec::new();
     let resume_at = *position;
     for entry in entries.iter().filter(|e| e.offset >= resume_at) {
@@ -421,7 +690,7 @@ pub fn getdents64(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
 
 /// `getcwd`: the working directory's path, NUL-terminated.
 pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
-    let mut path = fs(p).lock().path_of(p.cwd())?;
+    let mut path = procfs::start_path(p, p.cwd())?;
     path.push(0);
     if (path.len() as u64) > size {
         return Err(Errno::ERANGE);
@@ -435,23 +704,32 @@ pub fn getcwd(p: &mut Process, buf: u64, size: u64) -> SysResult {
 
 /// `chdir` and `fchdir`.
 pub fn chdir(p: &mut Process, dirfd: u64, path: Option<u64>) -> SysResult {
-    let ino = match path {
+    let found = match path {
         Some(path) => resolve_at(p, AT_FDCWD as u64, path, 0, true)?,
-        None => node_of(p, dirfd)?,
+        None => Found::of(p.fds().get(dirfd)?),
     };
-    if fs(p).lock().stat(ino)?.file_type != FileType::Directory {
-        return Err(Errno::ENOTDIR);
-    }
-    p.set_cwd(ino);
+    let dir = match found {
+        Found::Tree(ino) if fs(p).lock().stat(ino)?.file_type == FileType::Directory => {
+            Start::Tree(ino)
+        }
+        Found::Proc(mount, node) if node.file_type() == FileType::Directory => {
+            Start::Proc(mount, node)
+        }
+        _ => return Err(Errno::ENOTDIR),
+    };
+    p.set_cwd(dir);
     Ok(0)
 }
 
 /// `mkdir`, `mkdirat`.
 pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     let path = read_path(p, path)?;
-    let start = base(p, dirfd)?;
+    let start = tree_base(p, dirfd, Errno::ENOENT)?;
     let mode = (mode as u32) & 0o7777 & !p.umask();
-    fs(p).lock().mkdir(start, &path, mode, 0, 0, now())?;
+    fs(p)
+        .lock()
+        .mkdir(start, &path, mode, 0, 0, now())
+        .map_err(crossing(Errno::ENOENT))?;
     Ok(0)
 }
 
@@ -461,13 +739,14 @@ pub fn unlinkat(p: &mut Process, dirfd: u64, path: u64, flags: u64) -> SysResult
         return Err(Errno::EINVAL);
     }
     let path = read_path(p, path)?;
-    let start = base(p, dirfd)?;
+    let start = tree_base(p, dirfd, Errno::EPERM)?;
     let mut vfs = fs(p).lock();
     if flags & AT_REMOVEDIR != 0 {
-        vfs.rmdir(start, &path, now())?;
+        vfs.rmdir(start, &path, now())
     } else {
-        vfs.unlink(start, &path, now())?;
+        vfs.unlink(start, &path, now())
     }
+    .map_err(crossing(Errno::EPERM))?;
     Ok(0)
 }
 
@@ -489,7 +768,8 @@ pub fn renameat(
     }
     let old = read_path(p, old)?;
     let new = read_path(p, new)?;
-    let (old_start, new_start) = (base(p, old_dirfd)?, base(p, new_dirfd)?);
+    let old_start = tree_base(p, old_dirfd, Errno::EXDEV)?;
+    let new_start = tree_base(p, new_dirfd, Errno::EXDEV)?;
     let flags = RenameFlags {
         noreplace: flags & RENAME_NOREPLACE != 0,
         exchange: flags & RENAME_EXCHANGE != 0,
@@ -514,7 +794,8 @@ pub fn linkat(
     }
     let old = read_path(p, old)?;
     let new = read_path(p, new)?;
-    let (old_start, new_start) = (base(p, old_dirfd)?, base(p, new_dirfd)?);
+    let old_start = tree_base(p, old_dirfd, Errno::EXDEV)?;
+    let new_start = tree_base(p, new_dirfd, Errno::EXDEV)?;
     let follow = flags & AT_SYMLINK_FOLLOW != 0;
     fs(p)
         .lock()
@@ -529,22 +810,23 @@ pub fn symlinkat(p: &mut Process, target: u64, dirfd: u64, path: u64) -> SysResu
         return Err(Errno::ENOENT);
     }
     let path = read_path(p, path)?;
-    let start = base(p, dirfd)?;
-    fs(p).lock().symlink(&target, start, &path, 0, 0, now())?;
+    let start = tree_base(p, dirfd, Errno::ENOENT)?;
+    fs(p)
+        .lock()
+        .symlink(&target, start, &path, 0, 0, now())
+        .map_err(crossing(Errno::ENOENT))?;
     Ok(0)
 }
 
-/// `readlink`, `readlinkat`; `/proc/self/exe` names the running program.
+/// `readlink`, `readlinkat`: symbolic links of the tree and of `/proc`.
 pub fn readlinkat(p: &mut Process, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
     if size as i64 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let raw = read_path(p, path)?;
-    let target = if raw == b"/proc/self/exe" {
-        p.exe_path().into_bytes()
-    } else {
-        let ino = resolve_at(p, dirfd, path, AT_EMPTY_PATH, false)?;
-        fs(p).lock().readlink(ino)?
+    let target = match resolve_at(p, dirfd, path, AT_EMPTY_PATH, false)? {
+        Found::Tree(ino) => fs(p).lock().readlink(ino)?,
+        Found::Proc(_, node) => procfs::readlink(p, node)?,
+        Found::File(_) => return Err(Errno::EINVAL),
     };
     let n = target.len().min(size as usize);
     p.memory()
@@ -572,9 +854,10 @@ pub enum Target {
 
 fn target_ino(p: &Process, target: &Target) -> Result<Ino, Errno> {
     match *target {
-        Target::Path { dirfd, path, flags } => {
-            resolve_at(p, dirfd, path, flags, flags & AT_SYMLINK_NOFOLLOW == 0)
-        }
+        Target::Path { dirfd, path, flags } => tree_ino(
+            resolve_at(p, dirfd, path, flags, flags & AT_SYMLINK_NOFOLLOW == 0)?,
+            Errno::EPERM,
+        ),
         Target::Fd(fd) => node_of(p, fd),
     }
 }
@@ -658,13 +941,32 @@ pub fn umask(p: &mut Process, mask: u64) -> SysResult {
     Ok(p.set_umask(mask as u32 & 0o777) as usize)
 }
 
-/// `statfs`, `fstatfs`: the one tmpfs.
+/// `statfs`, `fstatfs`: the one tmpfs, or procfs.
 pub fn statfs(p: &mut Process, target: Target, buf: u64) -> SysResult {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let in_proc = match target {
+        Target::Fd(fd) => matches!(&*p.fds().get(fd)?, File::Proc(_)),
+        Target::Path { dirfd, path, flags } => {
+            let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+            matches!(resolve_at(p, dirfd, path, flags, follow)?, Found::Proc(..))
+        }
+    };
+    let mut out = [0u8; 120];
+    if in_proc {
+        let mut put = |at: usize, value: u64| out[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        put(0, procfs::PROC_SUPER_MAGIC); // f_type
+        put(8, 4096); // f_bsize
+        put(64, 255); // f_namelen
+        put(72, 4096); // f_frsize
+        p.memory()
+            .space
+            .write_bytes(buf, &out)
+            .map_err(|_| Errno::EFAULT)?;
+        return Ok(0);
+    }
     target_ino(p, &target)?;
     let usage = fs(p).lock().usage();
     let memory = vessel_rt::memory::usage();
-    let mut out = [0u8; 120];
     let mut put = |at: usize, value: u64| out[at..at + 8].copy_from_slice(&value.to_le_bytes());
     put(0, TMPFS_MAGIC); // f_type
     put(8, 4096); // f_bsize
@@ -682,17 +984,18 @@ pub fn statfs(p: &mut Process, target: Target, buf: u64) -> SysResult {
     Ok(0)
 }
 
-/// `sendfile`: copies from a file of the tree to any descriptor.
+/// `sendfile`: copies from a file of the tree or of `/proc` to any
+/// descriptor.
 pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u64) -> SysResult {
     let input = p.fds().get(in_fd)?;
     let output = p.fds().get(out_fd)?;
-    let File::Node(node) = &*input else {
+    if !matches!(&*input, File::Node(_) | File::Proc(_)) {
         return Err(Errno::EINVAL);
-    };
+    }
     let want = count.min(crate::syscall::MAX_IO) as usize;
     if offset == 0 {
-        let mut position = node.position();
-        let bytes = node.read_at(*position, want)?;
+        let mut position = position(&input)?;
+        let bytes = read_at(&input, *position, want)?;
         let written = output.write(&bytes)?;
         *position += written as u64;
         return Ok(written);
@@ -706,7 +1009,7 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
     if at < 0 {
         return Err(Errno::EINVAL);
     }
-    let bytes = node.read_at(at as u64, want)?;
+    let bytes = read_at(&input, at as u64, want)?;
     let written = output.write(&bytes)?;
     p.memory()
         .space
@@ -718,13 +1021,127 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
 /// The contents of the executable at `path` (for `execve`): a regular file
 /// with an execute bit.
 pub fn executable(p: &Process, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let Found::Tree(ino) = lookup(p, p.cwd(), path, true)? else {
+        return Err(Errno::EACCES);
+    };
     let mut vfs = fs(p).lock();
-    let ino = vfs.lookup(p.cwd(), path, true)?;
     let stat = vfs.stat(ino)?;
     if stat.file_type != FileType::Regular || stat.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
     vfs.read(ino, 0, stat.size as usize, now())
+}
+
+/// The program `path` names for `execve`: a process's `/proc/PID/exe`
+/// (on the way or at the end) is the path of its program, whatever the
+/// tree holds; any other path stays as it is.
+pub fn program_path(p: &Process, path: &[u8]) -> Vec<u8> {
+    let exe = match lookup(p, p.cwd(), path, false) {
+        Ok(Found::Proc(_, procfs::Node::PidLink(pid, procfs::PidLink::Exe))) => {
+            p.kernel.group(pid).map(|group| group.program().exe.clone())
+        }
+        _ => None,
+    };
+    exe.filter(|exe| !exe.is_empty())
+        .unwrap_or_else(|| path.to_vec())
+}
+
+/// The absolute path of the file `path` names, its symbolic links
+/// resolved (what `/proc/PID/exe` shows): `path` itself if that fails.
+pub fn real_path(p: &Process, path: &[u8]) -> Vec<u8> {
+    let mut path = path.to_vec();
+    for _ in 0..MAX_SYMLINKS {
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => (&b"/"[..], &path[1..]),
+            Some(at) => (&path[..at], &path[at + 1..]),
+            None => (&b"."[..], &path[..]),
+        };
+        let Ok(Found::Tree(dir)) = lookup(p, p.cwd(), dir, true) else {
+            break;
+        };
+        let vfs = fs(p).lock();
+        let (Ok(mut full), Ok(ino)) = (vfs.path_of(dir), vfs.lookup(dir, name, false)) else {
+            break;
+        };
+        if full != b"/" {
+            full.push(b'/');
+        }
+        match vfs.readlink(ino) {
+            Ok(target) if target.starts_with(b"/") => path = target,
+            Ok(target) => {
+                full.extend_from_slice(&target);
+                path = full;
+            }
+            Err(_) => {
+                full.extend_from_slice(name);
+                return full;
+            }
+        }
+    }
+    path
+}
+
+/// `mount`: only procfs, anywhere (a new mount of the same `/proc`; on a
+/// `/proc` already there, nothing to do). Another tmpfs is `EPERM` (there
+/// is one tree), other types `ENODEV`; remounting, bind and move mounts
+/// and propagation changes are `EPERM`.
+pub fn mount(p: &mut Process, target: u64, fstype: u64, flags: u64) -> SysResult {
+    const MS_REMOUNT: u64 = 32;
+    const MS_BIND: u64 = 4096;
+    const MS_MOVE: u64 = 8192;
+    const MS_PROPAGATION: u64 = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
+    let target = read_path(p, target)?;
+    if flags & (MS_REMOUNT | MS_BIND | MS_MOVE | MS_PROPAGATION) != 0 {
+        return Err(Errno::EPERM);
+    }
+    let fstype = if fstype == 0 {
+        return Err(Errno::EINVAL);
+    } else {
+        read_path(p, fstype)?
+    };
+    match &fstype[..] {
+        b"proc" => {}
+        b"tmpfs" => return Err(Errno::EPERM),
+        _ => return Err(Errno::ENODEV),
+    }
+    match lookup(p, p.cwd(), &target, true)? {
+        Found::Proc(_, procfs::Node::Root) => Ok(0),
+        Found::Tree(ino) => {
+            let mut vfs = fs(p).lock();
+            if vfs.stat(ino)?.file_type != FileType::Directory {
+                return Err(Errno::ENOTDIR);
+            }
+            vfs.mount(ino)?;
+            Ok(0)
+        }
+        Found::Proc(..) => Err(Errno::EPERM),
+        Found::File(_) => Err(Errno::ENOTDIR),
+    }
+}
+
+/// `umount2`: unmounts a `/proc` (lazily, whatever `MNT_DETACH` says:
+/// what is open there stays usable, as after a lazy unmount); the root is
+/// `EBUSY`, anything else `EINVAL`.
+pub fn umount2(p: &mut Process, target: u64, flags: u64) -> SysResult {
+    const MNT_FORCE: u64 = 1;
+    const MNT_DETACH: u64 = 2;
+    const MNT_EXPIRE: u64 = 4;
+    const UMOUNT_NOFOLLOW: u64 = 8;
+    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0
+        || (flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let target = read_path(p, target)?;
+    let follow = flags & UMOUNT_NOFOLLOW == 0;
+    match lookup(p, p.cwd(), &target, follow)? {
+        Found::Proc(mount, procfs::Node::Root) => {
+            fs(p).lock().unmount(mount)?;
+            Ok(0)
+        }
+        Found::Tree(Vfs::ROOT) => Err(Errno::EBUSY),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 /// Hands the host what `vessel run --copy-out` asked for (the guest paths

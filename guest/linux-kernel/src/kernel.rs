@@ -106,6 +106,21 @@ pub struct WaitFor {
     pub continued: bool,
 }
 
+/// What the process table says of one process (for `/proc`).
+#[derive(Clone, Copy, Debug)]
+pub struct TableEntry {
+    /// Its pid.
+    pub pid: u32,
+    /// Its parent's pid (0 for the first process).
+    pub parent: u32,
+    /// Its process group.
+    pub pgid: u32,
+    /// Its session.
+    pub sid: u32,
+    /// How it ended, if it did (a zombie).
+    pub ended: Option<Ended>,
+}
+
 /// A child a wait found.
 #[derive(Clone, Copy, Debug)]
 pub struct Waited {
@@ -551,6 +566,31 @@ impl Kernel {
         self.table().processes.get(&pid).map_or(0, |e| e.parent)
     }
 
+    /// What the table says of process `pid` (running, or ended and not
+    /// reaped), for `/proc`.
+    pub fn table_entry(&self, pid: u32) -> Option<TableEntry> {
+        let table = self.table();
+        let e = table.processes.get(&pid)?;
+        Some(TableEntry {
+            pid,
+            parent: e.parent,
+            pgid: e.pgid,
+            sid: e.sid,
+            ended: e.ended,
+        })
+    }
+
+    /// The shared state of process `pid`, while it has one (until it
+    /// ended and its last thread let go).
+    pub fn group(&self, pid: u32) -> Option<Arc<Group>> {
+        self.table().processes.get(&pid)?.group.upgrade()
+    }
+
+    /// The last pid (or thread id) given out.
+    pub fn last_pid(&self) -> u32 {
+        self.table().next_pid - 1
+    }
+
     /// Records that `pid` ended; its children go to the first process. Its
     /// parent gets `SIGCHLD` (`CLD_EXITED` or `CLD_KILLED`), unless it
     /// ignores it; if it ignores it or asked for `SA_NOCLDWAIT`, the child
@@ -668,10 +708,10 @@ impl Kernel {
     }
 
     /// The program `vessel run` was given, if `path` names it (by the path
-    /// it was given as, or `/proc/self/exe`); other executables are files
-    /// of the file system.
+    /// it was given as; `/proc/PID/exe` is resolved before); other
+    /// executables are files of the file system.
     pub fn given_program(&self, path: &[u8]) -> Option<&'static [u8]> {
-        (path == self.program_path.as_bytes() || path == b"/proc/self/exe").then_some(self.program)
+        (path == self.program_path.as_bytes()).then_some(self.program)
     }
 
     /// The path the program `vessel run` was given as.

@@ -16,7 +16,9 @@ mod jobs;
 mod kernel;
 mod kill;
 mod memory;
+mod poll;
 mod process;
+mod procfs;
 mod random;
 mod signal;
 mod syscall;
@@ -70,6 +72,8 @@ fn main() -> ExitCode {
     }
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
+            let exe = fs::real_path(&process, kernel.program_path().as_bytes());
+            procfs::executed(&process.group, exe, &argv);
             // The first thread runs here; if it ends before the others, the
             // last one to end records how the process ended.
             let ended = match process.run() {

@@ -2,6 +2,7 @@
 //! descriptors its threads ([`Process`], one per vessel-rt task) share.
 
 use crate::file::{FdTable, WorkingDir};
+use crate::fs::Start;
 use crate::kernel::{Ended, Kernel, Usage};
 use crate::signal::{self, Actions, Cause, Shared, ThreadSignals};
 use crate::{random, syscall};
@@ -13,7 +14,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 use vessel_linux::elf::{self, ElfError, Perms};
-use vessel_linux::vfs::{Ino, Vfs};
+use vessel_linux::vfs::Vfs;
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
@@ -80,9 +81,28 @@ pub struct Group {
     cwd: Mutex<WorkingDir>,
     /// The file-creation mask.
     umask: AtomicU32,
+    /// Its program's path and arguments (for `/proc`).
+    program: Mutex<crate::procfs::Program>,
+    /// When it was made (`fork`).
+    pub started: vessel_std::time::Instant,
 }
 
 impl Group {
+    /// The working directory.
+    pub fn cwd(&self) -> Start {
+        self.cwd.lock().unwrap_or_else(|e| e.into_inner()).start()
+    }
+
+    /// Threads still running.
+    pub fn threads(&self) -> usize {
+        self.threads.load(Ordering::Relaxed)
+    }
+
+    /// Its program's path and arguments (for `/proc`).
+    pub fn program(&self) -> MutexGuard<'_, crate::procfs::Program> {
+        self.program.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// How the process ends, once `exit_group` or a fatal signal said so.
     pub fn ending(&self) -> Option<Ended> {
         *self.ending.lock().unwrap_or_else(|e| e.into_inner())
@@ -244,8 +264,10 @@ impl Process {
             system_ticks: AtomicU64::new(0),
             maxrss_kib: AtomicU64::new(0),
             children: Mutex::new(Usage::default()),
-            cwd: Mutex::new(WorkingDir::new(&kernel.fs, Vfs::ROOT)),
+            cwd: Mutex::new(WorkingDir::new(&kernel.fs, Start::Tree(Vfs::ROOT))),
             umask: AtomicU32::new(0o022),
+            program: Mutex::new(crate::procfs::Program::default()),
+            started: vessel_std::time::Instant::now(),
         });
         signal::add_thread(&group, pid, 0);
         kernel.attach(pid, &group);
@@ -264,18 +286,14 @@ impl Process {
         }
     }
 
-    /// The working directory.
-    pub fn cwd(&self) -> Ino {
-        self.group
-            .cwd
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .ino()
+    /// The working directory (in the tree, or in `/proc`).
+    pub fn cwd(&self) -> Start {
+        self.group.cwd()
     }
 
     /// Changes the working directory (of every thread of the process).
-    pub fn set_cwd(&self, ino: Ino) {
-        let dir = WorkingDir::new(&self.kernel.fs, ino);
+    pub fn set_cwd(&self, dir: Start) {
+        let dir = WorkingDir::new(&self.kernel.fs, dir);
         *self.group.cwd.lock().unwrap_or_else(|e| e.into_inner()) = dir;
     }
 
@@ -287,11 +305,6 @@ impl Process {
     /// Sets the file-creation mask; returns the old one.
     pub fn set_umask(&self, mask: u32) -> u32 {
         self.group.umask.swap(mask, Ordering::Relaxed)
-    }
-
-    /// The path `/proc/self/exe` names: the program `vessel run` was given.
-    pub fn exe_path(&self) -> String {
-        self.kernel.program_path().into()
     }
 
     /// Charges the CPU time this thread used since the last charge to user
@@ -491,6 +504,8 @@ impl Process {
         child.set_umask(self.umask());
         *child.group.name.lock().unwrap_or_else(|e| e.into_inner()) =
             *self.group.name.lock().unwrap_or_else(|e| e.into_inner());
+        let program = self.group.program().clone();
+        *child.group.program() = program;
         child.group.dumpable.store(
             self.group.dumpable.load(Ordering::Relaxed),
             Ordering::Relaxed,

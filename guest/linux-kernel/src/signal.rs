@@ -616,6 +616,24 @@ pub fn sigsuspend(p: &mut Process, set: u64, size: u64) -> SysResult {
     Err(interrupted(p, Restart::NoHandler))
 }
 
+/// `ppoll` and `pselect6`: `set` is the calling thread's mask while the
+/// call waits; the old one comes back when the call returns
+/// ([`restore_call_mask`]) or, if a signal interrupts it, after that
+/// signal's handler ran (as for `rt_sigsuspend`).
+pub fn mask_during_call(p: &mut Process, set: u64) {
+    let old = mask(p);
+    set_mask(p, set);
+    p.signals.saved_mask = Some(old);
+}
+
+/// The call that [`mask_during_call`] changed the mask for returns
+/// without a signal: the old mask comes back now.
+pub fn restore_call_mask(p: &mut Process) {
+    if let Some(old) = p.signals.saved_mask.take() {
+        set_mask(p, old);
+    }
+}
+
 /// `pause()`: waits for a signal that runs a handler or ends the process.
 pub fn pause(p: &mut Process) -> SysResult {
     wait_for_signal(p);

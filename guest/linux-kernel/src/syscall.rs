@@ -10,7 +10,7 @@ use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
-use crate::{clock, fs, jobs, kill, memory, timer};
+use crate::{clock, fs, jobs, kill, memory, poll, timer};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -170,7 +170,12 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         257 => fs::openat(p, a[0], a[1], a[2], a[3]),
         262 => fs::fstatat(p, a[0], a[1], a[2], a[3]),
         273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
-        7 => poll(p, a[0], a[1]),
+        7 => poll::poll(p, a[0], a[1], a[2]),
+        271 => poll::ppoll(p, a[0], a[1], a[2], a[3], a[4]),
+        23 => poll::select(p, a[0], [a[1], a[2], a[3]], a[4]),
+        270 => poll::pselect6(p, a[0], [a[1], a[2], a[3]], a[4], a[5]),
+        165 => fs::mount(p, a[1], a[2], a[3]),
+        166 => fs::umount2(p, a[0], a[1]),
         3 => p.fds().close(a[0]).map(|()| 0),
         8 => fs::lseek(p, a[0], a[1] as i64, a[2]),
         22 => pipe2(p, a[0], 0),
@@ -678,53 +683,6 @@ fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> Sy
     Ok(0)
 }
 
-/// Readiness of the standard streams (always ready); other descriptors are
-/// invalid. The timeout is not waited for.
-fn poll(p: &mut Process, fds: u64, count: u64) -> SysResult {
-    const POLLIN: i16 = 0x1;
-    const POLLOUT: i16 = 0x4;
-    const POLLNVAL: i16 = 0x20;
-    const MAX_POLL: u64 = 1024;
-    if count > MAX_POLL {
-        return Err(Errno::EINVAL);
-    }
-    let mut ready = 0;
-    for i in 0..count {
-        let at = fds.wrapping_add(i * 8);
-        let mut entry = [0u8; 8];
-        p.memory()
-            .space
-            .read_bytes(at, &mut entry)
-            .map_err(efault)?;
-        let fd = i32::from_le_bytes(entry[..4].try_into().unwrap_or_default());
-        let events = i16::from_le_bytes([entry[4], entry[5]]);
-        let revents = match fd {
-            fd if fd < 0 => 0,
-            fd => match p.fds().get(fd as u64) {
-                Ok(file) => {
-                    let mut ready = 0;
-                    if events & POLLIN != 0 && file.ready(false) {
-                        ready |= POLLIN;
-                    }
-                    if events & POLLOUT != 0 && file.ready(true) {
-                        ready |= POLLOUT;
-                    }
-                    ready
-                }
-                Err(_) => POLLNVAL,
-            },
-        };
-        if revents != 0 {
-            ready += 1;
-        }
-        p.memory()
-            .space
-            .write_bytes(at + 6, &revents.to_le_bytes())
-            .map_err(efault)?;
-    }
-    Ok(ready)
-}
-
 /// `fork` and `vfork`: a new process with a copy of this one.
 fn fork(p: &mut Process) -> SysResult {
     let child = p.fork().ok_or(Errno::ENOMEM)?;
@@ -948,6 +906,7 @@ fn exec_path(
     envp: &[String],
     depth: u32,
 ) -> SysResult {
+    let path = &fs::program_path(p, path)[..];
     let program: alloc::borrow::Cow<'static, [u8]> = match p.kernel.given_program(path) {
         Some(program) => program.into(),
         None => fs::executable(p, path)?.into(),
@@ -966,7 +925,10 @@ fn exec_path(
         return exec_path(p, &interpreter, interpreter_argv, envp, depth + 1);
     }
     match p.exec(&program, &argv, envp) {
-        Ok(()) => Ok(0),
+        Ok(()) => {
+            crate::procfs::executed(&p.group, fs::real_path(p, path), &argv);
+            Ok(0)
+        }
         Err(LoadError::Exec(_)) => Err(Errno::ENOEXEC),
         Err(LoadError::Stack(errno)) => Err(errno),
         Err(_) => Err(Errno::ENOMEM),

@@ -36,19 +36,19 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::newfstatat,
         Support::Partial(
-            "paths of the tmpfs from the working directory or a directory descriptor, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; st_dev is 1 for every file; AT_NO_AUTOMOUNT ignored",
+            "paths of the tmpfs and of /proc from the working directory or a directory descriptor, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; st_dev is 1 for the tmpfs, 0x16 for /proc; AT_NO_AUTOMOUNT ignored",
         ),
     ),
     (
         Sysno::openat,
         Support::Partial(
-            "files of the tmpfs: O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, the umask; the device nodes of /dev (null, zero, full, random, urandom, tty and console: the console); no FIFOs (ENXIO), no O_TMPFILE (EOPNOTSUPP); O_NONBLOCK, O_SYNC, O_NOATIME and the like ignored; no permission checks (every process is root)",
+            "files of the tmpfs: O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, the umask; the device nodes of /dev (null, zero, full, random, urandom, tty and console: the console); /proc (contents made at open, read like a file; writing is EACCES except /proc/PID/comm; /proc/PID/fd/N opens what the descriptor has open, the same pipe or console); no FIFOs (ENXIO), no O_TMPFILE (EOPNOTSUPP); O_CREAT through a /proc link back into the tmpfs (/proc/self/cwd/new) is ENOENT; O_NONBLOCK, O_SYNC, O_NOATIME and the like ignored; no permission checks (every process is root)",
         ),
     ),
     (
         Sysno::readlink,
         Support::Partial(
-            "symbolic links of the tmpfs; /proc/self/exe names the program `vessel run` was given",
+            "symbolic links of the tmpfs and of /proc (self, mounts, PID/exe, PID/cwd, PID/root, PID/fd/N: a path, pipe:[N], /dev/console)",
         ),
     ),
     (Sysno::getcwd, Support::Full),
@@ -174,7 +174,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::prctl,
         Support::Partial(
-            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept and cleared in children, but never sent); other options EINVAL",
+            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread; execve sets it to argv[0]'s base name), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept and cleared in children, but never sent); other options EINVAL",
         ),
     ),
     (Sysno::uname, Support::Full),
@@ -190,12 +190,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::statx,
         Support::Partial(
-            "the basic fields of tmpfs files (the mask is ignored, all are filled; no birth time); AT_EMPTY_PATH on a descriptor of the console, a pipe or a device is EOPNOTSUPP",
+            "the basic fields of tmpfs and /proc files (the mask is ignored, all are filled; no birth time); AT_EMPTY_PATH on a descriptor of the console, a pipe or a device is EOPNOTSUPP",
         ),
     ),
     (
         Sysno::pread64,
-        Support::Partial("files of the tmpfs; ESPIPE for the console, pipes and devices"),
+        Support::Partial("files of the tmpfs and /proc; ESPIPE for the console, pipes and devices"),
     ),
     (
         Sysno::pwrite64,
@@ -275,15 +275,17 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::umask, Support::Full),
     (
         Sysno::statfs,
-        Support::Partial("the one tmpfs: sizes from the guest's free memory"),
+        Support::Partial("the one tmpfs (sizes from the guest's free memory) and procfs"),
     ),
     (
         Sysno::fstatfs,
-        Support::Partial("the one tmpfs, for descriptors of its files"),
+        Support::Partial("as statfs, for descriptors of tmpfs and /proc files"),
     ),
     (
         Sysno::sendfile,
-        Support::Partial("from a file of the tmpfs to any descriptor, at most 1 MiB per call"),
+        Support::Partial(
+            "from a file of the tmpfs or /proc to any descriptor, at most 1 MiB per call",
+        ),
     ),
     (
         Sysno::creat,
@@ -314,7 +316,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::lseek,
         Support::Partial(
-            "files and directories of the tmpfs: SEEK_SET, SEEK_CUR, SEEK_END (no SEEK_DATA/SEEK_HOLE: EINVAL); ESPIPE on the console, pipes and devices",
+            "files and directories of the tmpfs and /proc: SEEK_SET, SEEK_CUR, SEEK_END (no SEEK_DATA/SEEK_HOLE: EINVAL); ESPIPE on the console, pipes and devices",
         ),
     ),
     (
@@ -336,7 +338,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::execve,
         Support::Partial(
-            "executables of the tmpfs (an execute bit needed) and /proc/self/exe; #! scripts, up to 4 interpreters deep (ELOOP beyond); static ELF only (no dynamic loader)",
+            "executables of the tmpfs (an execute bit needed) and /proc/PID/exe (the program that process runs); #! scripts, up to 4 interpreters deep (ELOOP beyond); static ELF only (no dynamic loader); the process's name (comm) becomes argv[0]'s base name, not the executable's as on Linux",
         ),
     ),
     (
@@ -354,7 +356,35 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::poll,
         Support::Partial(
-            "readiness of the console and pipes, without waiting (the timeout is not honoured)",
+            "waits, with the timeout, for pipes (data, room for an atomic write, POLLHUP, POLLERR); files, devices and the console are always ready (a console read waits for the host); POLLNVAL; a signal interrupts the wait (EINTR after a handler, else restarted with the whole timeout)",
+        ),
+    ),
+    (
+        Sysno::ppoll,
+        Support::Partial(
+            "as poll, with a timespec timeout (the time left written back) and a signal mask for the wait",
+        ),
+    ),
+    (
+        Sysno::select,
+        Support::Partial(
+            "as poll for the three sets (EBADF for a closed descriptor; no exceptional conditions ever), the time left written back",
+        ),
+    ),
+    (
+        Sysno::pselect6,
+        Support::Partial("as select, with a timespec timeout and a signal mask for the wait"),
+    ),
+    (
+        Sysno::mount,
+        Support::Partial(
+            "procfs only, on any directory (on a /proc already there it does nothing); mounting a tmpfs is EPERM (one tree only), other types ENODEV; MS_REMOUNT, MS_BIND, MS_MOVE and propagation changes EPERM",
+        ),
+    ),
+    (
+        Sysno::umount2,
+        Support::Partial(
+            "procfs mounts, always lazily (as MNT_DETACH: what is open there stays usable, no EBUSY); the root is EBUSY, other paths EINVAL",
         ),
     ),
     (
