@@ -266,7 +266,8 @@ fn fork_wait_and_execve() {
 fn copy_on_write_keeps_parent_and_child_apart() {
     let out = same_natively_and_under_vessel(&musl_program("cow"), &[], &[]);
     assert!(
-        out.stdout.contains("parent after child: sum unchanged 1, ro r"),
+        out.stdout
+            .contains("parent after child: sum unchanged 1, ro r"),
         "{}",
         out.stdout
     );
