@@ -249,6 +249,26 @@ fn ns_per_op(cmd: &mut Command) -> Result<f64> {
         .with_context(|| format!("`{}` printed no ns_per_op: {stdout}", cmd::describe(cmd)))
 }
 
+/// Takes `runs` samples of each side, alternating which goes first (so
+/// neither always runs on a warmer or a busier machine).
+fn interleaved(
+    runs: usize,
+    mut native: impl FnMut() -> Result<f64>,
+    mut vessel: impl FnMut() -> Result<f64>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mut natives, mut vessels) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for i in 0..runs {
+        if i % 2 == 0 {
+            natives.push(native()?);
+            vessels.push(vessel()?);
+        } else {
+            vessels.push(vessel()?);
+            natives.push(native()?);
+        }
+    }
+    Ok((natives, vessels))
+}
+
 fn ratio(native: f64, vessel: f64) -> Option<f64> {
     (native > 0.0).then(|| vessel / native)
 }
@@ -294,24 +314,22 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
             "bench --linux: {} ({} runs each side: {} iterations natively, {} under vessel)",
             m.key, args.linux_runs, m.native_iterations, m.vessel_iterations
         ));
-        let (mut native, mut guest) = (Vec::new(), Vec::new());
-        for i in 0..args.linux_runs {
-            let mut native_cmd = Command::new(&programs.oslat);
-            // File measures work in the working directory: natively,
-            // target/bench (under vessel, the guest's tmpfs root).
-            native_cmd.current_dir(project.target_dir().join("bench"));
-            native_cmd.args([m.oslat, &m.native_iterations.to_string()]);
-            let mut vessel_cmd = under_vessel(&programs.oslat);
-            vessel_cmd.args([m.oslat, &m.vessel_iterations.to_string()]);
-            // Alternate which side goes first.
-            if i % 2 == 0 {
-                native.push(ns_per_op(&mut native_cmd)?);
-                guest.push(ns_per_op(&mut vessel_cmd)?);
-            } else {
-                guest.push(ns_per_op(&mut vessel_cmd)?);
-                native.push(ns_per_op(&mut native_cmd)?);
-            }
-        }
+        let (native, guest) = interleaved(
+            args.linux_runs,
+            || {
+                let mut native_cmd = Command::new(&programs.oslat);
+                // File measures work in the working directory: natively,
+                // target/bench (under vessel, the guest's tmpfs root).
+                native_cmd.current_dir(project.target_dir().join("bench"));
+                native_cmd.args([m.oslat, &m.native_iterations.to_string()]);
+                ns_per_op(&mut native_cmd)
+            },
+            || {
+                let mut vessel_cmd = under_vessel(&programs.oslat);
+                vessel_cmd.args([m.oslat, &m.vessel_iterations.to_string()]);
+                ns_per_op(&mut vessel_cmd)
+            },
+        )?;
         let n = Stats::of(&native).context("no native samples")?;
         let v = Stats::of(&guest).context("no vessel samples")?;
         report.insert(
@@ -339,16 +357,11 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
         bench::wall_ms(&mut native_true())?;
         bench::wall_ms(&mut true_under_vessel())?;
     }
-    let (mut native, mut guest) = (Vec::new(), Vec::new());
-    for i in 0..args.true_runs {
-        if i % 2 == 0 {
-            native.push(bench::wall_ms(&mut native_true())?);
-            guest.push(bench::wall_ms(&mut true_under_vessel())?);
-        } else {
-            guest.push(bench::wall_ms(&mut true_under_vessel())?);
-            native.push(bench::wall_ms(&mut native_true())?);
-        }
-    }
+    let (native, guest) = interleaved(
+        args.true_runs,
+        || bench::wall_ms(&mut native_true()),
+        || bench::wall_ms(&mut true_under_vessel()),
+    )?;
     let n = Stats::of(&native).context("no native true samples")?;
     let v = Stats::of(&guest).context("no vessel true samples")?;
     report.insert(
@@ -382,16 +395,11 @@ pub fn measure(project: &Project, args: &LinuxArgs, programs: &Programs) -> Resu
         c.args(["sh", "-c", SCRIPT]);
         c
     };
-    let (mut native, mut guest) = (Vec::new(), Vec::new());
-    for i in 0..args.script_runs {
-        if i % 2 == 0 {
-            native.push(bench::wall_ms(&mut native_script())?);
-            guest.push(bench::wall_ms(&mut vessel_script())?);
-        } else {
-            guest.push(bench::wall_ms(&mut vessel_script())?);
-            native.push(bench::wall_ms(&mut native_script())?);
-        }
-    }
+    let (native, guest) = interleaved(
+        args.script_runs,
+        || bench::wall_ms(&mut native_script()),
+        || bench::wall_ms(&mut vessel_script()),
+    )?;
     let ns = Stats::of(&native).context("no native script samples")?;
     let vs = Stats::of(&guest).context("no vessel script samples")?;
     report.insert(
