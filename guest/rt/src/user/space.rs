@@ -6,6 +6,8 @@ use super::cow::{self, COW, COW_WRITABLE};
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
 use crate::sync::Mutex;
 use core::fmt;
+use core::iter::StepBy;
+use core::ops::Range;
 use x86_64::PhysAddr;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
@@ -255,10 +257,7 @@ impl Tables {
         writable: bool,
         executable: bool,
     ) -> Result<(), MapError> {
-        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
-        if len == 0 || end > USER_END {
-            return Err(MapError::BadRange);
-        }
+        let pages = page_range(addr, len)?;
         let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
         if writable {
             flags |= Flags::WRITABLE;
@@ -266,9 +265,8 @@ impl Tables {
         if !executable {
             flags |= Flags::NO_EXECUTE;
         }
-        let first = addr & !(PAGE_SIZE - 1);
         // Check the whole range first, so that a failure maps nothing.
-        for page in (first..end).step_by(PAGE_SIZE as usize) {
+        for page in pages.clone() {
             if self
                 .leaf_entry(page, false)
                 .is_ok_and(|entry| !entry.is_unused())
@@ -276,7 +274,7 @@ impl Tables {
                 return Err(MapError::AlreadyMapped);
             }
         }
-        for page in (first..end).step_by(PAGE_SIZE as usize) {
+        for page in pages {
             let entry = self.leaf_entry(page, true)?;
             let frame = frames::allocate_zeroed().ok_or(MapError::OutOfMemory)?;
             // The space is not loaded while its tables change, and loading
@@ -432,12 +430,7 @@ impl Tables {
 
 impl Tables {
     fn protect(&mut self, addr: u64, len: u64, access: Access) -> Result<(), MapError> {
-        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
-        if len == 0 || end > USER_END {
-            return Err(MapError::BadRange);
-        }
-        let first = addr & !(PAGE_SIZE - 1);
-        let pages = (first..end).step_by(PAGE_SIZE as usize);
+        let pages = page_range(addr, len)?;
         for page in pages.clone() {
             let entry = self.leaf_entry(page, false)?;
             if entry.is_unused() {
@@ -473,12 +466,7 @@ impl Tables {
 
 impl Tables {
     fn unmap(&mut self, addr: u64, len: u64) -> Result<(), MapError> {
-        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
-        if len == 0 || end > USER_END {
-            return Err(MapError::BadRange);
-        }
-        let first = addr & !(PAGE_SIZE - 1);
-        for page in (first..end).step_by(PAGE_SIZE as usize) {
+        for page in page_range(addr, len)? {
             let Ok(entry) = self.leaf_entry(page, false) else {
                 continue;
             };
@@ -560,12 +548,7 @@ impl Tables {
     }
 
     fn zero(&mut self, addr: u64, len: u64) -> Result<(), MapError> {
-        let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
-        if len == 0 || end > USER_END {
-            return Err(MapError::BadRange);
-        }
-        let first = addr & !(PAGE_SIZE - 1);
-        for page in (first..end).step_by(PAGE_SIZE as usize) {
+        for page in page_range(addr, len)? {
             let Ok(entry) = self.leaf_entry(page, false) else {
                 continue;
             };
@@ -686,6 +669,16 @@ impl Tables {
         let pml4 = self.pml4;
         share_tree(child, pml4, 4, 0, 0..256)
     }
+}
+
+/// The pages of `[addr, addr + len)`, widened to whole pages; `BadRange`
+/// if the range is empty, wraps or leaves the lower half.
+fn page_range(addr: u64, len: u64) -> Result<StepBy<Range<u64>>, MapError> {
+    let end = addr.checked_add(len).ok_or(MapError::BadRange)?;
+    if len == 0 || end > USER_END {
+        return Err(MapError::BadRange);
+    }
+    Ok(((addr & !(PAGE_SIZE - 1))..end).step_by(PAGE_SIZE as usize))
 }
 
 /// Whether a leaf entry's page may be written by its owner: writable for
