@@ -36,8 +36,11 @@ int main(void) {
     long r = getrusage(RUSAGE_CHILDREN, &ru);
     printf("children before any: %s, times zero %d\n", err(r), us(ru.ru_utime) == 0 && us(ru.ru_stime) == 0);
 
-    long long p0 = ns(CLOCK_PROCESS_CPUTIME_ID), t0 = ns(CLOCK_THREAD_CPUTIME_ID);
+    /* The wall-clock interval encloses the CPU-clock one (w0 first, w1
+     * last), so CPU time can only be slower, however long the clock reads
+     * themselves take. */
     long long w0 = ns(CLOCK_MONOTONIC);
+    long long p0 = ns(CLOCK_PROCESS_CPUTIME_ID), t0 = ns(CLOCK_THREAD_CPUTIME_ID);
     spin(30);
     long long t1 = ns(CLOCK_THREAD_CPUTIME_ID);
     long long p1 = ns(CLOCK_PROCESS_CPUTIME_ID);
