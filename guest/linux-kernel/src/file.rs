@@ -239,7 +239,14 @@ impl Pipe {
             state = self.wait(state)?;
         }
         let n = max.min(state.bytes.len());
-        let out: Vec<u8> = state.bytes.drain(..n).collect();
+        // Copied slice by slice (a byte-by-byte drain costs several
+        // instructions a byte, which an emulating KVM makes microseconds).
+        let (front, back) = state.bytes.as_slices();
+        let from_front = n.min(front.len());
+        let mut out = Vec::with_capacity(n);
+        out.extend_from_slice(&front[..from_front]);
+        out.extend_from_slice(&back[..n - from_front]);
+        state.bytes.drain(..n);
         drop(state);
         self.changed.notify_all();
         crate::poll::changed();
