@@ -365,13 +365,7 @@ fn link(p: &Process, node: Node) -> Result<Link, Errno> {
             })
         }
         Node::Fd(pid, fd) => {
-            let group = live_group(p, pid)?;
-            let file = group
-                .fds
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(u64::from(fd))
-                .map_err(|_| Errno::ENOENT)?;
+            let file = fd_file(p, pid, fd)?;
             Link::Found(match &*file {
                 File::Node(node) => Found::Tree(node.ino),
                 File::Proc(proc) => Found::Proc(proc.mount, proc.node),
@@ -380,6 +374,16 @@ fn link(p: &Process, node: Node) -> Result<Link, Errno> {
         }
         _ => return Err(Errno::EINVAL),
     })
+}
+
+/// What descriptor `fd` of live process `pid` has open; `ENOENT` if none.
+fn fd_file(p: &Process, pid: u32, fd: u32) -> Result<Arc<File>, Errno> {
+    live_group(p, pid)?
+        .fds
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(u64::from(fd))
+        .map_err(|_| Errno::ENOENT)
 }
 
 /// The text of link `node` (`readlink`).
@@ -398,13 +402,7 @@ pub fn readlink(p: &Process, node: Node) -> Result<Vec<u8>, Errno> {
             start_path(p, group.cwd())?
         }
         Node::Fd(pid, fd) => {
-            let group = live_group(p, pid)?;
-            let file = group
-                .fds
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(u64::from(fd))
-                .map_err(|_| Errno::ENOENT)?;
+            let file = fd_file(p, pid, fd)?;
             describe(p, &file)
         }
         _ => return Err(Errno::EINVAL),

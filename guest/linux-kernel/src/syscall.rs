@@ -262,20 +262,13 @@ fn write(p: &Process, fd: u64, buf: u64, len: u64) -> SysResult {
 }
 
 fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    const IOV_MAX: u64 = 1024;
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
     // Gather first, then write once: a pipe sees one write, as on Linux.
     let mut bytes = Vec::new();
     for i in 0..count {
-        let mut entry = [0u8; 16];
-        p.memory()
-            .space
-            .read_bytes(iov.wrapping_add(i * 16), &mut entry)
-            .map_err(efault)?;
-        let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
-        let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+        let (base, len) = iovec(p, iov, i)?;
         if bytes.len() as u64 + len > MAX_IO {
             return Err(Errno::EINVAL);
         }
@@ -289,22 +282,30 @@ fn writev(p: &Process, fd: u64, iov: u64, count: u64) -> SysResult {
     p.fds().get(fd)?.write(&bytes)
 }
 
+/// Most buffers a `readv`/`writev` may name.
+const IOV_MAX: u64 = 1024;
+
+/// Entry `index` of the `struct iovec` array at `iov`: (base, length).
+fn iovec(p: &Process, iov: u64, index: u64) -> Result<(u64, u64), Errno> {
+    let mut entry = [0u8; 16];
+    p.memory()
+        .space
+        .read_bytes(iov.wrapping_add(index * 16), &mut entry)
+        .map_err(efault)?;
+    let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
+    let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+    Ok((base, len))
+}
+
 /// One read, scattered over the buffers in order (`readv`).
 fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
-    const IOV_MAX: u64 = 1024;
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
     let mut buffers = Vec::new();
     let mut total: u64 = 0;
     for i in 0..count {
-        let mut entry = [0u8; 16];
-        p.memory()
-            .space
-            .read_bytes(iov.wrapping_add(i * 16), &mut entry)
-            .map_err(efault)?;
-        let base = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
-        let len = u64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+        let (base, len) = iovec(p, iov, i)?;
         if len > i64::MAX as u64 {
             return Err(Errno::EINVAL); // a negative ssize_t
         }
