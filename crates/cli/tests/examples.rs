@@ -124,7 +124,10 @@ fn usermode_runs_ring3_code_and_catches_its_faults(hv: Hypervisor) {
          read_bytes(0xdead000): bad user address 0xdead000\n\
          read_bytes(0xffff800000000000): bad user address 0xffff800000000000\n\
          hlt: fault vector 13, error code 0x0, address 0x0, rip 0x400000\n\
-         spinning program preempted: true, still at 0x400000\n"
+         spinning program preempted: true, still at 0x400000\n\
+         after the child wrote: shared c, private p\n\
+         child's read-only view: shared true, sees P, zero kept it\n\
+         after the child went: parent's page !, shared true\n"
     );
 }
 

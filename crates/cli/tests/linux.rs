@@ -655,6 +655,42 @@ fn mmap_fixed_mremap_madvise_and_protection_faults() {
 }
 
 #[test]
+fn shared_anonymous_memory_stays_shared_across_fork() {
+    let out = same_natively_and_under_vessel(&musl_program("mmapshared"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "parent sees shared 42 7, private 41\n",
+        "counted by three children: 3\n",
+        "child saw a write made after fork: 1\n",
+        "child's DONTNEED kept contents: 1\n",
+        "parent still maps and writes both pages: ab\n",
+        "moved mapping still shared: z\n",
+        "child's writes: shared z, private 0\n",
+        "shared maps as rw-s\nprivate maps as rw-p\nshared read-only maps as r--s\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn private_file_mappings_copy_the_file() {
+    let out = same_natively_and_under_vessel(&musl_program("mmapfile"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "file bytes 1, tail of the last page zero 1\n",
+        "writes stay in the mapping: 1 1\n",
+        "signal 11, parent's copy w\n",
+        "PROT_NONE then readable: 1\n",
+        "MAP_FIXED: 1, around kept a a, bytes 1\n",
+        "write-only file: Permission denied\n",
+        "pipe read end: No such device\n",
+        "O_PATH: Bad file descriptor\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
 fn descriptor_flags_nonblocking_pipes_and_vectored_io() {
     same_with_zeros(
         "fdflags",

@@ -3,18 +3,23 @@
 //!
 //! There are no VMAs: the page tables (vessel-rt's [`UserSpace`]) are the
 //! truth about what is mapped. Where Linux asks about one VMA, a range of
-//! mapped pages with the same access rights stands for it (Linux merges
-//! adjacent anonymous mappings with the same rights into one VMA anyway).
-//! Every mapping is anonymous, private, and mapped eagerly (no demand
-//! paging yet).
+//! mapped pages with the same access rights and sharing stands for it
+//! (Linux merges adjacent anonymous mappings with the same rights into one
+//! VMA anyway). Every mapping is mapped eagerly (no demand paging yet).
+//! Memory is private (copied on write after `fork`), or shared
+//! (`MAP_SHARED` anonymous memory: vessel-rt's shared pages, which `fork`
+//! keeps shared). A private mapping of a file is a private copy of its
+//! bytes; nothing records which file a page came from.
 //!
 //! [`UserSpace`]: vessel_std::os::user::UserSpace
 
 use crate::file::{Device, File};
 use crate::process::{Memory, Process};
+use alloc::vec::Vec;
 use vessel_linux::elf::page_up;
+use vessel_linux::vfs::FileType;
 use vessel_linux::{Errno, PAGE_SIZE, SysResult};
-use vessel_std::os::user::{Access, MapError};
+use vessel_std::os::user::{Access, MapError, Mapping};
 
 /// Linux's `TASK_SIZE` on x86-64 with 4-level paging: user mappings end
 /// below it.
@@ -39,25 +44,67 @@ fn access(prot: u64) -> Access {
     }
 }
 
-/// Maps `[start, start + len)` to fresh zeroed pages with `rights`; on
-/// failure nothing of the range stays mapped.
-fn map_fresh(m: &Memory, start: u64, len: u64, rights: Access) -> Result<(), MapError> {
-    let result = m
-        .space
-        .map(start, len, rights.writable, rights.executable)
-        .and_then(|()| {
-            if rights.readable || rights.writable || rights.executable {
-                Ok(())
-            } else {
-                // PROT_NONE (guard regions): mapped, but no user access.
-                m.space.protect(start, len, rights)
-            }
-        });
-    if result == Err(MapError::OutOfMemory) {
+/// What the pages of a new mapping hold, and who sees them.
+enum Backing {
+    /// Zeros, private to the process (copied on write after `fork`).
+    Private,
+    /// Zeros, shared by design: `fork` keeps the pages shared, so parent
+    /// and child see each other's writes (`MAP_SHARED` anonymous memory).
+    Shared,
+    /// A private copy of these bytes of a file, zeros after them.
+    Copy(Vec<u8>),
+}
+
+impl Backing {
+    /// Fresh memory shared as `how` is (for a mapping that grows).
+    fn like(how: Mapping) -> Self {
+        if how.shared {
+            Backing::Shared
+        } else {
+            Backing::Private
+        }
+    }
+}
+
+/// Maps `[start, start + len)` to fresh pages with `rights`, holding what
+/// `backing` says; on failure nothing of the range stays mapped.
+fn map_fresh(
+    m: &Memory,
+    start: u64,
+    len: u64,
+    rights: Access,
+    backing: &Backing,
+) -> Result<(), MapError> {
+    let (writable, executable) = (rights.writable, rights.executable);
+    let mapped = match backing {
+        Backing::Shared => m.space.map_shared(start, len, writable, executable),
+        Backing::Private | Backing::Copy(_) => m.space.map(start, len, writable, executable),
+    };
+    if mapped == Err(MapError::OutOfMemory) {
         // The pages mapped before memory ran out.
         let _ = m.space.unmap(start, len);
     }
-    result
+    mapped?;
+    let filled = match backing {
+        // The bytes fit the range just mapped: this cannot fault.
+        Backing::Copy(bytes) => m
+            .space
+            .load_bytes(start, bytes)
+            .map_err(|_| MapError::BadRange),
+        Backing::Private | Backing::Shared => Ok(()),
+    }
+    .and_then(|()| {
+        if rights.readable || rights.writable || rights.executable {
+            Ok(())
+        } else {
+            // PROT_NONE (guard regions): mapped, but no user access.
+            m.space.protect(start, len, rights)
+        }
+    });
+    if filled.is_err() {
+        let _ = m.space.unmap(start, len);
+    }
+    filled
 }
 
 /// Whether no page of `[start, start + len)` is mapped.
@@ -67,14 +114,14 @@ fn is_free(m: &Memory, start: u64, len: u64) -> bool {
         .all(|page| m.space.query(page).is_none())
 }
 
-/// The rights of `[start, start + len)` if every page of it is mapped with
-/// the same ones (what Linux would see as one VMA), else `None`.
-fn uniform(m: &Memory, start: u64, len: u64) -> Option<Access> {
-    let rights = m.space.query(start)?;
+/// How `[start, start + len)` is mapped if every page of it is mapped the
+/// same way (what Linux would see as one VMA), else `None`.
+fn uniform(m: &Memory, start: u64, len: u64) -> Option<Mapping> {
+    let how = m.space.query(start)?;
     (start..start + len)
         .step_by(PAGE_SIZE as usize)
-        .all(|page| m.space.query(page) == Some(rights))
-        .then_some(rights)
+        .all(|page| m.space.query(page) == Some(how))
+        .then_some(how)
 }
 
 /// A free range of `len` bytes below the lowest mapping the kernel placed
@@ -99,11 +146,24 @@ fn find_free(m: &Memory, len: u64) -> Result<u64, Errno> {
     }
 }
 
-/// `mmap(addr, len, prot, flags, fd, offset)`: private anonymous memory
-/// (or private `/dev/zero`, the same thing), placed by the kernel, at a
-/// hint when that range is free, or exactly at `addr` with `MAP_FIXED`
-/// (replacing what was there) or `MAP_FIXED_NOREPLACE` (`EEXIST` if
-/// anything was).
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_TYPE: u64 = 0x0f;
+const MAP_GROWSDOWN: u64 = 0x0100;
+/// The flags every file's mapping takes (Linux's `LEGACY_MAP_MASK`):
+/// `MAP_SHARED_VALIDATE` refuses any other. SHARED, PRIVATE, FIXED,
+/// ANONYMOUS, 32BIT, ABOVE4G, GROWSDOWN, DENYWRITE, EXECUTABLE, LOCKED,
+/// NORESERVE, POPULATE, NONBLOCK, STACK, HUGETLB, UNINITIALIZED and the
+/// 2 MiB and 1 GiB huge page sizes.
+const LEGACY_MAP_MASK: u64 = 0x7c07_f9f3;
+
+/// `mmap(addr, len, prot, flags, fd, offset)`: anonymous memory, private
+/// or shared (`MAP_SHARED`: kept shared with children across `fork`), the
+/// same from `/dev/zero`, or a private copy of a regular file; placed by
+/// the kernel, at a hint when that range is free, or exactly at `addr`
+/// with `MAP_FIXED` (replacing what was there) or `MAP_FIXED_NOREPLACE`
+/// (`EEXIST` if anything was).
 pub fn mmap(
     p: &mut Process,
     addr: u64,
@@ -113,24 +173,23 @@ pub fn mmap(
     fd: u64,
     offset: u64,
 ) -> SysResult {
-    const MAP_SHARED: u64 = 0x01;
-    const MAP_PRIVATE: u64 = 0x02;
-    const MAP_SHARED_VALIDATE: u64 = 0x03;
-    const MAP_TYPE: u64 = 0x0f;
     const MAP_FIXED: u64 = 0x10;
     const MAP_ANONYMOUS: u64 = 0x20;
     const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
     if !offset.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        // Only `/dev/zero` can be mapped: privately, it is anonymous
-        // memory. Other files have no mapping yet.
+    let file = if flags & MAP_ANONYMOUS == 0 {
         let file = p.fds().get(fd)?;
-        if !matches!(*file, File::Device(Device::Zero)) {
-            return Err(Errno::ENODEV);
+        // An O_PATH descriptor is not one mmap takes (Linux's fget skips
+        // it).
+        if matches!(&*file, File::Node(node) if !node.readable && !node.writable) {
+            return Err(Errno::EBADF);
         }
-    }
+        Some(file)
+    } else {
+        None
+    };
     if len == 0 {
         return Err(Errno::EINVAL);
     }
@@ -138,12 +197,15 @@ pub fn mmap(
     if len > TASK_SIZE {
         return Err(Errno::ENOMEM);
     }
-    match flags & MAP_TYPE {
-        MAP_PRIVATE => {}
-        // Shared memory (kept shared across fork) is not supported yet.
-        MAP_SHARED | MAP_SHARED_VALIDATE => return Err(Errno::EINVAL),
-        _ => return Err(Errno::EINVAL),
-    }
+    let backing = match file {
+        None => match flags & MAP_TYPE {
+            MAP_PRIVATE => Backing::Private,
+            MAP_SHARED if flags & MAP_GROWSDOWN == 0 => Backing::Shared,
+            // MAP_SHARED_VALIDATE included: Linux takes it for files only.
+            _ => return Err(Errno::EINVAL),
+        },
+        Some(file) => file_backing(&file, flags, prot, offset, len)?,
+    };
     let rights = access(prot);
     let mut memory = p.memory();
     let m = &mut *memory;
@@ -158,7 +220,7 @@ pub fn mmap(
             // MAP_FIXED: whatever was there goes.
             m.space.unmap(addr, len).map_err(|_| Errno::EINVAL)?;
         }
-        return match map_fresh(m, addr, len, rights) {
+        return match map_fresh(m, addr, len, rights, &backing) {
             Ok(()) => Ok(addr as usize),
             Err(MapError::AlreadyMapped) => Err(Errno::EEXIST),
             Err(_) => Err(Errno::ENOMEM),
@@ -171,16 +233,76 @@ pub fn mmap(
         hint = MMAP_MIN_ADDR;
     }
     if hint != 0 && hint <= TASK_SIZE - len {
-        match map_fresh(m, hint, len, rights) {
+        match map_fresh(m, hint, len, rights, &backing) {
             Ok(()) => return Ok(hint as usize),
             Err(MapError::OutOfMemory) => return Err(Errno::ENOMEM),
             Err(_) => {} // in use: placed like any other mapping
         }
     }
     let start = find_free(m, len)?;
-    map_fresh(m, start, len, rights).map_err(|_| Errno::ENOMEM)?;
+    map_fresh(m, start, len, rights, &backing).map_err(|_| Errno::ENOMEM)?;
     m.mmap_next = m.mmap_next.min(start);
     Ok(start as usize)
+}
+
+/// What a mapping of `file` (`mmap` without `MAP_ANONYMOUS`) holds, with
+/// Linux's checks in its order: `EOVERFLOW` when the file range passes
+/// the largest file offset, `EINVAL` for a bad mapping type,
+/// `EOPNOTSUPP` for a flag `MAP_SHARED_VALIDATE` does not know, `EACCES`
+/// when the file is not open for reading (or, for a shared mapping that
+/// may write, for writing), `ENODEV` for a file that cannot be mapped.
+///
+/// `/dev/zero` gives anonymous memory (shared with `MAP_SHARED`). A
+/// regular file mapped privately gives a copy of its bytes from `offset`
+/// as they are now: the rest of the last page, and pages wholly past the
+/// end of the file, read zeros (Linux raises `SIGBUS` on those), writes
+/// stay in the copy, and later changes to the file do not show (POSIX
+/// leaves that unspecified for private mappings). A shared mapping of a
+/// regular file is `ENODEV`: its writes would have to reach the file, and
+/// pages are not tied to files. Pipes, directories, the console, `/proc`
+/// and the other devices have no mapping (`ENODEV`, as Linux, save
+/// `/proc`'s own files which Linux fails with `EIO`).
+fn file_backing(
+    file: &File,
+    flags: u64,
+    prot: u64,
+    offset: u64,
+    len: u64,
+) -> Result<Backing, Errno> {
+    const O_ACCMODE: usize = 3;
+    const O_WRONLY: usize = 1;
+    const O_RDONLY: usize = 0;
+    let regular = matches!(file, File::Node(node) if node.file_type == FileType::Regular);
+    if regular && offset / PAGE_SIZE > (i64::MAX as u64 - len) / PAGE_SIZE {
+        return Err(Errno::EOVERFLOW);
+    }
+    let shared = match flags & MAP_TYPE {
+        MAP_PRIVATE => false,
+        MAP_SHARED => true,
+        MAP_SHARED_VALIDATE if flags & !LEGACY_MAP_MASK != 0 => return Err(Errno::EOPNOTSUPP),
+        MAP_SHARED_VALIDATE => true,
+        _ => return Err(Errno::EINVAL),
+    };
+    let open_for = file.status_flags() & O_ACCMODE;
+    if shared && prot & PROT_WRITE != 0 && open_for == O_RDONLY {
+        return Err(Errno::EACCES);
+    }
+    if open_for == O_WRONLY {
+        return Err(Errno::EACCES);
+    }
+    let backing = match file {
+        File::Device(Device::Zero) if shared => Backing::Shared,
+        File::Device(Device::Zero) => Backing::Private,
+        File::Node(node) if regular && !shared => {
+            let max = usize::try_from(len).map_err(|_| Errno::ENOMEM)?;
+            Backing::Copy(node.read_at(offset, max)?)
+        }
+        _ => return Err(Errno::ENODEV),
+    };
+    if flags & MAP_GROWSDOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(backing)
 }
 
 /// Unmaps pages and frees their memory (unmapped pages are skipped).
@@ -234,7 +356,12 @@ pub fn mprotect(p: &mut Process, addr: u64, len: u64, prot: u64) -> SysResult {
 /// grows in place when the pages after are free, or (with
 /// `MREMAP_MAYMOVE`) moves the pages to a new range (`MREMAP_FIXED`: that
 /// exact one, replacing what was there; `MREMAP_DONTUNMAP`: the old range
-/// stays mapped, emptied).
+/// stays mapped, emptied). The pages grown are fresh zeros, shared if the
+/// mapping is (Linux's shared anonymous memory keeps the size it was made
+/// with: touching the grown part raises `SIGBUS` there). A shared mapping
+/// is not duplicated (`old_len` 0) nor moved with `MREMAP_DONTUNMAP`
+/// (Linux leaves the old range viewing the same memory): `EINVAL`, what
+/// Linux answers for private mappings and before version 5.13.
 pub fn mremap(
     p: &mut Process,
     old: u64,
@@ -260,8 +387,9 @@ pub fn mremap(
     }
     let mut memory = p.memory();
     let m = &mut *memory;
-    if m.space.query(old).is_none() {
-        return Err(Errno::EFAULT);
+    let first = m.space.query(old).ok_or(Errno::EFAULT)?;
+    if first.shared && flags & MREMAP_DONTUNMAP != 0 {
+        return Err(Errno::EINVAL);
     }
     let moving_to = flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0;
     if moving_to {
@@ -294,19 +422,21 @@ pub fn mremap(
     }
     // The old range must be one mapping.
     if old_len == 0 {
-        // "Duplicating" a private mapping: refused, as Linux does.
+        // "Duplicating" a mapping: refused, as Linux does for a private
+        // one (for a shared one, see above).
         return Err(Errno::EINVAL);
     }
     if old > TASK_SIZE || old_len > TASK_SIZE - old {
         return Err(Errno::EFAULT);
     }
-    let rights = uniform(m, old, old_len).ok_or(Errno::EFAULT)?;
+    let how = uniform(m, old, old_len).ok_or(Errno::EFAULT)?;
+    let (rights, fresh) = (how.access, Backing::like(how));
     let old_end = old + old_len;
     if !moving_to {
         // Grow in place when the pages after are free.
         let grown = new_len - old_len;
         if old + new_len <= TASK_SIZE && is_free(m, old_end, grown) {
-            return match map_fresh(m, old_end, grown, rights) {
+            return match map_fresh(m, old_end, grown, rights, &fresh) {
                 Ok(()) => Ok(old as usize),
                 Err(_) => Err(Errno::ENOMEM),
             };
@@ -326,7 +456,8 @@ pub fn mremap(
         start
     };
     if new_len > old_len {
-        map_fresh(m, target + old_len, new_len - old_len, rights).map_err(|_| Errno::ENOMEM)?;
+        map_fresh(m, target + old_len, new_len - old_len, rights, &fresh)
+            .map_err(|_| Errno::ENOMEM)?;
     }
     if m.space.move_pages(old, target, old_len).is_err() {
         if new_len > old_len {
@@ -336,14 +467,16 @@ pub fn mremap(
     }
     if flags & MREMAP_DONTUNMAP != 0 {
         // The old range stays mapped, and reads as fresh zero pages.
-        map_fresh(m, old, old_len, rights).map_err(|_| Errno::ENOMEM)?;
+        map_fresh(m, old, old_len, rights, &Backing::Private).map_err(|_| Errno::ENOMEM)?;
     }
     Ok(target as usize)
 }
 
-/// `madvise(addr, len, advice)`: `MADV_DONTNEED` zero-fills the pages (as
-/// Linux's private anonymous pages read back after it); advice that only
-/// tunes paging is accepted and changes nothing.
+/// `madvise(addr, len, advice)`: `MADV_DONTNEED` zero-fills the private
+/// pages (as Linux's private anonymous pages read back after it; a private
+/// copy of a file reads zeros too, where Linux reads the file again) and
+/// leaves shared ones as they are (Linux reads them back from the shared
+/// memory); advice that only tunes paging is accepted and changes nothing.
 pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
     const MADV_DONTNEED: u64 = 4;
     const MADV_REMOVE: u64 = 9;
@@ -379,7 +512,9 @@ pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
         }
     }
     match advice {
-        // Anonymous memory has no file to punch holes in.
+        // Private anonymous memory has no file to punch holes in (EINVAL,
+        // as Linux); freeing shared memory's pages (Linux zeroes them for
+        // every process) is not supported: EINVAL too.
         MADV_REMOVE if mapped => return Err(Errno::EINVAL),
         // Not supported: a fork would copy the pages (EINVAL so that a
         // caller can fall back).

@@ -976,9 +976,11 @@ fn status(p: &Process, target: &Target) -> String {
     out
 }
 
-/// `/proc/PID/maps`: the runs of pages mapped with the same rights (there
-/// are no VMAs; the page tables are the record). Everything is anonymous;
-/// the heap and the main stack are named.
+/// `/proc/PID/maps`: the runs of pages mapped with the same rights and
+/// sharing (there are no VMAs; the page tables are the record), `s` for
+/// shared memory, `p` for private. Everything reads as anonymous (a
+/// private copy of a file is not named after it); the heap and the main
+/// stack are named.
 fn maps(target: &Target) -> String {
     let Some(group) = &target.group else {
         return String::new();
@@ -993,12 +995,13 @@ fn maps(target: &Target) -> String {
     };
     let stack_top = crate::process::STACK_TOP;
     let mut out = String::new();
-    for (start, end, access) in regions {
+    for (start, end, how) in regions {
+        let access = how.access;
         let rights = [
             if access.readable { 'r' } else { '-' },
             if access.writable { 'w' } else { '-' },
             if access.executable { 'x' } else { '-' },
-            'p',
+            if how.shared { 's' } else { 'p' },
         ];
         let rights: String = rights.iter().collect();
         let name = if start >= brk_start && end <= heap_end && heap_end > brk_start {

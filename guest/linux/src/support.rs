@@ -68,7 +68,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mmap,
         Support::Partial(
-            "private anonymous memory (and private /dev/zero), mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; no files, no MAP_SHARED (EINVAL), MAP_POPULATE/MAP_NORESERVE/MAP_GROWSDOWN and the like ignored",
+            "anonymous memory, private or MAP_SHARED (stays shared with children across fork), the same from /dev/zero, and private mappings of regular files (a copy of the file's bytes at map time: later changes to the file do not show, pages wholly past its end read zeros where Linux raises SIGBUS), all mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; Linux's EACCES, EBADF (O_PATH), ENODEV (pipes, directories, devices), EOVERFLOW and MAP_SHARED_VALIDATE's EOPNOTSUPP; no MAP_SHARED of a regular file (ENODEV: writes would not reach the file); MAP_POPULATE/MAP_NORESERVE and the like ignored",
         ),
     ),
     (Sysno::munmap, Support::Full),
@@ -81,13 +81,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mremap,
         Support::Partial(
-            "shrink in place, grow in place when the following pages are free, MREMAP_MAYMOVE (the pages move, contents and rights kept), MREMAP_FIXED and MREMAP_DONTUNMAP; with no VMAs, \"one mapping\" means pages mapped with the same rights (EFAULT otherwise); old_len 0 is EINVAL (nothing is shared)",
+            "shrink in place, grow in place when the following pages are free, MREMAP_MAYMOVE (the pages move, contents, rights and sharing kept), MREMAP_FIXED and MREMAP_DONTUNMAP; with no VMAs, \"one mapping\" means pages mapped with the same rights and sharing (EFAULT otherwise); grown pages are zeros (shared for a shared mapping, where Linux raises SIGBUS past the original size; a grown file mapping does not read the file); old_len 0 (duplicating a shared mapping) and MREMAP_DONTUNMAP of a shared mapping are EINVAL",
         ),
     ),
     (
         Sysno::madvise,
         Support::Partial(
-            "MADV_DONTNEED (and _LOCKED) zero-fill the pages in place, as private anonymous memory reads back (memory is not freed; ELF segments read zeros too, not the file's contents); paging advice (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP, COLD, PAGEOUT, POPULATE_*, COLLAPSE...) is accepted and does nothing (DONTFORK ranges are still copied by fork); MADV_WIPEONFORK and MADV_REMOVE are EINVAL; unmapped pages are ENOMEM",
+            "MADV_DONTNEED (and _LOCKED) zero-fill private pages in place, as private anonymous memory reads back (memory is not freed; ELF segments and private file mappings read zeros too, not the file's contents), and leave MAP_SHARED pages' contents as Linux does; paging advice (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP, COLD, PAGEOUT, POPULATE_*, COLLAPSE...) is accepted and does nothing (DONTFORK ranges are still copied by fork); MADV_WIPEONFORK and MADV_REMOVE are EINVAL (MADV_REMOVE of MAP_SHARED memory, which Linux frees and zeroes, too); unmapped pages are ENOMEM",
         ),
     ),
     (
@@ -322,7 +322,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::fork,
         Support::Partial(
-            "memory shared copy-on-write (page tables copied; a page is copied at its first write); the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK",
+            "memory shared copy-on-write (page tables copied; a page is copied at its first write), MAP_SHARED memory stays shared; the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK",
         ),
     ),
     (

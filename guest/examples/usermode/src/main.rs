@@ -2,14 +2,15 @@
 //! of their own, through vessel-rt's safe user-mode API: one that makes two
 //! Linux-style system calls (`write`, `exit`), one that touches an unmapped
 //! address (#PF), one that executes a privileged instruction (#GP), and one
-//! that spins until the timer preempts it while a kernel thread runs.
+//! that spins until the timer preempts it while a kernel thread runs; and
+//! checks what `fork` does to shared and private memory.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use vessel_std::os::user::{UserContext, UserExit, UserSpace, run_user};
+use vessel_std::os::user::{Access, UserContext, UserExit, UserSpace, run_user};
 use vessel_std::prelude::*;
 use vessel_std::sync::Arc;
 use vessel_std::thread;
@@ -89,6 +90,60 @@ fn run(space: &UserSpace, ctx: &mut UserContext) -> UserExit {
     }
 }
 
+/// The byte at `addr` of `space`.
+fn byte_at(space: &UserSpace, addr: u64) -> char {
+    let mut byte = [0u8];
+    space.read_bytes(addr, &mut byte).expect("a mapped page");
+    char::from(byte[0])
+}
+
+/// A page mapped with `map_shared` stays shared with a fork's copy (writes
+/// by either show in the other, through mprotect, zero and unmap in the
+/// other); a page mapped with `map` is copied on write.
+fn shared_and_private_memory_across_fork() {
+    const SHARED: u64 = 0x100_0000;
+    const PRIVATE: u64 = SHARED + 4096;
+    let parent = UserSpace::new().expect("memory for an address space");
+    parent
+        .map_shared(SHARED, 4096, true, false)
+        .expect("map the shared page");
+    parent
+        .map(PRIVATE, 4096, true, false)
+        .expect("map the private page");
+    parent.write_bytes(SHARED, b"p").expect("write");
+    parent.write_bytes(PRIVATE, b"p").expect("write");
+    let child = parent.fork().expect("memory for the fork");
+    child.write_bytes(SHARED, b"c").expect("write");
+    child.write_bytes(PRIVATE, b"c").expect("write");
+    println!(
+        "after the child wrote: shared {}, private {}",
+        byte_at(&parent, SHARED),
+        byte_at(&parent, PRIVATE)
+    );
+    let read_only = Access {
+        readable: true,
+        writable: false,
+        executable: false,
+    };
+    child.protect(SHARED, 4096, read_only).expect("protect");
+    child.zero(SHARED, 4096).expect("zero");
+    parent.write_bytes(SHARED, b"P").expect("write");
+    let how = child.query(SHARED).expect("mapped");
+    println!(
+        "child's read-only view: shared {}, sees {}, zero kept it",
+        how.shared,
+        byte_at(&child, SHARED)
+    );
+    child.unmap(SHARED, 4096).expect("unmap");
+    drop(child);
+    parent.write_bytes(SHARED, b"!").expect("write");
+    println!(
+        "after the child went: parent's page {}, shared {}",
+        byte_at(&parent, SHARED),
+        parent.query(SHARED).is_some_and(|how| how.shared)
+    );
+}
+
 fn report(name: &str, exit: UserExit, ctx: &UserContext) {
     match exit {
         UserExit::Fault {
@@ -152,4 +207,6 @@ fn main() {
         interruptions > 0,
         ctx.rip
     );
+
+    shared_and_private_memory_across_fork();
 }

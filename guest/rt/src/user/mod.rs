@@ -27,10 +27,10 @@
 //! leaves and restored when it enters; the kernel is soft-float and never
 //! touches them. [`UserSpace`] (in `space`) is the address-space half.
 
-mod cow;
+mod owners;
 mod space;
 
-pub use space::{Access, Fault, MapError, UserSpace};
+pub use space::{Access, Fault, MapError, Mapping, UserSpace};
 
 use crate::arch::cpu;
 use crate::arch::gdt::{TSS, TSS_RSP0_OFFSET};

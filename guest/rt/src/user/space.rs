@@ -2,7 +2,7 @@
 //! memory, with safe copies in and out of it.
 
 use super::USER_END;
-use super::cow::{self, COW, COW_WRITABLE};
+use super::owners::{self, COW, COW_WRITABLE, SHARED};
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
 use crate::sync::Mutex;
 use core::fmt;
@@ -110,8 +110,9 @@ impl UserSpace {
     }
 
     /// Maps `[addr, addr + len)`, widened to whole pages, to fresh zeroed
-    /// frames, user-accessible, writable and/or executable as asked. Maps
-    /// nothing if a page of the range is already mapped.
+    /// frames private to this space, user-accessible, writable and/or
+    /// executable as asked. Maps nothing if a page of the range is already
+    /// mapped.
     pub fn map(
         &self,
         addr: u64,
@@ -119,7 +120,27 @@ impl UserSpace {
         writable: bool,
         executable: bool,
     ) -> Result<(), MapError> {
-        self.tables.lock().map(addr, len, writable, executable)
+        self.tables
+            .lock()
+            .map(addr, len, writable, executable, Flags::empty())
+    }
+
+    /// Like [`UserSpace::map`], but the frames are shared by design:
+    /// [`UserSpace::fork`] maps them in the child as they are (not
+    /// copy-on-write), so that writes by either space are seen by the
+    /// other, and a frame is freed when the last space that maps it unmaps
+    /// it. [`UserSpace::protect`] and [`UserSpace::move_pages`] keep the
+    /// pages shared; [`UserSpace::zero`] leaves them alone.
+    pub fn map_shared(
+        &self,
+        addr: u64,
+        len: u64,
+        writable: bool,
+        executable: bool,
+    ) -> Result<(), MapError> {
+        self.tables
+            .lock()
+            .map(addr, len, writable, executable, SHARED)
     }
 
     /// Copies `data` to user memory at `addr`: every byte must be mapped
@@ -158,11 +179,13 @@ impl UserSpace {
         self.tables.lock().unmap(addr, len)
     }
 
-    /// A copy of this address space, as `fork` makes it: every user page
-    /// is shared copy-on-write (mapped read-only in both spaces; the first
-    /// write to it, by either, copies it: see
-    /// [`UserSpace::resolve_write_fault`]), with the same access rights.
-    /// Only the page tables are copied. `None` when memory runs out
+    /// A copy of this address space, as `fork` makes it: every private
+    /// user page is shared copy-on-write (mapped read-only in both spaces;
+    /// the first write to it, by either, copies it: see
+    /// [`UserSpace::resolve_write_fault`]), and every page mapped with
+    /// [`UserSpace::map_shared`] stays shared (writes by either space show
+    /// in the other), with the same access rights. Only the page tables
+    /// are copied. `None` when memory runs out
     /// (nothing is leaked: the partial copy is dropped).
     pub fn fork(&self) -> Option<UserSpace> {
         let child = UserSpace::new()?;
@@ -193,15 +216,15 @@ impl UserSpace {
         Ok(true)
     }
 
-    /// The access rights of the page holding `addr`, or `None` if it is
-    /// not mapped (a page mapped with no access is `Some`, all false).
-    pub fn query(&self, addr: u64) -> Option<Access> {
+    /// How the page holding `addr` is mapped, or `None` if it is not (a
+    /// page mapped with no access is `Some`, its rights all false).
+    pub fn query(&self, addr: u64) -> Option<Mapping> {
         self.tables.lock().query(addr)
     }
 
     /// Moves the pages of `[from, from + len)` (widened to whole pages) to
-    /// the same offsets from `to` (page aligned), frames, contents and
-    /// rights included; unmapped pages stay unmapped. Fails, moving
+    /// the same offsets from `to` (page aligned), frames, contents, rights
+    /// and sharing included; unmapped pages stay unmapped. Fails, moving
     /// nothing, if the ranges overlap or leave the lower half
     /// (`BadRange`), if a destination page is mapped (`AlreadyMapped`) or
     /// if page tables cannot be allocated (`OutOfMemory`).
@@ -209,8 +232,12 @@ impl UserSpace {
         self.tables.lock().move_pages(from, to, len)
     }
 
-    /// Fills the mapped pages of `[addr, addr + len)` (widened to whole
-    /// pages) with zeros, whatever their access rights; unmapped pages are
+    /// Fills the private mapped pages of `[addr, addr + len)` (widened to
+    /// whole pages) with zeros, whatever their access rights (a page still
+    /// shared copy-on-write gets a zeroed frame of its own). Pages mapped
+    /// with [`UserSpace::map_shared`] keep their contents: other spaces
+    /// may see them, and their memory outlives any one view of it (as a
+    /// Linux kernel's shared anonymous memory does). Unmapped pages are
     /// skipped.
     pub fn zero(&self, addr: u64, len: u64) -> Result<(), MapError> {
         self.tables.lock().zero(addr, len)
@@ -226,11 +253,12 @@ impl UserSpace {
         self.tables.lock().peak
     }
 
-    /// The mapped user pages as runs of consecutive pages with the same
-    /// rights, in address order: `(start, end, rights)`. The page tables
-    /// are the only record of what is mapped, so this is what a Linux
-    /// kernel's list of mappings (`/proc/PID/maps`) can be made from.
-    pub fn regions(&self) -> alloc::vec::Vec<(u64, u64, Access)> {
+    /// The mapped user pages as runs of consecutive pages mapped the same
+    /// way (rights and sharing), in address order: `(start, end, how)`.
+    /// The page tables are the only record of what is mapped, so this is
+    /// what a Linux kernel's list of mappings (`/proc/PID/maps`) can be
+    /// made from.
+    pub fn regions(&self) -> alloc::vec::Vec<(u64, u64, Mapping)> {
         let mut runs = alloc::vec::Vec::new();
         let tables = self.tables.lock();
         tables.visit(
@@ -238,11 +266,11 @@ impl UserSpace {
             4,
             0,
             0..256,
-            &mut |page, access| match runs.last_mut() {
-                Some((_, end, rights)) if *end == page && *rights == access => {
+            &mut |page, how| match runs.last_mut() {
+                Some((_, end, run)) if *end == page && *run == how => {
                     *end += PAGE_SIZE;
                 }
-                _ => runs.push((page, page + PAGE_SIZE, access)),
+                _ => runs.push((page, page + PAGE_SIZE, how)),
             },
         );
         runs
@@ -256,9 +284,10 @@ impl Tables {
         len: u64,
         writable: bool,
         executable: bool,
+        sharing: Flags,
     ) -> Result<(), MapError> {
         let pages = page_range(addr, len)?;
-        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE;
+        let mut flags = Flags::PRESENT | Flags::USER_ACCESSIBLE | sharing;
         if writable {
             flags |= Flags::WRITABLE;
         }
@@ -441,7 +470,8 @@ impl Tables {
             let entry = self.leaf_entry(page, false)?;
             let frame = entry.addr();
             let shared = entry.flags().contains(COW);
-            let mut flags = Flags::PRESENT;
+            // A page shared by design stays so, whatever its rights.
+            let mut flags = Flags::PRESENT | (entry.flags() & SHARED);
             if access.readable || access.writable || access.executable {
                 flags |= Flags::USER_ACCESSIBLE;
             }
@@ -474,17 +504,17 @@ impl Tables {
                 continue;
             }
             let frame = entry.addr().as_u64();
-            let shared = entry.flags().contains(COW);
+            let flags = entry.flags();
             // The space is not loaded while its tables change, and loading
             // it flushes the TLB; this space refers to the frame no more.
             entry.set_unused();
-            release_frame(frame, shared);
+            release_frame(frame, flags);
             self.pages -= 1;
         }
         Ok(())
     }
 
-    fn query(&mut self, addr: u64) -> Option<Access> {
+    fn query(&mut self, addr: u64) -> Option<Mapping> {
         if addr >= USER_END {
             return None;
         }
@@ -492,13 +522,7 @@ impl Tables {
         if entry.is_unused() {
             return None;
         }
-        let flags = entry.flags();
-        let user = flags.contains(Flags::USER_ACCESSIBLE);
-        Some(Access {
-            readable: user,
-            writable: user && logically_writable(flags),
-            executable: user && !flags.contains(Flags::NO_EXECUTE),
-        })
+        Some(Mapping::of(entry.flags()))
     }
 
     fn move_pages(&mut self, from: u64, to: u64, len: u64) -> Result<(), MapError> {
@@ -552,7 +576,7 @@ impl Tables {
             let Ok(entry) = self.leaf_entry(page, false) else {
                 continue;
             };
-            if entry.is_unused() {
+            if entry.is_unused() || entry.flags().contains(SHARED) {
                 continue;
             }
             make_private(entry).ok_or(MapError::OutOfMemory)?;
@@ -581,6 +605,33 @@ pub struct Access {
     pub executable: bool,
 }
 
+/// How a user page is mapped, as [`UserSpace::query`] and
+/// [`UserSpace::regions`] report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// Its access rights.
+    pub access: Access,
+    /// Whether it was mapped with [`UserSpace::map_shared`] (or inherited
+    /// from such a page by [`UserSpace::fork`]): its frame is shared by
+    /// design, not copy-on-write.
+    pub shared: bool,
+}
+
+impl Mapping {
+    /// How a present leaf entry with `flags` maps its page.
+    fn of(flags: Flags) -> Self {
+        let user = flags.contains(Flags::USER_ACCESSIBLE);
+        Mapping {
+            access: Access {
+                readable: user,
+                writable: user && logically_writable(flags),
+                executable: user && !flags.contains(Flags::NO_EXECUTE),
+            },
+            shared: flags.contains(SHARED),
+        }
+    }
+}
+
 impl Tables {
     /// Calls `page(address, rights)` for every mapped page below the table
     /// at `phys` (at `level`, 4 = PML4, covering from `base`), in address
@@ -591,7 +642,7 @@ impl Tables {
         level: u8,
         base: u64,
         entries: core::ops::Range<usize>,
-        page: &mut dyn FnMut(u64, Access),
+        page: &mut dyn FnMut(u64, Mapping),
     ) {
         let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
         for index in entries {
@@ -609,23 +660,15 @@ impl Tables {
                 self.visit(entry.addr().as_u64(), level - 1, address, 0..512, page);
                 continue;
             }
-            let flags = entry.flags();
-            let user = flags.contains(Flags::USER_ACCESSIBLE);
-            page(
-                address,
-                Access {
-                    readable: user,
-                    writable: user && logically_writable(flags),
-                    executable: user && !flags.contains(Flags::NO_EXECUTE),
-                },
-            );
+            page(address, Mapping::of(entry.flags()));
         }
     }
 
     /// Maps every user page of these tables at the same address in `child`
-    /// (empty tables), sharing the frame copy-on-write: both entries lose
-    /// the hardware write bit and gain [`COW`] (and [`COW_WRITABLE`] where
-    /// the page was writable). `None` when memory runs out for `child`'s
+    /// (empty tables), sharing the frame: a [`SHARED`] entry is copied as
+    /// it is; any other is shared copy-on-write: both entries lose the
+    /// hardware write bit and gain [`COW`] (and [`COW_WRITABLE`] where the
+    /// page was writable). `None` when memory runs out for `child`'s
     /// tables; what was shared stays shared, and is released with `child`.
     fn share_into(&mut self, child: &mut Tables) -> Option<()> {
         /// Shares the pages below the table at `phys` (at `level`, 4 =
@@ -653,15 +696,18 @@ impl Tables {
                 }
                 let slot = child.leaf_entry(address, true).ok()?;
                 let mut flags = entry.flags();
-                if logically_writable(flags) {
-                    flags |= COW_WRITABLE;
+                if !flags.contains(SHARED) {
+                    if logically_writable(flags) {
+                        flags |= COW_WRITABLE;
+                    }
+                    flags = (flags - Flags::WRITABLE) | COW;
+                    // The parent is not loaded while its tables change
+                    // (fork runs in the kernel), and loading it flushes the
+                    // TLB.
+                    entry.set_flags(flags);
                 }
-                flags = (flags - Flags::WRITABLE) | COW;
-                // The parent is not loaded while its tables change (fork
-                // runs in the kernel), and loading it flushes the TLB.
-                entry.set_flags(flags);
                 slot.set_addr(entry.addr(), flags);
-                cow::share(entry.addr().as_u64());
+                owners::share(entry.addr().as_u64());
                 child.count(1);
             }
             Some(())
@@ -697,7 +743,7 @@ fn make_private(entry: &mut PageTableEntry) -> Option<()> {
         return Some(());
     }
     let shared = entry.addr().as_u64();
-    let frame = if cow::is_shared(shared) {
+    let frame = if owners::is_shared(shared) {
         let copy = frames::allocate(1, 1)?;
         // SAFETY: both frames are RAM reachable through the direct map; the
         // source is a user frame this entry maps (shared, so nobody writes
@@ -710,7 +756,7 @@ fn make_private(entry: &mut PageTableEntry) -> Option<()> {
                 PAGE_SIZE as usize,
             );
         }
-        cow::release(shared);
+        owners::release(shared);
         copy
     } else {
         shared
@@ -725,11 +771,11 @@ fn make_private(entry: &mut PageTableEntry) -> Option<()> {
     Some(())
 }
 
-/// Gives up a user frame a leaf entry mapped: freed, or for a
-/// copy-on-write entry, one owner less.
-fn release_frame(frame: u64, shared: bool) {
-    if shared {
-        cow::release(frame);
+/// Gives up a user frame a leaf entry with `flags` mapped: freed, or for
+/// an entry whose frame may have other owners, one owner less.
+fn release_frame(frame: u64, flags: Flags) {
+    if owners::counted(flags) {
+        owners::release(frame);
     } else {
         frames::free(frame, 1);
     }
@@ -752,7 +798,7 @@ impl Drop for Tables {
                     free_tree(child, level - 1, 0..512);
                     frames::free(child, 1);
                 } else {
-                    release_frame(child, entry.flags().contains(COW));
+                    release_frame(child, entry.flags());
                 }
             }
         }

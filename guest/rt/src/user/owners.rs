@@ -1,10 +1,20 @@
-//! Frames shared copy-on-write between address spaces after `fork`.
+//! Frames mapped by more than one leaf entry, and the software flags that
+//! say how.
 //!
 //! A user frame normally has one owner: the one leaf entry that maps it.
-//! `fork` makes parent and child map the same frames read-only, marked
-//! [`COW`]; this table counts, per shared frame, the owners beyond the
-//! first. A frame with no entry here has a single owner (the last one left
-//! after the others copied or dropped it), which may write it in place.
+//! Two kinds of entries share their frame with others:
+//!
+//! * copy-on-write ([`COW`]): `fork` makes parent and child map the same
+//!   private frames read-only; the first write by either copies the frame;
+//! * shared by design ([`SHARED`]): memory mapped with
+//!   `UserSpace::map_shared`, which `fork` maps in the child as it is, so
+//!   that writes by either space are seen by the other.
+//!
+//! One table counts, per frame of either kind, the owners beyond the first
+//! (a frame is never of both kinds: a shared entry is never made
+//! copy-on-write). A frame with no entry here has a single owner (the last
+//! one left after the others copied, unmapped or dropped it): a copy-on-write
+//! owner may then write it in place, and unmapping it frees it.
 
 use crate::mem::frames;
 use crate::sync::SpinLock;
@@ -18,6 +28,15 @@ pub(super) const COW: Flags = Flags::BIT_9;
 /// page is writable for its owner (the hardware bit stays clear while the
 /// frame may be shared).
 pub(super) const COW_WRITABLE: Flags = Flags::BIT_10;
+/// Leaf-entry flag (ignored by the CPU): the frame is shared by design;
+/// every owner maps it with its own rights and writes it in place.
+pub(super) const SHARED: Flags = Flags::BIT_11;
+
+/// Whether the frame of a leaf entry with `flags` may have other owners,
+/// counted here (else the entry is its only owner).
+pub(super) fn counted(flags: Flags) -> bool {
+    flags.intersects(COW | SHARED)
+}
 
 /// Extra owners of each shared frame, by physical address.
 static EXTRA_OWNERS: SpinLock<BTreeMap<u64, u32>> = SpinLock::new(BTreeMap::new());
