@@ -38,8 +38,9 @@ pub enum MapError {
 }
 
 /// A user address space: a PML4 whose lower half maps user pages (frames it
-/// owns) and whose upper half is the kernel's. Dropping it frees the user
-/// frames and the lower-half page tables.
+/// owns, alone or with the spaces [`UserSpace::fork`] made) and whose upper
+/// half is the kernel's. Dropping it frees the lower-half page tables and
+/// the user frames no other space maps.
 ///
 /// Every method takes `&self`: the threads of a process share one space
 /// (behind an `Arc`), and a thread running user code holds no lock on it,
@@ -173,8 +174,8 @@ impl UserSpace {
     }
 
     /// Unmaps the pages of `[addr, addr + len)` (widened to whole pages)
-    /// and frees their frames; pages that are not mapped are skipped, as
-    /// Linux's `munmap` does.
+    /// and frees their frames, once no other space maps them; pages that
+    /// are not mapped are skipped, as Linux's `munmap` does.
     pub fn unmap(&self, addr: u64, len: u64) -> Result<(), MapError> {
         self.tables.lock().unmap(addr, len)
     }
