@@ -285,20 +285,81 @@ fn proc_links_mounts_and_names_under_vessel() {
         out.stdout,
         "/bin/busybox\n/work\n/work/fruits.txt\n0\n1\n2\n3\n4\n"
     );
+    // A second /proc stacks on the first, as on Linux.
     let out = vessel_script(
-        "mount -t proc proc /proc; echo $?; mount -t tmpfs tmpfs /tmp 2>/dev/null; echo $?; \
+        "mount -t proc proc /proc; echo $?; mount -t tmpfs tmpfs /tmp; echo $?; \
          mkdir -p /mnt/p && mount -t proc proc /mnt/p && cat /mnt/p/mounts && umount /mnt/p \
          && ls /mnt/p | wc -l; umount / 2>/dev/null; echo $?",
     );
     assert_eq!(
         out.stdout,
-        "0\n1\ntmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,relatime 0 0\n\
+        "0\n0\ntmpfs / tmpfs rw,relatime 0 0\nproc /proc proc rw,relatime 0 0\n\
+         proc /proc proc rw,relatime 0 0\ntmpfs /tmp tmpfs rw,relatime 0 0\n\
          proc /mnt/p proc rw,relatime 0 0\n0\n1\n"
     );
     let out = vessel_script(
         "echo renamed > /proc/self/comm; cat /proc/$$/comm; grep -c '\\[stack\\]' /proc/self/maps",
     );
     assert_eq!(out.stdout, "renamed\n1\n");
+}
+
+/// Mounting a tmpfs (expectations written out: a native run would need
+/// root and would mount on the host).
+#[test]
+fn busybox_mounts_and_unmounts_a_tmpfs_under_vessel() {
+    // A new, empty file system over what was there, which comes back
+    // unchanged; its own device; names do not cross (mv copies, ln
+    // fails); ".." leads out; in use it cannot go.
+    let out = vessel_script(
+        "mkdir /mnt && echo hidden > /mnt/old && cd /mnt && mount -t tmpfs none /mnt \
+         && ls -A /mnt | wc -l && ls && cd / && stat -c '%a %F' /mnt \
+         && echo data > /mnt/f && grep /mnt /proc/mounts && stat -f -c %t /mnt \
+         && [ $(stat -c %d /mnt/f) = $(stat -c %d /mnt) ] \
+         && [ $(stat -c %d /mnt/f) != $(stat -c %d /) ] && echo own device; \
+         ln /mnt/f /f 2>&1; mv /mnt/f /f && cat /f && ls -A /mnt | wc -l; \
+         cd /mnt/.. && pwd && cd /mnt && umount /mnt 2>&1; \
+         cd / && umount /mnt && cat /mnt/old && grep -c /mnt /proc/mounts",
+    );
+    assert_eq!(
+        out.stdout,
+        "0\nold\n1777 directory\nnone /mnt tmpfs rw,relatime 0 0\n1021994\nown device\n\
+         ln: /f: Invalid cross-device link\ndata\n0\n/\n\
+         umount: can't unmount /mnt: Device or resource busy\nhidden\n0\n",
+        "{out:?}"
+    );
+    assert_eq!(out.status, Some(1), "{out:?}"); // grep -c found nothing
+
+    // Options and flags: limits (ENOSPC), the root's mode and owner,
+    // noexec, ro; a lazy unmount leaves open files usable; mounts stack;
+    // what is not implemented is refused.
+    let out = vessel_script(
+        "mkdir /mnt && mount -t tmpfs -o size=8k,nr_inodes=3,mode=700,uid=5 tmp /mnt \
+         && grep /mnt /proc/mounts && stat -c '%a %u' /mnt && stat -f -c '%b %f %c %d' /mnt; \
+         cat /dev/zero > /mnt/big; stat -c %s /mnt/big; touch /mnt/a /mnt/b 2>&1; \
+         exec 3< /mnt/big; umount /mnt 2>&1; umount -l /mnt && wc -c <&3 && ls -A /mnt; \
+         mount -t tmpfs -o noexec,nosuid none /mnt && grep /mnt /proc/mounts \
+         && printf '#!/bin/busybox sh\\necho ran\\n' > /mnt/s && chmod +x /mnt/s; \
+         /mnt/s 2>&1; cp /mnt/s /s && /s; umount /mnt; \
+         mount -r -t tmpfs none /mnt && touch /mnt/x 2>&1; grep /mnt /proc/mounts; umount /mnt; \
+         mount -t tmpfs one /mnt && echo 1 > /mnt/f && mount -t tmpfs two /mnt \
+         && ls -A /mnt | wc -l && umount /mnt && cat /mnt/f && umount /mnt && ls -A /mnt; \
+         mount -t tmpfs -o bogus none /mnt 2>&1; mount -t tmpfs -o size=1x none /mnt 2>&1; \
+         mount -t ext4 none /mnt 2>&1; grep -c /mnt /proc/mounts",
+    );
+    assert_eq!(
+        out.stdout,
+        "tmp /mnt tmpfs rw,relatime,size=8k,nr_inodes=3,mode=700,uid=5 0 0\n700 5\n2 2 3 2\n\
+         8192\ntouch: /mnt/b: No space left on device\n\
+         umount: can't unmount /mnt: Device or resource busy\n8192\n\
+         none /mnt tmpfs rw,nosuid,noexec,relatime 0 0\n\
+         sh: /mnt/s: Permission denied\nran\n\
+         touch: /mnt/x: Read-only file system\nnone /mnt tmpfs ro,relatime 0 0\n\
+         0\n1\n\
+         mount: mounting none on /mnt failed: Invalid argument\n\
+         mount: mounting none on /mnt failed: Invalid argument\n\
+         mount: mounting none on /mnt failed: No such device\n0\n",
+        "{out:?}"
+    );
 }
 
 #[test]

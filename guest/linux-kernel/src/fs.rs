@@ -3,10 +3,13 @@
 //! directory descriptor, opening files, reading directories, metadata, and
 //! changing the tree.
 //!
-//! `/proc` is a mount point of the tree: where a path enters it, [`lookup`]
-//! hands the rest to [`crate::procfs`], and back to the tree where a link
-//! there leads out. Calls that change the tree fail there as Linux's
-//! procfs makes them fail (the tree reports the crossing as `EXDEV`).
+//! The tree holds the root tmpfs and every tmpfs mounted in it
+//! ([`mount`]): paths cross those mounts inside the tree, and each has its
+//! own device number ([`tree_dev`]). `/proc` is a foreign mount of the
+//! tree: where a path enters it, [`lookup`] hands the rest to
+//! [`crate::procfs`], and back to the tree where a link there leads out.
+//! Calls that change the tree fail there as Linux's procfs makes them
+//! fail (the tree reports the crossing as `EXDEV`).
 //!
 //! Every path is copied out of user memory once ([`read_path`]; `EFAULT`
 //! for a bad pointer, `ENAMETOOLONG` past `PATH_MAX`), and the tree is
@@ -20,7 +23,8 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use vessel_linux::vfs::{
-    self, FileType, Ino, MAX_SYMLINKS, OpenOptions, RenameFlags, Resolved, Stat, Timespec, Vfs,
+    self, FileType, FsId, Ino, MAX_SYMLINKS, MountFlags, OpenOptions, RenameFlags, Resolved, Stat,
+    Timespec, TmpfsOptions, Vfs,
 };
 use vessel_linux::{Errno, SysResult};
 use vessel_std::sync::MutexGuard;
@@ -90,7 +94,7 @@ pub fn boot_tree(
         Err(_) => vfs.mkdir(root, b"proc", 0o555, 0, 0, now),
     };
     if let Ok(proc) = proc {
-        let _ = vfs.mount(proc);
+        let _ = vfs.mount_foreign(proc, b"proc", MountFlags::default());
     }
     Ok(vfs)
 }
@@ -356,7 +360,7 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
         Start::Tree(dir) => {
             let mut vfs = fs(p).lock();
             match vfs.open(dir, &path, options, mode, 0, 0, now()) {
-                Ok(ino) if !vfs.is_mount_point(ino) => Some((ino, vfs.stat(ino)?)),
+                Ok(ino) if vfs.foreign_flags(ino).is_none() => Some((ino, vfs.stat(ino)?)),
                 // Into /proc: resolved below, across it.
                 Ok(_) | Err(Errno::EXDEV) => None,
                 Err(errno) => return Err(errno),
@@ -392,6 +396,9 @@ fn tree_file(
     let path_only = flags & O_PATH != 0;
     Ok(match stat.file_type {
         FileType::CharDevice if !path_only => {
+            if fs(p).lock().mount_flags(ino)?.nodev {
+                return Err(Errno::EACCES);
+            }
             File::Device(Device::from_rdev(stat.rdev).ok_or(Errno::ENXIO)?)
         }
         FileType::Fifo if !path_only => return Err(Errno::ENXIO),
@@ -544,14 +551,30 @@ pub fn encode_stat(stat: &Stat, dev: u64) -> [u8; 144] {
     out
 }
 
-/// `st_dev` of the tree's files (the one tmpfs).
-const TREE_DEV: u64 = 1;
+/// `st_dev` of the files of the tree's file system `fs`: 0:1 for the
+/// root tmpfs, an anonymous device 0:(32 + id) for a mounted one (procfs
+/// has 0:22, [`procfs::DEV`]).
+pub fn tree_dev(fs: FsId) -> u64 {
+    if fs == Vfs::ROOT_FS {
+        vfs::makedev(0, 1)
+    } else {
+        vfs::makedev(0, fs.saturating_add(0x20))
+    }
+}
+
+/// The attributes of inode `ino` of the tree, and its device.
+fn tree_stat(vfs: &Vfs, ino: Ino) -> Result<(Stat, u64), Errno> {
+    Ok((vfs.stat(ino)?, tree_dev(vfs.fs_of(ino)?)))
+}
 
 /// The metadata of an open file: from the tree or `/proc` for their files,
 /// made up for pipes, consoles and devices.
 pub fn stat_of(file: &File) -> Result<[u8; 144], Errno> {
     match file {
-        File::Node(node) => Ok(encode_stat(&node.fs().lock().stat(node.ino)?, TREE_DEV)),
+        File::Node(node) => {
+            let (stat, dev) = tree_stat(&node.fs().lock(), node.ino)?;
+            Ok(encode_stat(&stat, dev))
+        }
         File::Proc(proc) => Ok(encode_stat(proc.stat(), procfs::DEV)),
         other => Ok(crate::syscall::file_stat(other)),
     }
@@ -561,7 +584,7 @@ pub fn stat_of(file: &File) -> Result<[u8; 144], Errno> {
 /// (`None` for an open file with no name).
 fn stat_found(p: &Process, found: &Found) -> Result<Option<(Stat, u64)>, Errno> {
     Ok(match found {
-        Found::Tree(ino) => Some((fs(p).lock().stat(*ino)?, TREE_DEV)),
+        Found::Tree(ino) => Some(tree_stat(&fs(p).lock(), *ino)?),
         Found::Proc(_, node) => Some((procfs::stat(p, *node)?, procfs::DEV)),
         Found::File(_) => None,
     })
@@ -628,9 +651,11 @@ pub fn statx(p: &mut Process, dirfd: u64, path: u64, flags: u64, buf: u64) -> Sy
 }
 
 /// `access`, `faccessat`, `faccessat2`: the caller is root, so only
-/// existence and, for `X_OK`, an execute bit (or a directory) count.
+/// existence and, for `X_OK`, an execute bit (or a directory) and a mount
+/// without `noexec` count; `W_OK` on a read-only mount is `EROFS`.
 pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
     const X_OK: u64 = 1;
+    const W_OK: u64 = 2;
     if mode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
@@ -639,8 +664,21 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
     let Some((stat, _)) = stat_found(p, &found)? else {
         return Ok(0); // a pipe or the console: no execute bits to check
     };
+    let mount = match found {
+        Found::Tree(ino) => fs(p).lock().mount_flags(ino)?,
+        Found::Proc(mount, _) => fs(p).lock().foreign_flags(mount).unwrap_or_default(),
+        Found::File(_) => MountFlags::default(),
+    };
+    let regular = stat.file_type == FileType::Regular;
+    if mode & X_OK != 0 && regular && mount.noexec {
+        return Err(Errno::EACCES);
+    }
     if mode & X_OK != 0 && stat.file_type != FileType::Directory && stat.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
+    }
+    let special = matches!(stat.file_type, FileType::CharDevice | FileType::Fifo);
+    if mode & W_OK != 0 && !special && mount.read_only {
+        return Err(Errno::EROFS);
     }
     Ok(0)
 }
@@ -941,42 +979,53 @@ pub fn umask(p: &mut Process, mask: u64) -> SysResult {
     Ok(p.set_umask(mask as u32 & 0o777) as usize)
 }
 
-/// `statfs`, `fstatfs`: the one tmpfs, or procfs.
+/// `statfs`, `fstatfs`: of a tmpfs of the tree (its limits; where it has
+/// none, sizes from the guest's memory) or of procfs, with the mount's
+/// flags.
 pub fn statfs(p: &mut Process, target: Target, buf: u64) -> SysResult {
     const TMPFS_MAGIC: u64 = 0x0102_1994;
-    let in_proc = match target {
-        Target::Fd(fd) => matches!(&*p.fds().get(fd)?, File::Proc(_)),
+    const PAGE: u64 = 4096;
+    let found = match target {
+        Target::Fd(fd) => Found::of(p.fds().get(fd)?),
         Target::Path { dirfd, path, flags } => {
             let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-            matches!(resolve_at(p, dirfd, path, flags, follow)?, Found::Proc(..))
+            resolve_at(p, dirfd, path, flags, follow)?
         }
     };
     let mut out = [0u8; 120];
-    if in_proc {
-        let mut put = |at: usize, value: u64| out[at..at + 8].copy_from_slice(&value.to_le_bytes());
-        put(0, procfs::PROC_SUPER_MAGIC); // f_type
-        put(8, 4096); // f_bsize
-        put(64, 255); // f_namelen
-        put(72, 4096); // f_frsize
-        p.memory()
-            .space
-            .write_bytes(buf, &out)
-            .map_err(|_| Errno::EFAULT)?;
-        return Ok(0);
-    }
-    target_ino(p, &target)?;
-    let usage = fs(p).lock().usage();
-    let memory = vessel_rt::memory::usage();
     let mut put = |at: usize, value: u64| out[at..at + 8].copy_from_slice(&value.to_le_bytes());
-    put(0, TMPFS_MAGIC); // f_type
-    put(8, 4096); // f_bsize
-    put(16, memory.total / 4096); // f_blocks
-    put(24, memory.free / 4096); // f_bfree
-    put(32, memory.free / 4096); // f_bavail
-    put(40, usage.inodes + memory.free / 4096); // f_files
-    put(48, memory.free / 4096); // f_ffree
+    put(8, PAGE); // f_bsize
     put(64, 255); // f_namelen
-    put(72, 4096); // f_frsize
+    put(72, PAGE); // f_frsize
+    match found {
+        Found::Proc(mount, _) => {
+            let flags = fs(p).lock().foreign_flags(mount).unwrap_or_default();
+            put(0, procfs::PROC_SUPER_MAGIC); // f_type
+            put(80, flags.statfs_flags()); // f_flags
+        }
+        Found::Tree(ino) => {
+            let info = fs(p).lock().fs_info(ino)?;
+            let memory = vessel_rt::memory::usage();
+            let (used, free) = (info.usage.bytes / PAGE, memory.free / PAGE);
+            let (blocks, bfree) = match info.options.max_pages {
+                Some(max) => (max, max.saturating_sub(used)),
+                None => (memory.total / PAGE, free),
+            };
+            let (files, ffree) = match info.options.max_inodes {
+                Some(max) => (max, max.saturating_sub(info.usage.inodes)),
+                None => (info.usage.inodes + free, free),
+            };
+            put(0, TMPFS_MAGIC); // f_type
+            put(16, blocks); // f_blocks
+            put(24, bfree); // f_bfree
+            put(32, bfree); // f_bavail
+            put(40, files); // f_files
+            put(48, ffree); // f_ffree
+            put(80, info.flags.statfs_flags()); // f_flags
+        }
+        // Pipes, the console and devices have no file system here.
+        Found::File(_) => return Err(Errno::EINVAL),
+    }
     p.memory()
         .space
         .write_bytes(buf, &out)
@@ -1019,14 +1068,15 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
 }
 
 /// The contents of the executable at `path` (for `execve`): a regular file
-/// with an execute bit.
+/// with an execute bit, on a mount without `noexec`.
 pub fn executable(p: &Process, path: &[u8]) -> Result<Vec<u8>, Errno> {
     let Found::Tree(ino) = lookup(p, p.cwd(), path, true)? else {
         return Err(Errno::EACCES);
     };
     let mut vfs = fs(p).lock();
     let stat = vfs.stat(ino)?;
-    if stat.file_type != FileType::Regular || stat.mode & 0o111 == 0 {
+    if stat.file_type != FileType::Regular || stat.mode & 0o111 == 0 || vfs.mount_flags(ino)?.noexec
+    {
         return Err(Errno::EACCES);
     }
     vfs.read(ino, 0, stat.size as usize, now())
@@ -1081,67 +1131,94 @@ pub fn real_path(p: &Process, path: &[u8]) -> Vec<u8> {
     path
 }
 
-/// `mount`: only procfs, anywhere (a new mount of the same `/proc`; on a
-/// `/proc` already there, nothing to do). Another tmpfs is `EPERM` (there
-/// is one tree), other types `ENODEV`; remounting, bind and move mounts
+/// `mount`: a new tmpfs or procfs on a directory, on top of what is
+/// mounted there already (mounts stack). The flags and options are those
+/// [`MountFlags`] and [`TmpfsOptions`] implement (others are `EINVAL`);
+/// other file system types are `ENODEV`; remounting, bind and move mounts
 /// and propagation changes are `EPERM`.
-pub fn mount(p: &mut Process, target: u64, fstype: u64, flags: u64) -> SysResult {
+pub fn mount(
+    p: &mut Process,
+    source: u64,
+    target: u64,
+    fstype: u64,
+    flags: u64,
+    data: u64,
+) -> SysResult {
     const MS_REMOUNT: u64 = 32;
     const MS_BIND: u64 = 4096;
     const MS_MOVE: u64 = 8192;
     const MS_PROPAGATION: u64 = (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20);
+    // The strings first (EFAULT), as Linux copies them before anything.
+    let fstype = match fstype {
+        0 => None,
+        at => Some(read_path(p, at)?),
+    };
+    let source = match source {
+        0 => b"none".to_vec(),
+        at => read_path(p, at)?,
+    };
+    let data = match data {
+        0 => Vec::new(),
+        // At most a page of options.
+        at => read_path(p, at).map_err(|errno| match errno {
+            Errno::ENAMETOOLONG => Errno::EINVAL,
+            errno => errno,
+        })?,
+    };
     let target = read_path(p, target)?;
+    let point = match lookup(p, p.cwd(), &target, true)? {
+        Found::Tree(ino) => ino,
+        // On top of a /proc.
+        Found::Proc(mount, procfs::Node::Root) => mount,
+        Found::Proc(..) => return Err(Errno::EPERM),
+        Found::File(_) => return Err(Errno::ENOTDIR),
+    };
     if flags & (MS_REMOUNT | MS_BIND | MS_MOVE | MS_PROPAGATION) != 0 {
         return Err(Errno::EPERM);
     }
-    let fstype = if fstype == 0 {
-        return Err(Errno::EINVAL);
+    let fstype = fstype.ok_or(Errno::EINVAL)?;
+    if !matches!(&fstype[..], b"tmpfs" | b"proc") {
+        return Err(Errno::ENODEV);
+    }
+    let mut flags = MountFlags::from_bits(flags)?;
+    if fstype == b"tmpfs" {
+        let ram = vessel_rt::memory::usage().total;
+        let options = TmpfsOptions::parse(&data, ram, &mut flags)?;
+        fs(p)
+            .lock()
+            .mount_tmpfs(point, &source, options, flags, now())?;
     } else {
-        read_path(p, fstype)?
-    };
-    match &fstype[..] {
-        b"proc" => {}
-        b"tmpfs" => return Err(Errno::EPERM),
-        _ => return Err(Errno::ENODEV),
+        flags.apply_generic(&data)?;
+        fs(p).lock().mount_foreign(point, &source, flags)?;
     }
-    match lookup(p, p.cwd(), &target, true)? {
-        Found::Proc(_, procfs::Node::Root) => Ok(0),
-        Found::Tree(ino) => {
-            let mut vfs = fs(p).lock();
-            if vfs.stat(ino)?.file_type != FileType::Directory {
-                return Err(Errno::ENOTDIR);
-            }
-            vfs.mount(ino)?;
-            Ok(0)
-        }
-        Found::Proc(..) => Err(Errno::EPERM),
-        Found::File(_) => Err(Errno::ENOTDIR),
-    }
+    Ok(0)
 }
 
-/// `umount2`: unmounts a `/proc` (lazily, whatever `MNT_DETACH` says:
-/// what is open there stays usable, as after a lazy unmount); the root is
-/// `EBUSY`, anything else `EINVAL`.
+/// `umount2`: unmounts the tmpfs or `/proc` mounted on a directory (the
+/// top one where mounts stack). A tmpfs in use (a file open there, a
+/// working directory there, a mount inside) is `EBUSY` unless
+/// `MNT_DETACH`, which detaches it at once and frees it with the last
+/// reference; a `/proc` is always detached at once (what is open there
+/// stays usable). `MNT_FORCE` changes nothing, as for Linux's tmpfs and
+/// procfs; `MNT_EXPIRE` is `EINVAL` (not implemented). The root is
+/// `EBUSY`, a directory that is not a mount `EINVAL`.
 pub fn umount2(p: &mut Process, target: u64, flags: u64) -> SysResult {
     const MNT_FORCE: u64 = 1;
     const MNT_DETACH: u64 = 2;
-    const MNT_EXPIRE: u64 = 4;
     const UMOUNT_NOFOLLOW: u64 = 8;
-    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0
-        || (flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0)
-    {
+    if flags & !(MNT_FORCE | MNT_DETACH | UMOUNT_NOFOLLOW) != 0 {
         return Err(Errno::EINVAL);
     }
     let target = read_path(p, target)?;
     let follow = flags & UMOUNT_NOFOLLOW == 0;
-    match lookup(p, p.cwd(), &target, follow)? {
-        Found::Proc(mount, procfs::Node::Root) => {
-            fs(p).lock().unmount(mount)?;
-            Ok(0)
-        }
-        Found::Tree(Vfs::ROOT) => Err(Errno::EBUSY),
-        _ => Err(Errno::EINVAL),
-    }
+    let dir = match lookup(p, p.cwd(), &target, follow)? {
+        Found::Proc(mount, procfs::Node::Root) => mount,
+        Found::Tree(Vfs::ROOT) => return Err(Errno::EBUSY),
+        Found::Tree(ino) => ino,
+        _ => return Err(Errno::EINVAL),
+    };
+    fs(p).lock().unmount(dir, flags & MNT_DETACH != 0)?;
+    Ok(0)
 }
 
 /// Hands the host what `vessel run --copy-out` asked for (the guest paths

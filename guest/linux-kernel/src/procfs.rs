@@ -1,7 +1,7 @@
 //! procfs: `/proc`, made from the kernel's state when it is looked at.
 //!
-//! The tree (vessel-linux's tmpfs) has `/proc` as a mount point
-//! ([`vessel_linux::vfs::Vfs::mount`]); a path that enters it is walked
+//! The tree (vessel-linux's tmpfs) has `/proc` as a foreign mount
+//! ([`vessel_linux::vfs::Vfs::mount_foreign`]); a path that enters it is walked
 //! here ([`walk`]) from the node the tree stopped at. A node ([`Node`])
 //! names what it shows (a process by pid, one of its files), never holds
 //! it: every lookup asks the kernel again, so a process that ended is gone.
@@ -740,7 +740,8 @@ impl ProcFile {
 
 /// Opens `node` of the `/proc` mounted at `mount`; `writable` asks for
 /// writing (only `comm` allows it: `EACCES` elsewhere, `EISDIR` for a
-/// directory). A regular file's contents are made now.
+/// directory, `EROFS` on a read-only mount). A regular file's contents
+/// are made now.
 pub fn open(
     p: &Process,
     mount: Ino,
@@ -753,7 +754,12 @@ pub fn open(
     if writable {
         match node {
             _ if file_type == FileType::Directory => return Err(Errno::EISDIR),
-            Node::PidFile(_, PidFile::Comm) => {}
+            Node::PidFile(_, PidFile::Comm) => {
+                let flags = p.kernel.fs.lock().foreign_flags(mount);
+                if flags.is_some_and(|flags| flags.read_only) {
+                    return Err(Errno::EROFS);
+                }
+            }
             _ => return Err(Errno::EACCES),
         }
     }
@@ -1021,15 +1027,29 @@ fn maps(target: &Target) -> String {
     out
 }
 
-/// `/proc/PID/mounts` (and `/proc/mounts`): the tmpfs root and every
-/// `/proc`.
+/// `/proc/PID/mounts` (and `/proc/mounts`): the root tmpfs, then every
+/// mount in the order they were made, as Linux writes them: source,
+/// mount point, type, flags and a tmpfs's options that are not the
+/// defaults (`none /mnt tmpfs rw,relatime,size=1024k 0 0`).
 fn mounts(p: &Process) -> String {
-    let mut out = String::from("tmpfs / tmpfs rw,relatime 0 0\n");
     let vfs = p.kernel.fs.lock();
-    for mount in vfs.mount_points() {
-        if let Ok(path) = vfs.path_of(mount) {
-            let _ = writeln!(out, "proc {} proc rw,relatime 0 0", escape(&path));
-        }
+    let root = vfs.mount_flags(Vfs::ROOT).unwrap_or_default();
+    let mut out = format!("tmpfs / tmpfs {} 0 0\n", root.describe());
+    for mount in vfs.mounts() {
+        let Ok(path) = vfs.path_of(mount.point) else {
+            continue;
+        };
+        let (fstype, options) = match mount.tmpfs {
+            Some((_, options)) => ("tmpfs", options.describe()),
+            None => ("proc", String::new()),
+        };
+        let _ = writeln!(
+            out,
+            "{} {} {fstype} {}{options} 0 0",
+            escape(mount.source),
+            escape(&path),
+            mount.flags.describe(),
+        );
     }
     out
 }

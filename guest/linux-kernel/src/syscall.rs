@@ -174,7 +174,7 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         271 => poll::ppoll(p, a[0], a[1], a[2], a[3], a[4]),
         23 => poll::select(p, a[0], [a[1], a[2], a[3]], a[4]),
         270 => poll::pselect6(p, a[0], [a[1], a[2], a[3]], a[4], a[5]),
-        165 => fs::mount(p, a[1], a[2], a[3]),
+        165 => fs::mount(p, a[0], a[1], a[2], a[3], a[4]),
         166 => fs::umount2(p, a[0], a[1]),
         3 => p.fds().close(a[0]).map(|()| 0),
         8 => fs::lseek(p, a[0], a[1] as i64, a[2]),

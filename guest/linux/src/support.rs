@@ -36,7 +36,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::newfstatat,
         Support::Partial(
-            "paths of the tmpfs and of /proc from the working directory or a directory descriptor, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; st_dev is 1 for the tmpfs, 0x16 for /proc; AT_NO_AUTOMOUNT ignored",
+            "paths of the tmpfs and of /proc from the working directory or a directory descriptor, AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; st_dev is 1 for the root tmpfs, 32+n for the tmpfs with id n (anonymous devices, major 0), 0x16 for /proc; AT_NO_AUTOMOUNT ignored",
         ),
     ),
     (
@@ -275,7 +275,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::umask, Support::Full),
     (
         Sysno::statfs,
-        Support::Partial("the one tmpfs (sizes from the guest's free memory) and procfs"),
+        Support::Partial(
+            "a tmpfs of the tree (its size= and nr_inodes= limits; where it has none, sizes from the guest's free memory) and procfs, f_flags from the mount (ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_NOATIME, ST_RELATIME, …); f_fsid 0",
+        ),
     ),
     (
         Sysno::fstatfs,
@@ -378,13 +380,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mount,
         Support::Partial(
-            "procfs only, on any directory (on a /proc already there it does nothing); mounting a tmpfs is EPERM (one tree only), other types ENODEV; MS_REMOUNT, MS_BIND, MS_MOVE and propagation changes EPERM",
+            "tmpfs and procfs on any directory, on top of what is mounted there (mounts stack; umount2 shows the one below again). A tmpfs: its own device and root (mode 1777 unless mode=), what was there hidden until unmounted, rename/link across EXDEV, .. of its root the mount point's parent; options size= (bytes with k/m/g/t/p/e, or % of memory; default half the memory; ENOSPC when full), nr_blocks=, nr_inodes=, mode=, uid=, gid=, huge=never. Flags and generic options: MS_RDONLY/ro (EROFS), MS_NOSUID, MS_NODEV (EACCES opening devices), MS_NOEXEC (EACCES from execve and access X_OK; mmap PROT_EXEC not refused yet), MS_NOATIME, MS_NODIRATIME, MS_RELATIME (the default), MS_STRICTATIME, MS_SYNCHRONOUS/sync, MS_DIRSYNC, MS_LAZYTIME, MS_SILENT. Other flags and options EINVAL (MS_MANDLOCK, MS_NOSYMFOLLOW, MS_POSIXACL, MS_I_VERSION, MS_REC; procfs's hidepid/gid/subset; tmpfs's mpol, inode32/64, noswap, quotas, other huge values; source=); other types ENODEV; MS_REMOUNT, MS_BIND, MS_MOVE and propagation changes EPERM",
         ),
     ),
     (
         Sysno::umount2,
         Support::Partial(
-            "procfs mounts, always lazily (as MNT_DETACH: what is open there stays usable, no EBUSY); the root is EBUSY, other paths EINVAL",
+            "tmpfs and procfs mounts (the top one where mounts stack). A tmpfs in use (an open file or a working directory in it, a mount inside) is EBUSY unless MNT_DETACH: then it is detached at once with the mounts inside, stays usable through what refers to it (getcwd there is ENOENT: unreachable) and is freed with the last reference; procfs always lazily (no EBUSY). MNT_FORCE changes nothing (as on Linux for these), UMOUNT_NOFOLLOW, MNT_EXPIRE EINVAL; the root is EBUSY, other paths EINVAL",
         ),
     ),
     (

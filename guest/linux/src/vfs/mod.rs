@@ -24,9 +24,13 @@
 //! The parts:
 //! * `path`: path syntax, limits ([`PATH_MAX`], [`NAME_MAX`],
 //!   [`MAX_SYMLINKS`]) and the walk to a path's last component.
-//! * `mount`: directories another file system is mounted on (the kernel's
-//!   procfs): walks stop there ([`Vfs::resolve`] says where, and with what
-//!   rest of the path).
+//! * `superblock`: the file systems of the tree (the root tmpfs and one
+//!   per tmpfs mount): each inode's, with its limits, flags and accounting.
+//! * `mount`: mounting them, and foreign ones (the kernel's procfs) where
+//!   walks stop ([`Vfs::resolve`] says where, and with what rest of the
+//!   path); stacking, `..` out of a mounted root, unmounting (lazily too).
+//! * `options`: `mount`'s flags ([`MountFlags`]) and tmpfs's options
+//!   ([`TmpfsOptions`]), parsed and shown as Linux does.
 //! * `namespace`: resolving, creating, linking, unlinking and renaming
 //!   names ([`Vfs::lookup`], [`Vfs::open`], [`Vfs::rename`], …).
 //! * `node`: inodes and directories; `data`: the sparse contents of
@@ -35,7 +39,7 @@
 //!   [`Vfs::write`], [`Vfs::stat`], …).
 //! * [`cpio`]: the SVR4 "newc" archive format.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::errno::Errno;
@@ -45,11 +49,15 @@ mod data;
 mod mount;
 mod namespace;
 mod node;
+mod options;
 mod path;
+mod superblock;
 
 pub use cpio::CpioError;
-pub use mount::Resolved;
+pub use mount::{MAX_MOUNTS, MountEntry, MountId, Resolved};
+pub use options::{Atime, MountFlags, TmpfsOptions};
 pub use path::{MAX_SYMLINKS, NAME_MAX, PATH_MAX};
+pub use superblock::{FsId, FsInfo, MAX_FILE_SYSTEMS};
 
 use node::{Dir, Kind, Node};
 
@@ -232,28 +240,30 @@ pub struct RenameFlags {
     pub exchange: bool,
 }
 
-/// What a [`Vfs`] holds, for `statfs`.
+/// What a file system holds ([`Vfs::fs_info`]), or all of them
+/// ([`Vfs::usage`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Usage {
     /// Inodes alive (including unlinked ones still referenced).
     pub inodes: u64,
     /// Bytes of file data held: whole pages, holes excluded.
     pub bytes: u64,
-    /// The most file data bytes allowed ([`Vfs::set_limit`]), if limited.
-    pub limit: Option<u64>,
 }
 
-/// An in-memory file system: a tree of inodes under [`Vfs::ROOT`].
+/// An in-memory file system: a tree of inodes under [`Vfs::ROOT`], and
+/// the tmpfs file systems mounted in it.
 pub struct Vfs {
     nodes: BTreeMap<Ino, Node>,
     /// The number the next inode gets.
     next_ino: Ino,
-    /// Data pages held by all regular files.
-    pages: u64,
-    /// Most data bytes allowed.
-    limit: Option<u64>,
-    /// Directories another file system is mounted on.
-    mounts: BTreeSet<Ino>,
+    /// The file systems: the root one, mounted and detached ones.
+    file_systems: BTreeMap<superblock::FsId, superblock::Fs>,
+    /// The mounts, by id.
+    mounts: BTreeMap<MountId, mount::Mount>,
+    /// Mount points and the mounts on each, the visible one last.
+    covered: BTreeMap<Ino, Vec<MountId>>,
+    /// The id the next mount gets.
+    next_mount: MountId,
 }
 
 impl Vfs {
@@ -261,32 +271,23 @@ impl Vfs {
     pub const ROOT: Ino = 1;
 
     /// An empty file system: the root directory, mode `0o755`, owned by
-    /// user and group 0.
+    /// user and group 0; no limits, read-write, access times `relatime`.
     pub fn new(now: Timespec) -> Vfs {
-        let mut root = Node::new(Kind::Directory(Dir::new(Vfs::ROOT, b"")), 0o755, 0, 0, now);
+        let root_fs = superblock::Fs::new(
+            Vfs::ROOT,
+            TmpfsOptions::unlimited(0o755),
+            MountFlags::default(),
+        );
+        let kind = Kind::Directory(Dir::new(Vfs::ROOT, b""));
+        let mut root = Node::new(kind, 0o755, (0, 0), Vfs::ROOT_FS, now);
         root.nlink = 2;
         Vfs {
             nodes: BTreeMap::from([(Vfs::ROOT, root)]),
             next_ino: Vfs::ROOT + 1,
-            pages: 0,
-            limit: None,
-            mounts: BTreeSet::new(),
-        }
-    }
-
-    /// Limits file data to `bytes` (rounded down to whole pages), or lifts
-    /// the limit. Writes needing a page beyond it fail with `ENOSPC` (or
-    /// are short); data already held stays.
-    pub fn set_limit(&mut self, bytes: Option<u64>) {
-        self.limit = bytes;
-    }
-
-    /// What the file system holds.
-    pub fn usage(&self) -> Usage {
-        Usage {
-            inodes: self.nodes.len() as u64,
-            bytes: self.pages * crate::PAGE_SIZE,
-            limit: self.limit,
+            file_systems: BTreeMap::from([(Vfs::ROOT_FS, root_fs)]),
+            mounts: BTreeMap::new(),
+            covered: BTreeMap::new(),
+            next_mount: 1,
         }
     }
 
@@ -305,7 +306,8 @@ impl Vfs {
 
     /// Reads up to `buf_len` bytes at `offset` of regular file `ino`: short
     /// at the end of the file, empty at or past it; holes read as zeros.
-    /// Sets the access time unless `buf_len` is 0. Fails with `EISDIR` for
+    /// Unless `buf_len` is 0, sets the access time as the file system's
+    /// flags say ([`MountFlags::updates_atime`]). Fails with `EISDIR` for
     /// a directory, `EINVAL` for other non-regular files.
     ///
     /// The result is allocated, so the caller bounds `buf_len` (by the
@@ -317,14 +319,14 @@ impl Vfs {
         buf_len: usize,
         now: Timespec,
     ) -> Result<Vec<u8>, Errno> {
-        let node = self.node_mut(ino)?;
+        let node = self.node(ino)?;
         let bytes = match &node.kind {
             Kind::Regular(data) => data.read(offset, buf_len),
             Kind::Directory(_) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         };
-        if buf_len != 0 {
-            node.atime = now;
+        if buf_len != 0 && self.updates_atime(node, now) {
+            self.node_mut(ino)?.atime = now;
         }
         Ok(bytes)
     }
@@ -335,8 +337,9 @@ impl Vfs {
     /// limit runs out midway. Sets the modification and change times.
     ///
     /// An empty write does nothing. Fails with `EISDIR` for a directory,
-    /// `EINVAL` for other non-regular files, `EFBIG` at or past
-    /// [`MAX_FILE_SIZE`], `ENOSPC` if the limit allows no byte at all.
+    /// `EINVAL` for other non-regular files, `EROFS` on a read-only file
+    /// system, `EFBIG` at or past [`MAX_FILE_SIZE`], `ENOSPC` if the
+    /// limit allows no byte at all.
     pub fn write(
         &mut self,
         ino: Ino,
@@ -344,7 +347,9 @@ impl Vfs {
         data: &[u8],
         now: Timespec,
     ) -> Result<usize, Errno> {
-        let budget = self.free_pages();
+        let fs = self.node(ino)?.fs;
+        let budget = self.free_pages(fs);
+        let read_only = self.check_writable(ino);
         let node = self.node_mut(ino)?;
         let file = match &mut node.kind {
             Kind::Regular(file) => file,
@@ -354,6 +359,7 @@ impl Vfs {
         if data.is_empty() {
             return Ok(0);
         }
+        read_only?;
         if offset >= MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
@@ -366,29 +372,32 @@ impl Vfs {
             return Err(Errno::ENOSPC);
         }
         node.touch(now);
-        self.pages += added;
+        self.count_pages(fs, added, 0);
         Ok(written)
     }
 
     /// Sets the size of regular file `ino` to `len`: shrinking frees the
     /// pages past the end, growing adds a hole. Sets the modification and
     /// change times if the size changes. Fails with `EISDIR` for a
-    /// directory, `EINVAL` for other non-regular files, `EFBIG` past
-    /// [`MAX_FILE_SIZE`].
+    /// directory, `EINVAL` for other non-regular files, `EROFS` on a
+    /// read-only file system, `EFBIG` past [`MAX_FILE_SIZE`].
     pub fn truncate(&mut self, ino: Ino, len: u64, now: Timespec) -> Result<(), Errno> {
+        let read_only = self.check_writable(ino);
         let node = self.node_mut(ino)?;
+        let fs = node.fs;
         let file = match &mut node.kind {
             Kind::Regular(file) => file,
             Kind::Directory(_) => return Err(Errno::EISDIR),
             _ => return Err(Errno::EINVAL),
         };
+        read_only?;
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
         if len != file.size() {
             let freed = file.truncate(len);
             node.touch(now);
-            self.pages -= freed;
+            self.count_pages(fs, 0, freed);
         }
         Ok(())
     }
@@ -422,8 +431,10 @@ impl Vfs {
     }
 
     /// Sets the permission bits (`0o7777`) and the change time. Fails with
-    /// `EOPNOTSUPP` for a symbolic link, whose mode is always `0o777`.
+    /// `EROFS` on a read-only file system, then `EOPNOTSUPP` for a
+    /// symbolic link, whose mode is always `0o777`.
     pub fn chmod(&mut self, ino: Ino, mode: u32, now: Timespec) -> Result<(), Errno> {
+        self.check_writable(ino)?;
         let node = self.node_mut(ino)?;
         if let Kind::Symlink(_) = node.kind {
             return Err(Errno::EOPNOTSUPP);
@@ -435,7 +446,8 @@ impl Vfs {
 
     /// Sets the owner and/or group (`None` keeps it) and the change time.
     /// As on Linux, this clears the set-user-ID bit of a non-directory, and
-    /// its set-group-ID bit if group execute is set.
+    /// its set-group-ID bit if group execute is set. `EROFS` on a
+    /// read-only file system.
     pub fn chown(
         &mut self,
         ino: Ino,
@@ -443,6 +455,7 @@ impl Vfs {
         gid: Option<u32>,
         now: Timespec,
     ) -> Result<(), Errno> {
+        self.check_writable(ino)?;
         let node = self.node_mut(ino)?;
         if let Some(uid) = uid {
             node.uid = uid;
@@ -462,7 +475,8 @@ impl Vfs {
 
     /// Sets the access and/or modification time (`None` keeps it, like
     /// `UTIME_OMIT`) and, unless both are `None`, the change time. Fails
-    /// with `EINVAL` for nanoseconds out of range.
+    /// with `EINVAL` for nanoseconds out of range, then `EROFS` on a
+    /// read-only file system.
     pub fn set_times(
         &mut self,
         ino: Ino,
@@ -477,6 +491,7 @@ impl Vfs {
         {
             return Err(Errno::EINVAL);
         }
+        self.check_writable(ino)?;
         let node = self.node_mut(ino)?;
         if atime.is_none() && mtime.is_none() {
             return Ok(());
@@ -491,20 +506,27 @@ impl Vfs {
         Ok(())
     }
 
-    /// The absolute path of directory `ino`, for `getcwd`. Fails with
-    /// `ENOTDIR` for a non-directory, `ENOENT` once it was removed,
-    /// `ENAMETOOLONG` if the path exceeds 4095 bytes.
+    /// The absolute path of directory `ino`, for `getcwd` (through the
+    /// mount points of the file systems on the way). Fails with `ENOTDIR`
+    /// for a non-directory, `ENOENT` once it was removed or its file
+    /// system detached (unreachable), `ENAMETOOLONG` if the path exceeds
+    /// 4095 bytes.
     pub fn path_of(&self, ino: Ino) -> Result<Vec<u8>, Errno> {
         let mut names = Vec::new();
         let mut len = 0;
         let mut dir = ino;
         // A live directory's parents lead to the root in fewer steps than
-        // there are inodes; the bound only guards the loop.
-        for _ in 0..self.nodes.len() {
+        // there are inodes and mounts; the bound only guards the loop.
+        for _ in 0..self.nodes.len() + self.mounts.len() {
             if dir == Vfs::ROOT {
                 break;
             }
             let this = self.live_dir(dir)?;
+            if this.parent == dir {
+                // The root of a mounted file system: on to its mount point.
+                dir = self.mount_point_of(dir).ok_or(Errno::ENOENT)?;
+                continue;
+            }
             len += this.name.len() + 1;
             names.push(&this.name);
             dir = this.parent;
@@ -527,17 +549,24 @@ impl Vfs {
         Ok(path)
     }
 
-    /// A path naming `ino` (any type): the first name found walking the
-    /// tree from the root, not below mount points; `None` if no name is
-    /// left (a file unlinked while open) or the path would be too long.
-    /// Directories are found at once ([`Vfs::path_of`]); other files take
-    /// a search of the tree, so this is for rare questions (what a
-    /// descriptor refers to).
+    /// A path naming `ino` (any type): the first name found walking its
+    /// file system from its root; `None` if no name is left (a file
+    /// unlinked while open, or its file system detached) or the path
+    /// would be too long. Directories are found at once
+    /// ([`Vfs::path_of`]); other files take a search of their file
+    /// system, so this is for rare questions (what a descriptor refers
+    /// to).
     pub fn find_path(&self, ino: Ino) -> Option<Vec<u8>> {
-        if self.node(ino).ok()?.is_dir() {
+        let node = self.node(ino).ok()?;
+        if node.is_dir() {
             return self.path_of(ino).ok();
         }
-        let mut stack = alloc::vec![(Vfs::ROOT, Vec::new())];
+        let root = self.file_systems.get(&node.fs)?.root;
+        let mut prefix = self.path_of(root).ok()?;
+        if prefix == b"/" {
+            prefix.clear();
+        }
+        let mut stack = alloc::vec![(root, prefix)];
         while let Some((dir, path)) = stack.pop() {
             let Ok(entries) = self.live_dir(dir) else {
                 continue;
@@ -552,7 +581,7 @@ impl Vfs {
                 if child == ino {
                     return Some(child_path);
                 }
-                if !self.is_mount_point(child) && self.node(child).is_ok_and(Node::is_dir) {
+                if self.node(child).is_ok_and(Node::is_dir) {
                     stack.push((child, child_path));
                 }
             }
@@ -560,9 +589,11 @@ impl Vfs {
         None
     }
 
-    /// The parent of directory `dir` (the root's is the root; a removed
-    /// directory's is the one it was removed from). Fails with `ENOTDIR`
-    /// for a non-directory, `ENOENT` if that parent is gone too.
+    /// What `..` of directory `dir` leads to: its parent (the root's is
+    /// the root; a removed directory's is the one it was removed from; a
+    /// mounted root's is its mount point's), and what is mounted there.
+    /// Fails with `ENOTDIR` for a non-directory, `ENOENT` if that parent
+    /// is gone too.
     pub fn parent_of(&self, dir: Ino) -> Result<Ino, Errno> {
         self.dotdot(dir)
     }
@@ -573,15 +604,22 @@ impl Vfs {
     pub fn retain(&mut self, ino: Ino) {
         if let Some(node) = self.nodes.get_mut(&ino) {
             node.refs = node.refs.saturating_add(1);
+            let fs = node.fs;
+            self.count_ref(fs, 1);
         }
     }
 
     /// Drops a reference taken with [`Vfs::retain`], freeing the inode if
-    /// it was the last and no name is left.
+    /// it was the last and no name is left, and its file system if that
+    /// is detached and this was the last reference to it.
     pub fn release(&mut self, ino: Ino) {
-        if let Some(node) = self.nodes.get_mut(&ino) {
-            node.refs = node.refs.saturating_sub(1);
+        if let Some(node) = self.nodes.get_mut(&ino)
+            && node.refs > 0
+        {
+            node.refs -= 1;
+            let fs = node.fs;
             self.free_if_unused(ino);
+            self.count_ref(fs, -1);
         }
     }
 
@@ -618,11 +656,10 @@ impl Vfs {
         Ok(dir.get(name))
     }
 
-    /// What `..` of directory `dir` is.
+    /// What `..` of directory `dir` is: [`Vfs::up`], then onto what is
+    /// mounted there.
     fn dotdot(&self, dir: Ino) -> Result<Ino, Errno> {
-        let parent = self.node(dir)?.dir()?.parent;
-        self.node(parent)?;
-        Ok(parent)
+        Ok(self.crossed(self.up(dir)?))
     }
 
     /// The target of `ino` if it is a symbolic link.
@@ -631,13 +668,6 @@ impl Vfs {
             Kind::Symlink(target) => Some(target),
             _ => None,
         }
-    }
-
-    /// How many more data pages the limit allows.
-    fn free_pages(&self) -> u64 {
-        self.limit.map_or(u64::MAX, |limit| {
-            (limit / crate::PAGE_SIZE).saturating_sub(self.pages)
-        })
     }
 
     /// Frees `ino` if nothing names or references it any more.
@@ -649,12 +679,11 @@ impl Vfs {
         if !unused {
             return;
         }
-        if let Some(Node {
-            kind: Kind::Regular(data),
-            ..
-        }) = self.nodes.remove(&ino)
-        {
-            self.pages -= data.pages();
+        if let Some(node) = self.nodes.remove(&ino) {
+            if let Kind::Regular(data) = &node.kind {
+                self.count_pages(node.fs, 0, data.pages());
+            }
+            self.unreserve_inode(node.fs);
         }
     }
 }
@@ -699,7 +728,6 @@ mod tests {
             Usage {
                 inodes: 1,
                 bytes: 0,
-                limit: None
             }
         );
         assert_eq!(vfs.stat(12345), Err(Errno::ENOENT));
@@ -833,9 +861,13 @@ mod tests {
             Usage {
                 inodes: 2,
                 bytes: 4096,
-                limit: Some(2 * 4096 + 100)
             }
         );
+        let info = vfs.fs_info(f).unwrap();
+        assert_eq!((info.id, info.usage), (Vfs::ROOT_FS, vfs.usage()));
+        assert_eq!(info.options.max_pages, Some(2));
+        vfs.set_limit(None);
+        assert_eq!(vfs.fs_info(f).unwrap().options.max_pages, None);
     }
 
     #[test]
@@ -973,7 +1005,6 @@ mod tests {
             Usage {
                 inodes: 2,
                 bytes: 4096,
-                limit: None
             }
         );
         vfs.release(f);
@@ -983,7 +1014,6 @@ mod tests {
             Usage {
                 inodes: 1,
                 bytes: 0,
-                limit: None
             }
         );
         // Stray calls on a freed inode are harmless.

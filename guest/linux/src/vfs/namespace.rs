@@ -35,10 +35,12 @@ impl Vfs {
     /// trailing slash, `ENAMETOOLONG` for a path of 4096 bytes or more or a
     /// component over 255, `ELOOP` after [`super::MAX_SYMLINKS`] links.
     ///
-    /// Every call here that walks a path fails with `EXDEV` where the walk
-    /// would enter a mount point ([`Vfs::mount`]); [`Vfs::resolve`] says
-    /// where instead. A mount point as the last component is returned as
-    /// the directory it is in this tree.
+    /// Walks enter mounted tmpfs file systems ([`Vfs::mount_tmpfs`]), a
+    /// mount point as the last component included. Every call here that
+    /// walks a path fails with `EXDEV` where the walk would enter a
+    /// foreign file system ([`Vfs::mount_foreign`]); [`Vfs::resolve`] says
+    /// where instead. A foreign mount point as the last component is
+    /// returned as the directory it is in this tree.
     pub fn lookup(&self, cwd: Ino, path: &[u8], follow_last: bool) -> Result<Ino, Errno> {
         let mut walk = Walk::new(self, cwd, path)?;
         loop {
@@ -68,9 +70,10 @@ impl Vfs {
     /// (without `O_EXCL`, a dangling link's target is created);
     /// `O_DIRECTORY` or a trailing slash on a non-directory is `ENOTDIR`;
     /// `O_NOFOLLOW` on a symbolic link is `ELOOP`; writing or truncating
-    /// a directory is `EISDIR`. `O_TRUNC` empties an existing regular
-    /// file (and sets its modification time, even if it was empty) and is
-    /// ignored for devices and pipes.
+    /// a directory is `EISDIR`. On a read-only file system, creating a
+    /// file and opening a regular one for writing are `EROFS`. `O_TRUNC`
+    /// empties an existing regular file (and sets its modification time,
+    /// even if it was empty) and is ignored for devices and pipes.
     #[allow(clippy::too_many_arguments)] // open(2)'s inputs plus the owner
     pub fn open(
         &mut self,
@@ -87,6 +90,7 @@ impl Vfs {
         }
         match self.open_target(cwd, path, options)? {
             OpenTarget::Missing { dir, name } => {
+                self.check_writable(dir)?;
                 let kind = Kind::Regular(Data::default());
                 self.create(dir, &name, kind, mode & PERM_MASK, uid, gid, now)
             }
@@ -109,9 +113,12 @@ impl Vfs {
                     Kind::Directory(_) if options.write || options.truncate => {
                         return Err(Errno::EISDIR);
                     }
-                    Kind::Regular(_) if options.truncate => {
-                        self.truncate(ino, 0, now)?;
-                        self.node_mut(ino)?.touch(now);
+                    Kind::Regular(_) if options.write || options.truncate => {
+                        self.check_writable(ino)?;
+                        if options.truncate {
+                            self.truncate(ino, 0, now)?;
+                            self.node_mut(ino)?.touch(now);
+                        }
                     }
                     _ => {}
                 }
@@ -195,7 +202,9 @@ impl Vfs {
 
     /// Adds the name `new` for the inode at `old` (its final symbolic link
     /// followed if `follow`, as `AT_SYMLINK_FOLLOW`). Fails with `EEXIST`
-    /// if `new` exists, then `EPERM` if `old` is a directory.
+    /// if `new` exists, `EROFS` on a read-only file system, then `EXDEV`
+    /// if they are in different file systems, then `EPERM` if `old` is a
+    /// directory.
     pub fn link(
         &mut self,
         old_cwd: Ino,
@@ -207,19 +216,24 @@ impl Vfs {
     ) -> Result<(), Errno> {
         let ino = self.lookup(old_cwd, old, follow)?;
         let (dir, name) = self.create_target(new_cwd, new, false)?;
+        if self.fs_of(ino)? != self.fs_of(dir)? {
+            return Err(Errno::EXDEV);
+        }
         self.link_entry(dir, &name, ino, now)
     }
 
     /// Removes the name `path` of a non-directory; the inode is freed once
-    /// no name and no reference is left. Fails with `EISDIR` for a
-    /// directory (and for `.`, `..`, `/`), `ENOTDIR` for a non-directory
-    /// with a trailing slash.
+    /// no name and no reference is left. Fails with `EISDIR` for `.`,
+    /// `..` and `/`, then `EROFS` on a read-only file system, then
+    /// `EISDIR` for a directory, `ENOTDIR` for a non-directory with a
+    /// trailing slash.
     pub fn unlink(&mut self, cwd: Ino, path: &[u8], now: Timespec) -> Result<(), Errno> {
         let (dir, name) = {
             let last = self.walk(cwd, path)?;
             let Last::Name(name) = last.last else {
                 return Err(Errno::EISDIR);
             };
+            self.check_writable(last.dir)?;
             let ino = self.child(last.dir, name)?.ok_or(Errno::ENOENT)?;
             if self.node(ino)?.is_dir() {
                 return Err(Errno::EISDIR);
@@ -236,7 +250,8 @@ impl Vfs {
     /// non-directory (a symbolic link to a directory included),
     /// `ENOTEMPTY` if it has entries, and as Linux for the special final
     /// components: `EINVAL` for `.`, `ENOTEMPTY` for `..`, `EBUSY` for `/`
-    /// and for a mount point.
+    /// (these first, then `EROFS` on a read-only file system) and for a
+    /// mount point.
     pub fn rmdir(&mut self, cwd: Ino, path: &[u8], now: Timespec) -> Result<(), Errno> {
         let (dir, name) = {
             let last = self.walk(cwd, path)?;
@@ -246,6 +261,7 @@ impl Vfs {
                 Last::DotDot => return Err(Errno::ENOTEMPTY),
                 Last::Root => return Err(Errno::EBUSY),
             };
+            self.check_writable(last.dir)?;
             let ino = self.child(last.dir, name)?.ok_or(Errno::ENOENT)?;
             if self.is_mount_point(ino) {
                 return Err(Errno::EBUSY);
@@ -270,7 +286,9 @@ impl Vfs {
     /// non-directory is `ENOTDIR`. `noreplace` fails with `EEXIST` if `new`
     /// exists; `exchange` swaps two existing names of any types (`ENOENT`
     /// if `new` is missing); both at once is `EINVAL`. A mount point cannot
-    /// move or be replaced (`EBUSY`).
+    /// move or be replaced (`EBUSY`). Directories in different file
+    /// systems are `EXDEV` (before all else but path errors); a read-only
+    /// file system is `EROFS` (after the checks of `.`, `..` and `/`).
     pub fn rename(
         &mut self,
         old_cwd: Ino,
@@ -286,6 +304,9 @@ impl Vfs {
         let (old_dir, old_name, src, new_dir, new_name, dst) = {
             let from = self.walk(old_cwd, old)?;
             let to = self.walk(new_cwd, new)?;
+            if self.fs_of(from.dir)? != self.fs_of(to.dir)? {
+                return Err(Errno::EXDEV);
+            }
             let Last::Name(old_name) = from.last else {
                 return Err(Errno::EBUSY);
             };
@@ -296,6 +317,7 @@ impl Vfs {
                     Errno::EBUSY
                 });
             };
+            self.check_writable(from.dir)?;
             let src = self.child(from.dir, old_name)?.ok_or(Errno::ENOENT)?;
             let dst = self.child(to.dir, new_name)?;
             if self.is_mount_point(src) || dst.is_some_and(|dst| self.is_mount_point(dst)) {
@@ -372,7 +394,8 @@ impl Vfs {
     // Building blocks, also used by `cpio`.
 
     /// Creates an inode of `kind` named `name` in live directory `dir`,
-    /// which must not have that name. Applies set-group-ID inheritance:
+    /// which must not have that name, in `dir`'s file system (`ENOSPC`
+    /// if its inode limit is reached). Applies set-group-ID inheritance:
     /// in a set-group-ID directory the new inode gets the directory's
     /// group, and a new directory the bit too.
     #[allow(clippy::too_many_arguments)] // the new inode's attributes
@@ -393,13 +416,16 @@ impl Vfs {
             true => (perm, parent.gid),
             false => (perm, gid),
         };
+        let fs = parent.fs;
         let ino = self.next_ino;
         let next_ino = ino.checked_add(1).ok_or(Errno::ENOSPC)?;
-        let mut node = Node::new(kind, perm, uid, gid, now);
+        self.reserve_inode(fs)?;
+        let mut node = Node::new(kind, perm, (uid, gid), fs, now);
         node.nlink = if is_dir { 2 } else { 1 };
         self.nodes.insert(ino, node);
         if let Err(errno) = self.add_entry(dir, name, ino) {
             self.nodes.remove(&ino);
+            self.unreserve_inode(fs);
             return Err(errno);
         }
         self.next_ino = next_ino;
@@ -443,11 +469,12 @@ impl Vfs {
         Walk::new(self, cwd, path)?.parent()
     }
 
-    /// The inode a walk's last component names, if any (`..` of the root
-    /// is the root).
+    /// The inode a walk's last component names, if any, mounts on it
+    /// crossed (`..` of the root is the root; `.` and `/` are the
+    /// directory itself, as Linux, which crosses no mount there).
     pub(super) fn last_ino(&self, last: &Final<'_>) -> Result<Option<Ino>, Errno> {
         match last.last {
-            Last::Name(name) => self.child(last.dir, name),
+            Last::Name(name) => Ok(self.child(last.dir, name)?.map(|ino| self.crossed(ino))),
             Last::Dot | Last::Root => Ok(Some(last.dir)),
             Last::DotDot => self.dotdot(last.dir).map(Some),
         }
@@ -456,7 +483,7 @@ impl Vfs {
     /// Resolves the path to create a name at, as Linux's `filename_create`:
     /// the directory and the missing name. `EEXIST` if it exists or is
     /// `.`, `..`, `/`; with a trailing slash, unless a directory is being
-    /// made, `ENOENT`.
+    /// made, `ENOENT`; then `EROFS` on a read-only file system.
     fn create_target(
         &self,
         cwd: Ino,
@@ -470,7 +497,10 @@ impl Vfs {
         match self.child(last.dir, name)? {
             Some(_) => Err(Errno::EEXIST),
             None if last.trailing_slash && !want_dir => Err(Errno::ENOENT),
-            None => Ok((last.dir, name.to_vec())),
+            None => {
+                self.check_writable(last.dir)?;
+                Ok((last.dir, name.to_vec()))
+            }
         }
     }
 
@@ -516,19 +546,18 @@ impl Vfs {
         }
     }
 
-    /// Whether directory `ancestor` is `dir` or one of its ancestors.
+    /// Whether directory `ancestor` is `dir` or one of its ancestors in
+    /// its file system.
     fn is_ancestor(&self, ancestor: Ino, mut dir: Ino) -> bool {
         // The bound only guards the loop: parents reach the root sooner.
         for _ in 0..self.nodes.len() {
             if dir == ancestor {
                 return true;
             }
-            if dir == Vfs::ROOT {
-                return false;
-            }
             match self.node(dir).and_then(Node::dir) {
-                Ok(this) => dir = this.parent,
-                Err(_) => return false,
+                // A file system's root is its own parent.
+                Ok(this) if this.parent != dir => dir = this.parent,
+                _ => return false,
             }
         }
         false
@@ -1088,7 +1117,6 @@ mod tests {
             Usage {
                 inodes: 5,
                 bytes: 4096,
-                limit: None
             }
         );
     }

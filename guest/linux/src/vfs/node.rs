@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 
 use super::data::Data;
-use super::{FileType, Ino, Stat, Timespec};
+use super::{FileType, FsId, Ino, Stat, Timespec};
 use crate::errno::Errno;
 
 /// Size tmpfs accounts per directory entry (`BOGO_DIRENT_SIZE`): a
@@ -34,6 +34,8 @@ pub(super) struct Node {
     pub(super) mtime: Timespec,
     /// Last change of the contents or the metadata.
     pub(super) ctime: Timespec,
+    /// The file system it belongs to.
+    pub(super) fs: FsId,
 }
 
 /// What an inode is, with what only that type has.
@@ -51,8 +53,15 @@ pub(super) enum Kind {
 }
 
 impl Node {
-    /// A new inode of `kind`, not yet linked anywhere.
-    pub(super) fn new(kind: Kind, perm: u32, uid: u32, gid: u32, now: Timespec) -> Node {
+    /// A new inode of `kind` in file system `fs`, not yet linked
+    /// anywhere.
+    pub(super) fn new(
+        kind: Kind,
+        perm: u32,
+        (uid, gid): (u32, u32),
+        fs: FsId,
+        now: Timespec,
+    ) -> Node {
         Node {
             kind,
             perm,
@@ -63,6 +72,7 @@ impl Node {
             atime: now,
             mtime: now,
             ctime: now,
+            fs,
         }
     }
 
@@ -138,7 +148,8 @@ impl Node {
 /// the ones not yet returned nor make them be returned twice (the
 /// `readdir` + `unlink` loop of `rm -r`).
 pub(super) struct Dir {
-    /// The directory holding this one (the root's is itself). Kept after
+    /// The directory holding this one (a file system's root's is itself:
+    /// mounts lead out of it, see `mount`). Kept after
     /// removal, so `..` of a removed working directory still leads back.
     pub(super) parent: Ino,
     /// This directory's name in `parent` (empty for the root).

@@ -110,8 +110,10 @@ impl<'a> Walk<'a> {
     /// reports the last. Fails with `ENOENT` for a missing component,
     /// `ENOTDIR` for one that is not a directory, `ENAMETOOLONG` for a name
     /// over [`NAME_MAX`] bytes and `ELOOP` past [`MAX_SYMLINKS`] links.
-    /// Entering a mount point on the way is `EXDEV` ([`Walk::dir`] is then
-    /// the mount point and [`Walk::rest`] what is left to walk there).
+    /// Mounted tmpfs file systems are entered, and `..` leaves their roots
+    /// for their mount points' parents. Entering a foreign file system on
+    /// the way is `EXDEV` ([`Walk::dir`] is then the mount point and
+    /// [`Walk::rest`] what is left to walk there).
     pub(super) fn parent(&mut self) -> Result<Final<'a>, Errno> {
         loop {
             let Some((component, is_last)) = self.next_component() else {
@@ -131,7 +133,10 @@ impl<'a> Walk<'a> {
             }
             self.dir = match component {
                 Last::Dot | Last::Root => self.dir,
-                Last::DotDot => self.vfs.dotdot(self.dir)?,
+                Last::DotDot => {
+                    let parent = self.vfs.up(self.dir)?;
+                    self.enter(parent)?
+                }
                 Last::Name(name) => {
                     let ino = self.vfs.child(self.dir, name)?.ok_or(Errno::ENOENT)?;
                     if let Some(target) = self.vfs.symlink_target(ino) {
@@ -139,15 +144,21 @@ impl<'a> Walk<'a> {
                         continue;
                     }
                     self.vfs.node(ino)?.dir()?;
-                    if self.vfs.is_mount_point(ino) {
-                        // Another file system: its owner walks the rest.
-                        self.dir = ino;
-                        return Err(Errno::EXDEV);
-                    }
-                    ino
+                    self.enter(ino)?
                 }
             };
         }
+    }
+
+    /// Steps into directory `dir`: onto the root of the tmpfs mounted
+    /// there, if any. A foreign file system there is `EXDEV`, with
+    /// [`Walk::dir`] the mount point: its owner walks the rest.
+    fn enter(&mut self, dir: Ino) -> Result<Ino, Errno> {
+        let vfs = self.vfs;
+        vfs.cross(dir).map_err(|point| {
+            self.dir = point;
+            Errno::EXDEV
+        })
     }
 
     /// The directory reached so far (after an `EXDEV` from
