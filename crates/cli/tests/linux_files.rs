@@ -317,13 +317,13 @@ fn busybox_mounts_and_unmounts_a_tmpfs_under_vessel() {
          && [ $(stat -c %d /mnt/f) = $(stat -c %d /mnt) ] \
          && [ $(stat -c %d /mnt/f) != $(stat -c %d /) ] && echo own device; \
          ln /mnt/f /f 2>&1; mv /mnt/f /f && cat /f && ls -A /mnt | wc -l; \
-         cd /mnt/.. && pwd && cd /mnt && umount /mnt 2>&1; \
+         cd -P /mnt/.. && pwd && ls -d /mnt/../tmp && cd /mnt && umount /mnt 2>&1; \
          cd / && umount /mnt && cat /mnt/old && grep -c /mnt /proc/mounts",
     );
     assert_eq!(
         out.stdout,
         "0\nold\n1777 directory\nnone /mnt tmpfs rw,relatime 0 0\n1021994\nown device\n\
-         ln: /f: Invalid cross-device link\ndata\n0\n/\n\
+         ln: /f: Invalid cross-device link\ndata\n0\n/\n/mnt/../tmp\n\
          umount: can't unmount /mnt: Device or resource busy\nhidden\n0\n",
         "{out:?}"
     );
