@@ -27,7 +27,7 @@
 
 /// Version of this contract. A guest refuses boot info of another version,
 /// and the VMM refuses an image that declares one it does not speak.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The ELF note that marks a Vessel guest image and says which version of
 /// this contract it speaks: name [`note::NAME`], type [`note::ABI_VERSION_TYPE`],
@@ -245,6 +245,9 @@ pub mod hypercall {
         BadArgument = -4,
         /// The host failed to carry the request out (e.g. its stdout is closed).
         HostError = -5,
+        /// No input is ready yet ([`ConsoleRead`]); the host raises
+        /// [`INPUT_VECTOR`] once there is.
+        WouldBlock = -6,
         /// The guest sets this before the call; it stays if the host could not
         /// even write a status (argument struct outside guest memory).
         NotHandled = i64::MIN,
@@ -261,6 +264,7 @@ pub mod hypercall {
                 -3 => Some(Self::BadLength),
                 -4 => Some(Self::BadArgument),
                 -5 => Some(Self::HostError),
+                -6 => Some(Self::WouldBlock),
                 i64::MIN => Some(Self::NotHandled),
                 _ => None,
             }
@@ -349,10 +353,19 @@ pub mod hypercall {
     /// Largest buffer a single [`ConsoleRead`] fills (64 KiB).
     pub const MAX_CONSOLE_READ: u64 = 64 << 10;
 
+    /// Interrupt vector the host raises (a fixed-delivery MSI to the boot
+    /// vCPU's local APIC) when input becomes ready after a [`ConsoleRead`]
+    /// answered [`Status::WouldBlock`]: once per such answer, when bytes or
+    /// the end of input arrive. A guest that never sees `WouldBlock` never
+    /// receives it.
+    pub const INPUT_VECTOR: u8 = 33;
+
     /// Arguments of [`Number::ConsoleRead`]: read at most `len` bytes of the
-    /// host's standard input into `buf`. On success `header.status` is the
-    /// number of bytes read, 0 at end of input. The call blocks until input
-    /// is available (the vCPU waits with it).
+    /// host's standard input into `buf`, without waiting. On success
+    /// `header.status` is the number of bytes read, 0 at end of input; if
+    /// no input is ready yet it is [`Status::WouldBlock`], and the host
+    /// raises [`INPUT_VECTOR`] when some is (the guest runs on meanwhile:
+    /// its other tasks, or `hlt` until the interrupt).
     #[repr(C)]
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct ConsoleRead {
@@ -503,6 +516,7 @@ mod tests {
             Status::BadAddress,
             Status::NotHandled,
             Status::HostError,
+            Status::WouldBlock,
         ] {
             assert_eq!(Status::from_raw(s as i64), Some(s));
         }

@@ -439,6 +439,60 @@ fn busybox_filters_read_standard_input() {
     }
 }
 
+/// Reads `stdout` line by line until one equals `want`; returns the
+/// lines read, `want` last. Gives up at the end of the output.
+fn read_until_line<R: std::io::BufRead>(stdout: &mut R, want: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::lines(stdout) {
+        let line = line.expect("read vessel's output");
+        let found = line == want;
+        lines.push(line);
+        if found {
+            return lines;
+        }
+    }
+    panic!("vessel's output ended before {want:?}: {lines:?}");
+}
+
+#[test]
+fn the_guest_runs_on_while_a_program_waits_for_input() {
+    // `read` waits for standard input while a background job prints; the
+    // test types the input only once it saw the job's line. A VM that
+    // stopped while waiting for the host's input would never print it.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vessel"))
+        .args(["run", "/bin/busybox", "--", "sh", "-c"])
+        .arg("(sleep 0.1; echo background) & read line; echo \"read $line\"; wait")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start vessel");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let before = read_until_line(&mut stdout, "background");
+    assert_eq!(before, ["background"]);
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(b"typed later\n").expect("write the input");
+    drop(stdin);
+    let after = read_until_line(&mut stdout, "read typed later");
+    assert_eq!(after, ["read typed later"]);
+    assert_eq!(child.wait().expect("vessel ends").code(), Some(0));
+}
+
+#[test]
+fn programs_that_never_read_leave_standard_input_alone() {
+    // The first `head -1` runs under vessel and reads nothing; the second
+    // runs on the host and must still get the first line.
+    let script = format!(
+        "{} run /bin/busybox -- true; head -1",
+        env!("CARGO_BIN_EXE_vessel")
+    );
+    let out = run_with_input(
+        Command::new("sh").args(["-c", &script]),
+        b"first line\nsecond line\n",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first line\n");
+    assert!(out.status.success());
+}
+
 #[test]
 fn non_executables_are_refused_with_a_clear_error() {
     let script = Path::new(env!("CARGO_TARGET_TMPDIR")).join("not-elf.txt");

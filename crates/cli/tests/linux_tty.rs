@@ -32,6 +32,56 @@ fn in_terminal(command: &str, keys: &[&[u8]]) -> Output {
     child.wait_with_output().expect("script ends")
 }
 
+/// Runs `command` in a pseudo-terminal; for each step, waits until the
+/// output shows its marker (after the previous step's), then types its
+/// keys. Returns the status and
+/// all the output. For input whose effect depends on what the guest is
+/// doing when it arrives (a ^C must find the job running).
+fn in_terminal_after(command: &str, steps: &[(&str, &[u8])]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let mut child = Command::new("script")
+        .args(["-qefc", command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    let output = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let output = Arc::clone(&output);
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+                output.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let text = || String::from_utf8_lossy(&output.lock().unwrap()).into_owned();
+    let mut input = child.stdin.take().expect("piped stdin");
+    let mut seen = 0;
+    for (marker, keys) in steps {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let text = text();
+            if let Some(at) = text.get(seen..).and_then(|rest| rest.find(marker)) {
+                seen += at + marker.len();
+                break;
+            }
+            assert!(Instant::now() < deadline, "no {marker:?} in {text:?}");
+            sleep(Duration::from_millis(50));
+        }
+        input.write_all(keys).expect("typing");
+        input.flush().expect("typing");
+    }
+    sleep(Duration::from_millis(700));
+    drop(input);
+    let status = child.wait().expect("script ends").code();
+    reader.join().expect("the reader thread");
+    (status, text())
+}
+
 #[test]
 fn an_interactive_shell_runs_commands_and_exits_with_their_status() {
     let out = in_terminal(
@@ -74,6 +124,40 @@ fn ctrl_c_interrupts_the_program_reading_the_terminal() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(130), "{text:?}");
     assert!(text.contains("abc^C\r\n"), "{text:?}");
+}
+
+#[test]
+fn ctrl_c_reaches_a_program_that_is_not_reading() {
+    // sleep never reads the terminal: the typed ^C must still become
+    // SIGINT (before, input reached the guest only when a program read).
+    let out = in_terminal(
+        &format!("{} run -t /bin/busybox sleep 60", vessel()),
+        &[b"\x03"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{text:?}");
+    assert!(text.contains("^C"), "{text:?}");
+}
+
+#[test]
+fn ctrl_c_stops_a_foreground_job_and_the_shell_carries_on() {
+    // The job says when it runs (and so is the terminal's foreground
+    // group): only then is ^C typed.
+    let (status, text) = in_terminal_after(
+        &format!("{} run -it /bin/busybox sh", vessel()),
+        &[
+            (
+                "/ # ",
+                b"sh -c 'echo job runs; exec sleep 60'; echo not interrupted\r",
+            ),
+            ("job runs\r\n", b"\x03"),
+            ("/ # ", b"echo back $?\r"),
+            ("/ # ", b"exit 4\r"),
+        ],
+    );
+    assert_eq!(status, Some(4), "status {status:?}: {text:?}");
+    assert!(text.contains("back 130\r\n"), "{text:?}");
+    assert!(!text.contains("\nnot interrupted"), "{text:?}");
 }
 
 #[test]

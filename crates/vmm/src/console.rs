@@ -1,8 +1,10 @@
-//! Where guest console output goes.
+//! Where guest console output goes, and where its input comes from.
 
 use std::io::{self, Write};
 
 use vessel_abi::hypercall::Stream;
+
+use crate::input::{InputPump, InputWaker};
 
 /// Receives the bytes of `ConsoleWrite` hypercalls. A write error makes the
 /// hypercall fail with `HostError`.
@@ -11,17 +13,40 @@ pub trait ConsoleSink {
     /// several consecutive calls.
     fn write(&mut self, stream: Stream, bytes: &[u8]) -> io::Result<()>;
 
-    /// Reads guest input (the host's standard input) into `buf`; 0 at end
-    /// of input. Sinks that have no input report end of input.
-    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads guest input into `buf` without waiting: the byte count, 0 at
+    /// end of input. If none is ready yet, fails with
+    /// [`io::ErrorKind::WouldBlock`] and calls `waker` once some is (the
+    /// guest runs on meanwhile; see [`crate::input`]). Sinks that have no
+    /// input report end of input.
+    fn read(&mut self, _buf: &mut [u8], _waker: &InputWaker) -> io::Result<usize> {
         Ok(0)
     }
 }
 
 /// The default sink: the host process's stdout and stderr, unbuffered (each
-/// call is written and flushed before the guest continues).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct StdConsole;
+/// call is written and flushed before the guest continues), and its
+/// standard input, read by an [`InputPump`] (whose thread starts with the
+/// console, so before the vCPU thread is confined, and touches stdin only
+/// once the guest first reads).
+#[derive(Debug)]
+pub struct StdConsole {
+    input: io::Result<InputPump>,
+}
+
+impl StdConsole {
+    /// The host's standard streams.
+    pub fn new() -> Self {
+        Self {
+            input: InputPump::spawn(io::stdin()),
+        }
+    }
+}
+
+impl Default for StdConsole {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl ConsoleSink for StdConsole {
     fn write(&mut self, stream: Stream, bytes: &[u8]) -> io::Result<()> {
@@ -35,8 +60,12 @@ impl ConsoleSink for StdConsole {
         }
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut io::stdin().lock(), buf)
+    fn read(&mut self, buf: &mut [u8], waker: &InputWaker) -> io::Result<usize> {
+        match &self.input {
+            Ok(pump) => pump.try_read(buf, waker),
+            // No thread for the pump: the error, every time.
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        }
     }
 }
 
@@ -60,7 +89,8 @@ impl ConsoleSink for CaptureConsole {
         Ok(())
     }
 
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// All of the input is there from the start: never `WouldBlock`.
+    fn read(&mut self, buf: &mut [u8], _waker: &InputWaker) -> io::Result<usize> {
         let n = buf.len().min(self.stdin.len());
         for (slot, byte) in buf.iter_mut().zip(self.stdin.drain(..n)) {
             *slot = byte;

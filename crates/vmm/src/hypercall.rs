@@ -18,6 +18,7 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
 use crate::console::ConsoleSink;
 use crate::files::{CopyOutStore, Transfer};
+use crate::input::InputWaker;
 use crate::stats::ExitCounts;
 
 /// Largest chunk copied out of guest memory at a time.
@@ -52,6 +53,8 @@ pub enum Effect {
 pub struct HypercallServer {
     scratch: Vec<u8>,
     copy_out: CopyOutStore,
+    /// Raises the guest's input interrupt after a `WouldBlock` read.
+    input_waker: InputWaker,
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
@@ -93,9 +96,15 @@ impl HypercallServer {
     /// most `limit` bytes of them.
     pub fn with_copy_out(slots: usize, limit: u64) -> Self {
         Self {
-            scratch: Vec::new(),
             copy_out: CopyOutStore::new(slots, limit),
+            ..Self::default()
         }
+    }
+
+    /// Sets how the guest is told that input it waited for arrived.
+    pub fn with_input_waker(mut self, waker: InputWaker) -> Self {
+        self.input_waker = waker;
+        self
     }
 
     /// The complete copy-out transfers, by slot.
@@ -221,8 +230,11 @@ impl HypercallServer {
             self.scratch.resize(len as usize, 0);
         }
         let part = &mut self.scratch[..len as usize];
-        let n = match console.read(part) {
+        let n = match console.read(part, &self.input_waker) {
             Ok(n) => n.min(part.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Status::WouldBlock as i64;
+            }
             Err(e) => {
                 trace!(error = %e, "console read failed");
                 return Status::HostError as i64;

@@ -25,7 +25,8 @@
 //! * [`boot`]: GDT, early page tables, boot info and the memory map;
 //! * [`cpu`]: CPUID, special and general registers, register dumps;
 //! * [`hypercall`]: decoding and serving hypercalls;
-//! * [`console`]: where guest console output goes;
+//! * [`console`]: where guest console output goes and input comes from;
+//! * [`input`]: console input that never stops the vCPU;
 //! * [`vm`]: configuration, VM construction and the run loop;
 //! * [`stats`]: timing, exit counts and memory statistics;
 //! * [`seccomp`]: the system-call filter of the vCPU thread;
@@ -37,6 +38,7 @@ pub mod cpu;
 pub mod error;
 pub mod files;
 pub mod hypercall;
+pub mod input;
 pub mod loader;
 pub mod memory;
 pub mod seccomp;

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{Cursor, Read};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kvm_ioctls::{Cap, Kvm, SyncReg, VcpuExit, VcpuFd, VmFd};
@@ -18,6 +19,7 @@ use crate::cpu::{self, CrashReport, RegisterDump};
 use crate::error::{BootError, VmmError};
 use crate::files::{self, CopyOutTarget, Transfer, Volume};
 use crate::hypercall::{Effect, HypercallServer};
+use crate::input::InputWaker;
 use crate::loader::{self, LoadedImage};
 use crate::memory::{GuestRam, normalize_size};
 use crate::stats::{ExitCounts, RunStats, tsc_delta};
@@ -189,8 +191,8 @@ pub struct RunOutcome {
 #[derive(Debug)]
 pub struct Vm {
     vcpu: VcpuFd,
-    #[allow(dead_code)] // kept alive for the vCPU
-    vm: VmFd,
+    /// Shared (weakly) with the input waker, which signals interrupts.
+    vm: Arc<VmFd>,
     #[allow(dead_code)] // kept alive for the VM
     kvm: Kvm,
     ram: GuestRam,
@@ -271,7 +273,7 @@ impl Vm {
     /// Runs the guest `config` describes to its end, with console output on
     /// the host's stdout/stderr.
     pub fn run(config: VmConfig) -> Result<RunOutcome, VmmError> {
-        Self::new(&config)?.run_to_end(&mut StdConsole)
+        Self::new(&config)?.run_to_end(&mut StdConsole::new())
     }
 
     /// Like [`Vm::run`], with console output going to `console`.
@@ -397,7 +399,7 @@ impl Vm {
         };
         Ok(Self {
             vcpu,
-            vm,
+            vm: Arc::new(vm),
             kvm,
             ram,
             sync_regs,
@@ -445,7 +447,8 @@ impl Vm {
         let mut counts = ExitCounts::default();
         // The guest can hand back at most what its memory holds.
         let mut server =
-            HypercallServer::with_copy_out(self.copy_out_slots, self.stats.guest_size_kib * 1024);
+            HypercallServer::with_copy_out(self.copy_out_slots, self.stats.guest_size_kib * 1024)
+                .with_input_waker(InputWaker::new(&self.vm));
         let end = loop {
             let exit = self.next_exit(&mut counts)?;
             match exit {

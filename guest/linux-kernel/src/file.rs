@@ -428,15 +428,7 @@ impl File {
     /// Reads at most `max` bytes.
     pub fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
         match self {
-            File::Stdin => {
-                if let Some(bytes) = crate::tty::read(max) {
-                    return Ok(bytes);
-                }
-                let mut bytes = alloc::vec![0u8; max.min(4096)];
-                let n = vessel_rt::console::read(&mut bytes);
-                bytes.truncate(n);
-                Ok(bytes)
-            }
+            File::Stdin => crate::tty::read(max),
             File::Pipe(end) if !end.write => end.pipe.read(max, end.nonblocking),
             File::Device(Device::Null) => Ok(Vec::new()),
             File::Device(Device::Zero | Device::Full) => Ok(alloc::vec![0u8; max]),
@@ -454,7 +446,7 @@ impl File {
 
     /// Writes `data`; returns how much was written.
     pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        use vessel_rt::console::{self, Stream};
+        use vessel_rt::console::Stream;
         match self {
             File::Stdout | File::Stderr => {
                 let stream = if matches!(self, File::Stdout) {
@@ -462,9 +454,7 @@ impl File {
                 } else {
                     Stream::Stderr
                 };
-                if crate::tty::write(stream, data).is_none() {
-                    console::write_bytes(stream, data);
-                }
+                crate::tty::write(stream, data);
                 Ok(data.len())
             }
             File::Pipe(end) if end.write => end.pipe.write(data, end.nonblocking),
@@ -487,16 +477,18 @@ impl File {
 
     /// The `poll` events the file has now (`POLLIN`: a read would not
     /// wait, `POLLOUT`: a write would not, and the hang-up and error
-    /// conditions). Files, devices and the console are always ready (a
-    /// console read waits for the host, not for the guest).
+    /// conditions). Files and devices are always ready; console input when
+    /// some has arrived (or it ended).
     pub fn poll(&self) -> u16 {
         use crate::poll::{POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
         const IN: u16 = POLLIN | POLLRDNORM;
         const OUT: u16 = POLLOUT | POLLWRNORM;
         match self {
             File::Pipe(end) => end.pipe.poll(end.write),
+            File::Device(Device::Console) => OUT | File::Stdin.poll(),
             File::Device(_) | File::Node(_) | File::Proc(_) => IN | OUT,
-            File::Stdin => IN,
+            File::Stdin if crate::tty::readable() => IN,
+            File::Stdin => 0,
             File::Stdout | File::Stderr => OUT,
         }
     }

@@ -54,24 +54,22 @@ fn main() -> ExitCode {
     drop(files);
     let kernel = kernel::Kernel::new(path, program, verbose, file::FileSystem::new(tree));
     let pid = kernel.new_pid(0);
-    if let Some((columns, rows)) = env::var("VESSEL_TTY")
-        .ok()
-        .as_deref()
-        .and_then(tty::parse_size)
-    {
-        // Typed signals (Ctrl-C...) go to the foreground process group.
-        let signals = kernel.clone();
-        tty::init(
-            columns,
-            rows,
-            pid,
-            Some(alloc::boxed::Box::new(move |pgid, signal| {
-                kill::signal_group_from_kernel(&signals, pgid, signal)
-            })),
-        );
-    }
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
+            // The console, a terminal with `-t`, once the first process
+            // exists: typed signals (Ctrl-C...) go to the foreground
+            // process group, which is its group at first.
+            let signals = kernel.clone();
+            tty::init(
+                env::var("VESSEL_TTY")
+                    .ok()
+                    .as_deref()
+                    .and_then(tty::parse_size),
+                pid,
+                Some(alloc::boxed::Box::new(move |pgid, signal| {
+                    kill::signal_group_from_kernel(&signals, pgid, signal)
+                })),
+            );
             let exe = fs::real_path(&process, kernel.program_path().as_bytes());
             procfs::executed(&process.group, exe, &argv);
             // The first thread runs here; if it ends before the others, the

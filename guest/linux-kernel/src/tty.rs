@@ -1,26 +1,35 @@
-//! The console as a terminal (`vessel run -t`): a line discipline between
-//! the host's raw terminal and the programs.
+//! The console: a terminal with a line discipline (`vessel run -t`), or a
+//! plain byte stream.
 //!
-//! Input arrives byte by byte from the host (its terminal is in raw mode)
-//! and is processed as Linux's `n_tty` does for the flags programs use:
-//! `ICRNL` (Enter is `\r`, read as `\n`), `ICANON` (whole lines, with
-//! `VERASE`, `VKILL` and `VEOF` editing), `ECHO`/`ECHOE`/`ECHOCTL`, and
-//! `ISIG` (`VINTR`, `VQUIT`, `VSUSP` signal the foreground process group).
-//! Output gets `OPOST`/`ONLCR` (`\n` becomes `\r\n`), since the host
-//! terminal no longer does it. `TCGETS`/`TCSETS*` read and change the
-//! settings (shells switch to raw mode for their own line editing),
-//! `TIOCGWINSZ` reports the host terminal's size, `TIOCGPGRP`/`TIOCSPGRP`
-//! the foreground process group.
+//! Input arrives from the host (its terminal in raw mode, with `-t`) and,
+//! on a terminal, is processed as Linux's `n_tty` does for the flags
+//! programs use: `ICRNL` (Enter is `\r`, read as `\n`), `ICANON` (whole
+//! lines, with `VERASE`, `VKILL` and `VEOF` editing), `ECHO`/`ECHOE`/
+//! `ECHOCTL`, and `ISIG` (`VINTR`, `VQUIT`, `VSUSP` signal the foreground
+//! process group). Output gets `OPOST`/`ONLCR` (`\n` becomes `\r\n`),
+//! since the host terminal no longer does it. `TCGETS`/`TCSETS*` read and
+//! change the settings (shells switch to raw mode for their own line
+//! editing), `TIOCGWINSZ` reports the host terminal's size,
+//! `TIOCGPGRP`/`TIOCSPGRP` the foreground process group.
 //!
-//! Without `-t` there is no terminal: the console streams are plain byte
-//! streams and terminal ioctls fail with `ENOTTY`, as for a pipe.
+//! Without `-t` there is no terminal: input is passed on as it comes, and
+//! terminal ioctls fail with `ENOTTY`, as for a pipe.
+//!
+//! Input is fetched from the host by a kernel thread, the pump, so readers
+//! wait as they wait for a pipe (interruptibly, and `poll` sees the
+//! console become readable). On a terminal the pump runs all the time,
+//! keeping up to [`INPUT_LIMIT`] bytes ready, so that Ctrl-C reaches the
+//! foreground process group even when nobody reads; on a byte stream it
+//! fetches only when a reader (or `poll`) finds nothing ready, so the host's
+//! standard input is left alone by programs that never read it.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use vessel_linux::Errno;
 use vessel_rt::console::{self, Stream};
-use vessel_std::sync::{Mutex, MutexGuard};
+use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 
 /// `c_iflag`: map CR to NL on input.
 const ICRNL: u32 = 0o400;
@@ -47,6 +56,10 @@ const VEOF: usize = 4;
 const VSUSP: usize = 10;
 /// Size of the kernel's `struct termios` (`TCGETS`).
 pub const TERMIOS_SIZE: usize = 36;
+/// Readable input a terminal holds at most (Linux's `N_TTY_BUF_SIZE`):
+/// beyond it the pump stops fetching (the host keeps the rest), and a
+/// line being typed stops growing.
+const INPUT_LIMIT: usize = 4096;
 
 const SIGINT: u8 = 2;
 const SIGQUIT: u8 = 3;
@@ -82,6 +95,18 @@ impl Termios {
             lflag: ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | IEXTEN,
             line: 0,
             cc,
+        }
+    }
+
+    /// No processing at all: a byte stream (the console without `-t`).
+    fn stream() -> Self {
+        Self {
+            iflag: 0,
+            oflag: 0,
+            cflag: CFLAG,
+            lflag: 0,
+            line: 0,
+            cc: Self::sane().cc,
         }
     }
 
@@ -129,6 +154,8 @@ struct State {
     line: Vec<u8>,
     /// The host's input is exhausted: every read returns 0.
     host_closed: bool,
+    /// A reader or `poll` found nothing ready: the pump fetches more.
+    wanted: bool,
 }
 
 impl State {
@@ -146,23 +173,45 @@ impl State {
         let rest = front.split_off(max);
         Some(core::mem::replace(front, rest))
     }
+
+    /// Bytes a read could take now.
+    fn readable(&self) -> usize {
+        self.ready.len() + self.lines.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Whether a read would not wait: input is ready, or ended.
+    fn ready_to_read(&self) -> bool {
+        self.host_closed || !self.ready.is_empty() || !self.lines.is_empty()
+    }
 }
 
-/// The console terminal.
+/// The console.
 struct Terminal {
     state: Mutex<State>,
+    /// Signalled when input arrives or is taken, or a reader wants some.
+    changed: Condvar,
     /// Where typed signals go; none: they only end the line being typed.
     signal: Option<SignalHook>,
+    /// A terminal (`-t`), not a byte stream.
+    is_terminal: bool,
+    /// The pump thread was started.
+    pump_started: AtomicBool,
 }
 
 static TERMINAL: Mutex<Option<&'static Terminal>> = Mutex::new(None);
 
-/// Turns the console into a terminal of `columns` x `rows` whose typed
-/// signals go to `signal`; `foreground` is the first process group.
-pub fn init(columns: u16, rows: u16, foreground: u32, signal: Option<SignalHook>) {
+/// Sets the console up: a terminal of `(columns, rows)` if `size` is
+/// given, whose typed signals go to `signal` and whose first foreground
+/// process group is `foreground`; otherwise a byte stream.
+pub fn init(size: Option<(u16, u16)>, foreground: u32, signal: Option<SignalHook>) {
+    let (columns, rows) = size.unwrap_or_default();
     let terminal = Box::leak(Box::new(Terminal {
         state: Mutex::new(State {
-            termios: Termios::sane(),
+            termios: if size.is_some() {
+                Termios::sane()
+            } else {
+                Termios::stream()
+            },
             columns,
             rows,
             foreground,
@@ -170,10 +219,17 @@ pub fn init(columns: u16, rows: u16, foreground: u32, signal: Option<SignalHook>
             lines: VecDeque::new(),
             line: Vec::new(),
             host_closed: false,
+            wanted: false,
         }),
+        changed: Condvar::new(),
         signal,
+        is_terminal: size.is_some(),
+        pump_started: AtomicBool::new(false),
     }));
     *TERMINAL.lock().unwrap_or_else(|e| e.into_inner()) = Some(terminal);
+    if terminal.is_terminal && !terminal.start_pump() {
+        terminal.state().host_closed = true;
+    }
 }
 
 /// Parses `VESSEL_TTY`'s `COLSxROWS`.
@@ -182,22 +238,114 @@ pub fn parse_size(value: &str) -> Option<(u16, u16)> {
     Some((columns.parse().ok()?, rows.parse().ok()?))
 }
 
-fn terminal() -> Option<&'static Terminal> {
+/// The console; `None` before [`init`].
+fn console() -> Option<&'static Terminal> {
     *TERMINAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The console if it is a terminal.
+fn terminal() -> Option<&'static Terminal> {
+    console().filter(|t| t.is_terminal)
 }
 
 impl Terminal {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Starts the pump thread, once; `false` if no thread can be made
+    /// (the caller then ends the input: nothing would ever fetch it).
+    fn start_pump(&'static self) -> bool {
+        if self.pump_started.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let spawned = vessel_std::thread::Builder::new()
+            .name("console-input".into())
+            .spawn(move || self.pump());
+        if spawned.is_err() {
+            vessel_std::eprintln!("vessel-linux: no memory for the console input thread");
+        }
+        spawned.is_ok()
+    }
+
+    /// Whether the pump should fetch input now: on a terminal while there
+    /// is room, on a byte stream when a reader wants some.
+    fn should_fetch(&self, state: &State) -> bool {
+        if self.is_terminal {
+            state.readable() < INPUT_LIMIT
+        } else {
+            state.wanted
+        }
+    }
+
+    /// The pump thread: fetches input from the host when
+    /// [`Terminal::should_fetch`] says so, passes it through the line
+    /// discipline, wakes readers and pollers, sends typed signals; ends
+    /// with the host's input.
+    fn pump(&self) {
+        let mut bytes = [0u8; 256];
+        loop {
+            let mut state = self.state();
+            while !self.should_fetch(&state) {
+                state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(state);
+            // Only this thread waits here; the VM runs on meanwhile.
+            let n = console::read(&mut bytes);
+            let mut signals = Vec::new();
+            {
+                let mut state = self.state();
+                state.wanted = false;
+                if n == 0 {
+                    state.host_closed = true;
+                    let pending = core::mem::take(&mut state.line);
+                    if !pending.is_empty() {
+                        state.lines.push_back(pending);
+                    }
+                }
+                for &byte in &bytes[..n] {
+                    if let Some(signal) = input(&mut state, byte) {
+                        signals.push((state.foreground, signal));
+                    }
+                }
+            }
+            self.changed.notify_all();
+            crate::poll::changed();
+            if let Some(hook) = &self.signal {
+                for (group, signal) in signals {
+                    hook(group, signal);
+                }
+            }
+            if n == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Asks the pump for input (a reader found none ready).
+    fn want(&'static self, state: &mut State) {
+        if !state.wanted {
+            state.wanted = true;
+            self.changed.notify_all();
+        }
+        if !self.start_pump() {
+            state.host_closed = true;
+        }
+    }
 }
 
-/// Writes program output to the terminal, with output processing.
-pub fn write(stream: Stream, data: &[u8]) -> Option<usize> {
-    let terminal = terminal()?;
-    let oflag = terminal.state().termios.oflag;
-    emit(stream, data, oflag);
-    Some(data.len())
+/// Writes program output to the console (on a terminal, with output
+/// processing). It reaches the host before the call returns, as a
+/// terminal shows a prompt without a newline at once.
+pub fn write(stream: Stream, data: &[u8]) {
+    match terminal() {
+        Some(terminal) => {
+            let oflag = terminal.state().termios.oflag;
+            emit(stream, data, oflag);
+        }
+        None => console::write_bytes(stream, data),
+    }
+    console::flush();
 }
 
 /// Sends `data` to the host, turning `\n` into `\r\n` under `ONLCR`.
@@ -216,46 +364,47 @@ fn emit(stream: Stream, data: &[u8], oflag: u32) {
     console::write_bytes(stream, &out);
 }
 
-/// Reads terminal input: a line (or what is ready) in canonical mode,
-/// whatever bytes arrived otherwise; 0 at end of file. `None` if the
-/// console is not a terminal.
-pub fn read(max: usize) -> Option<Vec<u8>> {
-    let terminal = terminal()?;
+/// Reads console input: on a terminal a line (or what is ready) in
+/// canonical mode, whatever bytes arrived otherwise; 0 bytes at end of
+/// file. Waits for input; `ERESTART` if a signal interrupts the wait.
+pub fn read(max: usize) -> Result<Vec<u8>, Errno> {
+    let Some(console) = console() else {
+        return Ok(Vec::new());
+    };
+    let mut state = console.state();
     loop {
-        {
-            let mut state = terminal.state();
-            if let Some(bytes) = state.take(max) {
-                return Some(bytes);
-            }
-            if state.host_closed {
-                return Some(Vec::new());
-            }
+        if let Some(bytes) = state.take(max) {
+            drop(state);
+            // Room for the pump, on a terminal.
+            console.changed.notify_all();
+            return Ok(bytes);
         }
-        // Wait for the host (the VM waits with it: see vessel-rt's console).
-        let mut bytes = [0u8; 256];
-        let n = console::read(&mut bytes);
-        let mut signals = Vec::new();
-        {
-            let mut state = terminal.state();
-            if n == 0 {
-                state.host_closed = true;
-                let pending = core::mem::take(&mut state.line);
-                if !pending.is_empty() {
-                    state.lines.push_back(pending);
-                }
-            }
-            for &byte in &bytes[..n] {
-                if let Some(signal) = input(&mut state, byte) {
-                    signals.push((state.foreground, signal));
-                }
-            }
+        if state.host_closed {
+            return Ok(Vec::new());
         }
-        if let Some(hook) = &terminal.signal {
-            for (group, signal) in signals {
-                hook(group, signal);
-            }
+        console.want(&mut state);
+        if crate::signal::pending() {
+            return Err(Errno::ERESTART);
         }
+        state = console
+            .changed
+            .wait_interruptible(state)
+            .unwrap_or_else(|e| e.into_inner());
     }
+}
+
+/// Whether a read of the console would not wait (for `poll`); if it
+/// would, the pump is asked for input, and `poll` hears when it comes.
+pub fn readable() -> bool {
+    let Some(console) = console() else {
+        return true;
+    };
+    let mut state = console.state();
+    if state.ready_to_read() {
+        return true;
+    }
+    console.want(&mut state);
+    false
 }
 
 /// Processes one input byte; returns a signal to send, if it is one.
@@ -326,6 +475,8 @@ fn input(state: &mut State, mut byte: u8) -> Option<u8> {
                 echo(state, b"\n");
             }
         }
+        // A full line takes no more (Linux keeps room for the newline).
+        _ if state.line.len() + state.readable() >= INPUT_LIMIT - 1 => {}
         _ => {
             state.line.push(byte);
             if t.lflag & ECHO != 0 {
@@ -428,9 +579,6 @@ pub fn control(request: Request) -> Result<Reply, Errno> {
             state.foreground = group;
             Reply::Done
         }
-        Request::ReadyBytes => {
-            let lines: usize = state.lines.iter().map(Vec::len).sum();
-            Reply::Number((state.ready.len() + lines) as u32)
-        }
+        Request::ReadyBytes => Reply::Number(state.readable() as u32),
     })
 }

@@ -10,7 +10,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "files of the tmpfs, the console input (the host's standard input, up to 4 KiB per call; the VM waits while the host does), pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe read (EINTR, or restarted after an SA_RESTART handler), not a console read",
+            "files of the tmpfs, the console input (the host's standard input; with -t through the line discipline), pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe or console read (EINTR, or restarted after an SA_RESTART handler); O_NONBLOCK only on pipes (set by pipe2)",
         ),
     ),
     (
@@ -358,7 +358,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::poll,
         Support::Partial(
-            "waits, with the timeout, for pipes (data, room for an atomic write, POLLHUP, POLLERR); files, devices and the console are always ready (a console read waits for the host); POLLNVAL; a signal interrupts the wait (EINTR after a handler, else restarted with the whole timeout)",
+            "waits, with the timeout, for pipes (data, room for an atomic write, POLLHUP, POLLERR) and console input; files and devices are always ready; POLLNVAL; a signal interrupts the wait (EINTR after a handler, else restarted with the whole timeout)",
         ),
     ),
     (

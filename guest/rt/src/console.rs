@@ -1,4 +1,5 @@
-//! The console: standard output and standard error of the guest.
+//! The console: standard output and standard error of the guest, and its
+//! standard input.
 //!
 //! Output is batched so that a VM exit carries a whole buffer, never a byte:
 //! standard output is line buffered (flushed when a write ends with a line
@@ -7,7 +8,8 @@
 //! order.
 
 use crate::platform;
-use crate::sync::SpinLock;
+use crate::sync::{Mutex, SpinLock};
+use crate::task::WaitQueue;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 pub use vessel_abi::hypercall::Stream;
@@ -120,11 +122,38 @@ pub fn write_bytes(stream: Stream, bytes: &[u8]) {
 
 /// Reads console input (the host's standard input) into `buf`: the byte
 /// count, 0 at end of input. Pending standard output is flushed first, so a
-/// prompt appears before the read blocks. On the Vessel platform the whole
-/// VM waits while the host waits for input.
+/// prompt appears before the read waits. Only the calling task waits: the
+/// host answers at once (with input, or "none yet"), and raises the input
+/// interrupt when input arrives; the other tasks run meanwhile, and the
+/// CPU halts if there are none. Tasks that read at the same time take
+/// turns.
 pub fn read(buf: &mut [u8]) -> usize {
     flush();
-    platform::current().console_read(buf)
+    // One reader talks to the host at a time, so the arrival flag below
+    // has one owner: it clears it before each request, and only an
+    // interrupt raised after that request sets it.
+    let _turn = INPUT_TURN.lock();
+    loop {
+        INPUT_ARRIVED.store(false, Ordering::SeqCst);
+        if let Some(n) = platform::current().console_read(buf) {
+            return n;
+        }
+        INPUT_WAITERS.wait_until(|| INPUT_ARRIVED.load(Ordering::SeqCst).then_some(()));
+    }
+}
+
+/// Held by the task reading console input.
+static INPUT_TURN: Mutex<()> = Mutex::new(());
+/// Set by the input interrupt.
+static INPUT_ARRIVED: AtomicBool = AtomicBool::new(false);
+/// Where a reader waits for the input interrupt.
+static INPUT_WAITERS: WaitQueue = WaitQueue::new();
+
+/// The host's input interrupt (interrupts disabled): input it had none
+/// of arrived.
+pub(crate) fn input_interrupt() {
+    INPUT_ARRIVED.store(true, Ordering::SeqCst);
+    INPUT_WAITERS.wake_all();
 }
 
 /// Flushes buffered standard output.

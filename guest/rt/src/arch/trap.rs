@@ -18,6 +18,8 @@ use x86_64::structures::DescriptorTablePointer;
 
 /// Vector of the LAPIC timer interrupt.
 pub const TIMER_VECTOR: u8 = 32;
+/// Vector of the host's "console input is ready" interrupt.
+pub const INPUT_VECTOR: u8 = vessel_abi::hypercall::INPUT_VECTOR;
 /// Vector the LAPIC uses for spurious interrupts.
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 
@@ -124,7 +126,7 @@ macro_rules! row {
 }
 
 /// Number of rows in `vessel_trap_table`.
-const INSTALLED_VECTORS: usize = 34;
+const INSTALLED_VECTORS: usize = 35;
 
 core::arch::global_asm!(
     ".pushsection .text",
@@ -161,6 +163,7 @@ core::arch::global_asm!(
     stub!(30, error_code),
     stub!(31, no_error_code),
     stub!(32, no_error_code),
+    stub!(33, no_error_code),
     stub!(255, no_error_code),
     "vessel_trap_common:",
     "    push rax",
@@ -210,7 +213,7 @@ core::arch::global_asm!(
     row!(8), row!(9), row!(10), row!(11), row!(12), row!(13), row!(14), row!(15),
     row!(16), row!(17), row!(18), row!(19), row!(20), row!(21), row!(22), row!(23),
     row!(24), row!(25), row!(26), row!(27), row!(28), row!(29), row!(30), row!(31),
-    row!(32), row!(255),
+    row!(32), row!(33), row!(255),
     ".popsection",
     dispatch = sym dispatch,
     cs_offset = const core::mem::offset_of!(TrapFrame, cs),
@@ -331,13 +334,28 @@ const EXCEPTION_NAMES: [&str; 32] = [
 extern "C" fn dispatch(frame: &mut TrapFrame) {
     match frame.vector {
         0..=31 => exception(frame),
-        v if v == u64::from(TIMER_VECTOR) => {
+        v if interrupt(v as u8) => {}
+        v => crate::panic::fatal(format_args!("unexpected interrupt vector {v}\n{frame}")),
+    }
+}
+
+/// Serves an external interrupt, whether it came in kernel or user mode
+/// (interrupts disabled); `false` if `vector` is not one vessel-rt
+/// expects.
+pub(crate) fn interrupt(vector: u8) -> bool {
+    match vector {
+        TIMER_VECTOR => {
             super::apic::end_of_interrupt();
             crate::task::timer_interrupt();
         }
-        v if v == u64::from(SPURIOUS_VECTOR) => {}
-        v => crate::panic::fatal(format_args!("unexpected interrupt vector {v}\n{frame}")),
+        INPUT_VECTOR => {
+            super::apic::end_of_interrupt();
+            crate::console::input_interrupt();
+        }
+        SPURIOUS_VECTOR => {}
+        _ => return false,
     }
+    true
 }
 
 /// Reports a CPU exception and ends the VM. In a unikernel every exception

@@ -26,9 +26,11 @@ pub(crate) trait Platform: Sync {
     /// (memory the host may be shown).
     fn console_write(&self, stream: Stream, bytes: &[u8]);
 
-    /// Reads console input (the host's standard input) into `buf`; returns
-    /// the byte count, 0 at end of input. May block until input arrives.
-    fn console_read(&self, buf: &mut [u8]) -> usize;
+    /// Reads console input (the host's standard input) into `buf` without
+    /// waiting: the byte count, 0 at end of input; `None` if none is ready
+    /// yet, in which case the platform raises the input interrupt
+    /// ([`crate::arch::trap::INPUT_VECTOR`]) once some is.
+    fn console_read(&self, buf: &mut [u8]) -> Option<usize>;
 
     /// Ends the VM. Buffered console output has been flushed.
     fn exit(&self, code: i32, reason: ExitReason) -> !;

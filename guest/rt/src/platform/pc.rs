@@ -82,8 +82,8 @@ impl Platform for Pc {
     }
 
     /// Serial input is not wired up yet: the console reads as empty.
-    fn console_read(&self, _buf: &mut [u8]) -> usize {
-        0
+    fn console_read(&self, _buf: &mut [u8]) -> Option<usize> {
+        Some(0)
     }
 
     fn exit(&self, code: i32, _reason: ExitReason) -> ! {

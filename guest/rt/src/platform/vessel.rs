@@ -129,8 +129,10 @@ impl ReadRequest {
         }
     }
 
-    /// Reads host input into `out`; the count, 0 at end of input or error.
-    fn read(&mut self, out: &mut [u8]) -> usize {
+    /// Reads ready host input into `out`: the count, 0 at end of input or
+    /// on an error; `None` if the host has none yet (it raises the input
+    /// interrupt when it has).
+    fn read(&mut self, out: &mut [u8]) -> Option<usize> {
         let len = out.len().min(READ_BUFFER);
         self.args = ConsoleRead {
             header: Header::default(),
@@ -144,8 +146,10 @@ impl ReadRequest {
         unsafe { hypercall(Number::ConsoleRead, args) };
         // SAFETY: reading back the status the host may have written.
         let status = unsafe { core::ptr::read_volatile(&raw const (*args).header.status) };
-        let Ok(n) = check_read(status, len as u64) else {
-            return 0;
+        let n = match check_read(status, len as u64) {
+            Ok(n) => n,
+            Err(Status::WouldBlock) => return None,
+            Err(_) => return Some(0),
         };
         // The host wrote the buffer behind the compiler's back: copy it out
         // with volatile reads.
@@ -154,7 +158,7 @@ impl ReadRequest {
             // SAFETY: `i < n <= READ_BUFFER`, so the read is inside `buffer`.
             *slot = unsafe { core::ptr::read_volatile(buffer.add(i)) };
         }
-        n as usize
+        Some(n as usize)
     }
 }
 
@@ -221,7 +225,7 @@ impl Platform for Vessel {
         let _ = self.console.lock().write(stream, bytes);
     }
 
-    fn console_read(&self, buf: &mut [u8]) -> usize {
+    fn console_read(&self, buf: &mut [u8]) -> Option<usize> {
         self.input.lock().read(buf)
     }
 

@@ -189,7 +189,8 @@ pub enum UserExit {
         /// For a page fault, the faulting address (CR2); otherwise 0.
         address: u64,
     },
-    /// A timer interrupt arrived; the scheduler may have run other tasks.
+    /// An interrupt arrived (the timer's, or the host's input interrupt);
+    /// the scheduler may have run other tasks.
     Interrupted,
 }
 
@@ -257,13 +258,9 @@ pub fn run_user(space: &UserSpace, ctx: &mut UserContext) -> UserExit {
     } else {
         let vector = ctx.trap_vector as u8;
         match vector {
-            v if v == crate::arch::trap::TIMER_VECTOR => {
-                crate::arch::apic::end_of_interrupt();
-                crate::task::timer_interrupt();
-                UserExit::Interrupted
-            }
-            // NMIs and spurious interrupts: nothing to do but resume.
-            2 | crate::arch::trap::SPURIOUS_VECTOR => UserExit::Interrupted,
+            // An NMI: nothing to do but resume.
+            2 => UserExit::Interrupted,
+            v if v >= 32 && crate::arch::trap::interrupt(v) => UserExit::Interrupted,
             // Some hypervisors (kvm_pvm emulating a non-PVM guest) perform
             // SYSCALL's jump to LSTAR without the switch to ring 0, so the
             // fetch of the entry faults from ring 3. RCX and R11 hold what
