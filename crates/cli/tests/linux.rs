@@ -663,6 +663,21 @@ fn alarm_itimers_sigsuspend_sigtimedwait_and_sigpending() {
 }
 
 #[test]
+fn sigqueue_values_reach_handlers_and_waiters() {
+    let out = same_natively_and_under_vessel(&musl_program("sigqueue"), &[], &[]);
+    assert_eq!(out.status, Some(0));
+    for line in [
+        "handler: value 42, code SI_QUEUE 1\n",
+        "waited: SIGRTMIN value 10 pid ok 1\nwaited: SIGRTMIN value 20 pid ok 1\nwaited: SIGRTMIN value 30 pid ok 1\n",
+        "child got SIGRTMIN value 7 from parent 1\n",
+        "forged SI_USER to another: -1 Operation not permitted\n",
+        "SI_USER to self: 0 value 5\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
 fn clocks_sleeps_and_cpu_time_agree() {
     same_with_zeros("timeofday", &[], &[]);
     let out = same_with_zeros("sleep", &[], &["nanosleep 0: 0"]);

@@ -1,5 +1,6 @@
 //! Sending signals: `kill` (to a process, a process group, or every
-//! process), `tkill` and `tgkill` (to a thread), with Linux's errors.
+//! process), `tkill` and `tgkill` (to a thread), `rt_sigqueueinfo` and
+//! `rt_tgsigqueueinfo` (with the sender's `siginfo`), with Linux's errors.
 //! Every process is root here, so no signal is refused for permission
 //! (`EPERM` never happens); the first process is not protected as
 //! Linux's init is (it takes the signals any process takes).
@@ -98,6 +99,63 @@ pub fn tgkill(p: &mut Process, tgid: Option<u64>, tid: u64, signal: u64) -> SysR
     }
     let signal = signal_number(signal)?;
     send(p, &group, Some(tid as u32), signal, Cause::Tkill(p.pid()))?;
+    Ok(0)
+}
+
+/// `rt_sigqueueinfo(tgid, signal, info)`, and `rt_tgsigqueueinfo(tgid,
+/// tid, signal, info)` (`tid` given): `signal` with the `siginfo` at
+/// `info` (its `si_code`, `si_pid`, `si_uid` and `si_value`; what
+/// `sigqueue` sends). As on Linux, a process may not pretend to be the
+/// kernel or `tkill` towards another (`si_code` >= 0 or `SI_TKILL`:
+/// `EPERM`).
+pub fn sigqueueinfo(
+    p: &mut Process,
+    tgid: u64,
+    tid: Option<u64>,
+    signal: u64,
+    info: u64,
+) -> SysResult {
+    const SI_TKILL: i32 = -6;
+    let mut raw = [0u8; signal::SIGINFO_SIZE];
+    p.memory()
+        .space
+        .read_bytes(info, &mut raw)
+        .map_err(|_| Errno::EFAULT)?;
+    let word = |at: usize| u32::from_le_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
+    let code = word(8) as i32;
+    let (tgid, tid) = (tgid as i32, tid.map(|tid| tid as i32));
+    if tgid <= 0 || tid.is_some_and(|tid| tid <= 0) {
+        return Err(Errno::EINVAL);
+    }
+    // Linux compares the target (the thread for rt_tgsigqueueinfo) with
+    // the calling thread, before it looks the target up.
+    if (code >= 0 || code == SI_TKILL) && tid.unwrap_or(tgid) as u32 != p.tid {
+        return Err(Errno::EPERM);
+    }
+    let signal = signal_number(signal)?;
+    let (group, tid) = match tid {
+        Some(tid) => {
+            let (pid, group) = p.kernel.thread(tid as u32).ok_or(Errno::ESRCH)?;
+            if pid != tgid as u32 {
+                return Err(Errno::ESRCH);
+            }
+            (group, Some(tid as u32))
+        }
+        None => match p.kernel.process(tgid as u32)? {
+            Some(group) => (group, None),
+            // A zombie takes the signal and ignores it.
+            None => return Ok(0),
+        },
+    };
+    let mut value = [0u8; 8];
+    value.copy_from_slice(&raw[24..32]);
+    let cause = Cause::Queue {
+        code,
+        pid: word(16),
+        uid: word(20),
+        value: u64::from_le_bytes(value),
+    };
+    send(p, &group, tid, signal, cause)?;
     Ok(0)
 }
 

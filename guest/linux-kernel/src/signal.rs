@@ -237,6 +237,14 @@ pub enum Cause {
     Fault { code: i32, address: u64 },
     /// A child (`SIGCHLD`): its pid, `CLD_*` code and status.
     Child { pid: u32, code: i32, status: i32 },
+    /// `rt_sigqueueinfo`/`rt_tgsigqueueinfo` (`sigqueue`): the sender's
+    /// `si_code`, `si_pid`, `si_uid` and `si_value`, as it gave them.
+    Queue {
+        code: i32,
+        pid: u32,
+        uid: u32,
+        value: u64,
+    },
 }
 
 /// A raised signal, waiting for delivery.
@@ -1034,6 +1042,15 @@ pub fn siginfo(signal: u8, cause: Cause) -> [u8; SIGINFO_SIZE] {
         Cause::Child { pid, code, status } => {
             put32(&mut info, 24, status);
             (code, u64::from(pid))
+        }
+        Cause::Queue {
+            code,
+            pid,
+            uid,
+            value,
+        } => {
+            put(&mut info, 24, value);
+            (code, u64::from(pid) | u64::from(uid) << 32)
         }
     };
     put32(&mut info, 8, code);

@@ -190,6 +190,8 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         62 => kill::kill(p, a[0], a[1]),
         200 => kill::tgkill(p, None, a[0], a[1]),
         234 => kill::tgkill(p, Some(a[0]), a[1], a[2]),
+        129 => kill::sigqueueinfo(p, a[0], None, a[1], a[2]),
+        297 => kill::sigqueueinfo(p, a[0], Some(a[1]), a[2], a[3]),
         302 => prlimit64(p, a[0], a[1], a[2], a[3]),
         _ => {
             // The published table must agree with this match.

@@ -103,7 +103,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::rt_sigtimedwait,
         Support::Partial(
-            "takes a pending signal of the set (standard signals coalesce, real-time ones queue), waiting up to the timeout; EAGAIN at the timeout, EINTR if another signal's handler runs (never restarted, as on Linux); siginfo as delivery fills it (no sigqueue values: rt_sigqueueinfo is not implemented)",
+            "takes a pending signal of the set (standard signals coalesce, real-time ones queue), waiting up to the timeout; EAGAIN at the timeout, EINTR if another signal's handler runs (never restarted, as on Linux); siginfo as delivery fills it (sigqueue's si_value included)",
         ),
     ),
     (Sysno::pause, Support::Full),
@@ -403,6 +403,16 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::tkill, Support::Full),
     (Sysno::tgkill, Support::Full),
+    (
+        Sysno::rt_sigqueueinfo,
+        Support::Partial(
+            "to a process, with the sender's si_code, si_pid, si_uid and si_value (what sigqueue sends: handlers and rt_sigtimedwait see them); EPERM for si_code >= 0 or SI_TKILL towards another thread, as Linux; the other siginfo fields are not carried",
+        ),
+    ),
+    (
+        Sysno::rt_tgsigqueueinfo,
+        Support::Partial("as rt_sigqueueinfo, to one thread of a process"),
+    ),
     (
         Sysno::prlimit64,
         Support::Partial(
