@@ -27,7 +27,7 @@ pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64) -> ! {
     paging::init(&params);
     env::init(&params);
     if let Err(e) = apic::init() {
-        fatal(format_args!("the local APIC cannot be used: {e:?}"));
+        fatal(format_args!("the local APIC cannot be used: {e}"));
     }
     task::run(|| {
         time::mark_main();

@@ -8,9 +8,11 @@
 //! * the direct map of all RAM, read-write and non-executable, in 2 MiB
 //!   pages, except that the image's own frames are mapped read-only there,
 //!   so no writable alias of the kernel's code exists;
-//! * later, on demand, task stacks (see `mem::stack`).
+//! * later, on demand, task stacks (see `mem::stack`) and device (MMIO)
+//!   pages, the latter at their direct-map address, in the holes the direct
+//!   map leaves between and above RAM, uncached (see [`map_mmio`]).
 
-use crate::boot_info::BootParams;
+use crate::boot_info::{BootParams, MAX_MEMORY};
 use crate::mem::frames;
 use crate::mem::{PAGE_SIZE, phys_to_virt};
 use crate::sync::SpinLock;
@@ -305,6 +307,28 @@ fn table_for<'a>(
     Ok(table)
 }
 
+/// Maps the 4 KiB device page at physical address `page` (MMIO registers)
+/// at its direct-map address, `phys_to_virt(page)`, where the platform's
+/// MMIO accessors reach it ([`crate::platform::Platform::mmio_read_u32`]):
+/// read-write, never executed, and uncached (PCD and PWT select the UC
+/// memory type under the power-on PAT, which vessel-rt keeps), so every
+/// access reaches the device, in order.
+///
+/// Device pages lie where the direct map maps no RAM, so it refuses a page
+/// the direct map already maps (RAM), an unaligned address, and one beyond
+/// the direct map. Like every kernel mapping that may need a new PML4
+/// entry, make it at boot: user address spaces copy the kernel half of the
+/// tables when they are made.
+pub fn map_mmio(page: u64) -> Result<(), MapError> {
+    if !page.is_multiple_of(PAGE_SIZE) || page >= MAX_MEMORY {
+        return Err(MapError);
+    }
+    let flags = Protection::ReadWrite.flags() | Flags::NO_CACHE | Flags::WRITE_THROUGH;
+    let mut guard = KERNEL_TABLES.lock();
+    let tables = guard.as_mut().ok_or(MapError)?;
+    map_run(tables, phys_to_virt(page), core::iter::once((page, flags)))
+}
+
 /// Unmaps one kernel page mapped by [`map_kernel_range`]; returns its frame.
 pub fn unmap_kernel_page(virt: u64) -> Option<u64> {
     if !is_kernel_heap_range(virt, virt + PAGE_SIZE) {
@@ -320,6 +344,6 @@ pub fn unmap_kernel_page(virt: u64) -> Option<u64> {
 /// Whether `[start, end)` lies in the upper half, outside the direct map and
 /// the image window: the only place on-demand kernel mappings may go.
 fn is_kernel_heap_range(start: u64, end: u64) -> bool {
-    let direct_map_end = DIRECT_MAP_BASE + crate::boot_info::MAX_MEMORY;
+    let direct_map_end = DIRECT_MAP_BASE + MAX_MEMORY;
     start >= direct_map_end && start < end && end <= KERNEL_VIRT_BASE
 }

@@ -8,10 +8,12 @@
 //!   `isa-debug-exit` or a reset.
 //!
 //! Everything that touches the host goes through here: the console, exit,
-//! port I/O and memory shared with the host. That is the seam for
-//! confidential-VM platforms (TDX, SEV-SNP), which must do port I/O by
-//! TDCALL/GHCB and convert pages before sharing them; they would be further
-//! implementations of [`Platform`], chosen by cargo features of vessel-rt.
+//! port I/O, MMIO and memory shared with the host. That is the seam for
+//! confidential-VM platforms (TDX, SEV-SNP), where the host cannot emulate
+//! a trapping instruction: they must do port I/O and MMIO by TDVMCALL or
+//! through the GHCB, and convert pages before sharing them. They would be
+//! further implementations of [`Platform`] overriding those methods, chosen
+//! by cargo features of vessel-rt; nothing above vessel-rt changes.
 
 mod kvmclock;
 pub(crate) mod pc;
@@ -52,6 +54,33 @@ pub(crate) trait Platform: Sync {
     unsafe fn port_read_u8(&self, port: u16) -> u8 {
         // SAFETY: forwarded to the caller.
         unsafe { crate::arch::cpu::port_read_u8(port) }
+    }
+
+    /// Reads the 32-bit device register at physical address `phys`. The
+    /// default is a volatile load through the page's uncached kernel mapping.
+    ///
+    /// # Safety
+    /// `phys` must be 4-byte aligned and lie in a device page mapped with
+    /// [`crate::arch::paging::map_mmio`], and the device must be one whose
+    /// programming cannot break memory safety (nothing that sets up DMA or
+    /// remaps memory); reads can have side effects.
+    unsafe fn mmio_read_u32(&self, phys: u64) -> u32 {
+        // SAFETY: the caller guarantees an aligned register in a page
+        // `map_mmio` mapped at its direct-map address, uncached; the load
+        // touches the device, never RAM.
+        unsafe { core::ptr::read_volatile(crate::mem::phys_to_virt(phys) as *const u32) }
+    }
+
+    /// Writes the 32-bit device register at physical address `phys`. The
+    /// default is a volatile store through the page's uncached kernel
+    /// mapping.
+    ///
+    /// # Safety
+    /// As for [`Platform::mmio_read_u32`].
+    unsafe fn mmio_write_u32(&self, phys: u64, value: u32) {
+        // SAFETY: as in `mmio_read_u32`; the caller guarantees the device
+        // cannot break memory safety through this register.
+        unsafe { core::ptr::write_volatile(crate::mem::phys_to_virt(phys) as *mut u32, value) }
     }
 
     /// Hands the host one chunk of copy-out slot `slot` (`flags` as in
