@@ -255,50 +255,32 @@ fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
     );
 }
 
-/// Boots, on QEMU microvm with `options` (CPU features hidden), `sleep`
-/// (a timer that never fired would hang it), `threads`, and `usermode`,
-/// whose spinning ring-3 program ends only if the timer preempts it.
-fn the_lapic_timer_drives_sleep_and_preemption_with(options: &[&str]) {
-    let out = boot(Hypervisor::QemuMicrovm, options, "sleep", &["50"]);
+#[test]
+fn without_tsc_deadline_the_lapic_one_shot_timer_drives_sleep_and_preemption() {
+    // QEMU hides the TSC-deadline timer: vessel-rt calibrates the LAPIC
+    // timer against the TSC and arms it in one-shot mode. A timer that
+    // never fired would hang the sleep; writing the missing TSC-deadline
+    // MSR would crash the guest.
+    let out = boot(
+        Hypervisor::QemuMicrovm,
+        &["--no-tsc-deadline"],
+        "sleep",
+        &["50"],
+    );
     assert_eq!(out.status, Some(0), "{}", out.console());
     assert!(
         slept_us(&out.stdout, "monotonic") >= 50_000,
         "{}",
         out.stdout
     );
-    let out = boot(Hypervisor::QemuMicrovm, options, "threads", &[]);
+    let out = boot(
+        Hypervisor::QemuMicrovm,
+        &["--no-tsc-deadline"],
+        "threads",
+        &[],
+    );
     assert_eq!(out.status, Some(0), "{}", out.console());
     assert!(out.stdout.contains("total: 1229 primes below 10000\n"));
-    let out = boot(Hypervisor::QemuMicrovm, options, "usermode", &[]);
-    assert_eq!(out.status, Some(0), "{}", out.console());
-    assert!(
-        out.stdout
-            .contains("spinning program preempted: true, still at 0x400000\n"),
-        "{}",
-        out.stdout
-    );
-}
-
-#[test]
-fn without_tsc_deadline_the_lapic_one_shot_timer_drives_sleep_and_preemption() {
-    // vessel-rt calibrates the LAPIC timer against the TSC and arms it in
-    // one-shot mode; writing the missing TSC-deadline MSR would crash the
-    // guest.
-    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-tsc-deadline"]);
-}
-
-#[test]
-fn without_x2apic_the_xapic_mmio_page_drives_sleep_and_preemption() {
-    // vessel-rt keeps the LAPIC in xAPIC mode and reaches its registers
-    // through the MMIO page; the timer stays in TSC-deadline mode. An x2APIC
-    // MSR access would crash the guest; a lost EOI would stop the timer.
-    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-x2apic"]);
-}
-
-#[test]
-fn without_x2apic_or_tsc_deadline_the_one_shot_timer_runs_through_mmio() {
-    // Calibration, arming and EOI all through the xAPIC MMIO page.
-    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-x2apic", "--no-tsc-deadline"]);
 }
 
 #[test]
@@ -333,5 +315,48 @@ fn vessel_verbose_reports_timing_exits_and_memory() {
     assert!(
         err.contains("[vessel] memory: guest_size_kib=65536 "),
         "{err}"
+    );
+}
+
+/// Runs `image_name` on the Vessel VMM with `input` on its standard input.
+fn boot_with_input(image_name: &str, input: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vessel"))
+        .arg("run")
+        .arg(image(image_name))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vessel");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input).expect("write the input");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for vessel");
+    Run {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn wc_reads_standard_input_through_vessel_std() {
+    // 5,000 lines (23,893 bytes): several console reads of 4 KiB.
+    let numbers: String = (1..=5_000).map(|n| format!("{n}\n")).collect();
+    let run = boot_with_input("wc", numbers.as_bytes());
+    assert_eq!(run.status, Some(0), "{}", run.console());
+    assert_eq!(run.stdout, "5000 5000 23893\nlongest line: \"1000\"\n");
+    let run = boot_with_input("wc", b"two words\nno newline");
+    assert_eq!(run.stdout, "1 4 20\nlongest line: \"no newline\"\n");
+    let run = boot_with_input("wc", b"");
+    assert_eq!(run.stdout, "0 0 0\nlongest line: \"\"\n");
+    let run = boot_with_input("wc", b"\xff\xfe\n");
+    assert_eq!(run.status, Some(1), "{}", run.console());
+    assert!(
+        run.stderr.contains("stream did not contain valid UTF-8"),
+        "{}",
+        run.stderr
     );
 }

@@ -2,8 +2,8 @@
 //! unikernels (ring 0, one address space, in a microVM).
 //!
 //! Modules mirror Rust's `std` where they exist here: [`thread`], [`sync`]
-//! (with [`sync::mpsc`]), [`time`], [`env`], [`process`], the `alloc`
-//! collections, and the `print!` family. An application marks its entry
+//! (with [`sync::mpsc`]), [`time`], [`env`], [`process`], [`io`] (standard
+//! input), the `alloc` collections, and the `print!` family. An application marks its entry
 //! with [`main`]:
 //!
 //! ```ignore
@@ -26,6 +26,7 @@
 extern crate alloc;
 
 pub mod env;
+pub mod io;
 mod macros;
 pub mod os;
 pub mod process;
