@@ -557,9 +557,12 @@ pub fn control(request: Request) -> Result<Reply, Errno> {
                 state.lines.clear();
                 state.line.clear();
             } else if old_canonical && state.termios.lflag & ICANON == 0 {
-                // Leaving canonical mode: the partial line becomes input.
+                // Leaving canonical mode: the lines typed, then the partial
+                // one, become raw input, after what is there and in the
+                // order typed (a read takes raw input first).
+                let lines = core::mem::take(&mut state.lines);
                 let line = core::mem::take(&mut state.line);
-                state.ready.extend(line);
+                state.ready.extend(lines.into_iter().flatten().chain(line));
             }
             Reply::Done
         }
