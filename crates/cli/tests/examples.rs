@@ -255,32 +255,50 @@ fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
     );
 }
 
-#[test]
-fn without_tsc_deadline_the_lapic_one_shot_timer_drives_sleep_and_preemption() {
-    // QEMU hides the TSC-deadline timer: vessel-rt calibrates the LAPIC
-    // timer against the TSC and arms it in one-shot mode. A timer that
-    // never fired would hang the sleep; writing the missing TSC-deadline
-    // MSR would crash the guest.
-    let out = boot(
-        Hypervisor::QemuMicrovm,
-        &["--no-tsc-deadline"],
-        "sleep",
-        &["50"],
-    );
+/// Boots, on QEMU microvm with `options` (CPU features hidden), `sleep`
+/// (a timer that never fired would hang it), `threads`, and `usermode`,
+/// whose spinning ring-3 program ends only if the timer preempts it.
+fn the_lapic_timer_drives_sleep_and_preemption_with(options: &[&str]) {
+    let out = boot(Hypervisor::QemuMicrovm, options, "sleep", &["50"]);
     assert_eq!(out.status, Some(0), "{}", out.console());
     assert!(
         slept_us(&out.stdout, "monotonic") >= 50_000,
         "{}",
         out.stdout
     );
-    let out = boot(
-        Hypervisor::QemuMicrovm,
-        &["--no-tsc-deadline"],
-        "threads",
-        &[],
-    );
+    let out = boot(Hypervisor::QemuMicrovm, options, "threads", &[]);
     assert_eq!(out.status, Some(0), "{}", out.console());
     assert!(out.stdout.contains("total: 1229 primes below 10000\n"));
+    let out = boot(Hypervisor::QemuMicrovm, options, "usermode", &[]);
+    assert_eq!(out.status, Some(0), "{}", out.console());
+    assert!(
+        out.stdout
+            .contains("spinning program preempted: true, still at 0x400000\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn without_tsc_deadline_the_lapic_one_shot_timer_drives_sleep_and_preemption() {
+    // vessel-rt calibrates the LAPIC timer against the TSC and arms it in
+    // one-shot mode; writing the missing TSC-deadline MSR would crash the
+    // guest.
+    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-tsc-deadline"]);
+}
+
+#[test]
+fn without_x2apic_the_xapic_mmio_page_drives_sleep_and_preemption() {
+    // vessel-rt keeps the LAPIC in xAPIC mode and reaches its registers
+    // through the MMIO page; the timer stays in TSC-deadline mode. An x2APIC
+    // MSR access would crash the guest; a lost EOI would stop the timer.
+    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-x2apic"]);
+}
+
+#[test]
+fn without_x2apic_or_tsc_deadline_the_one_shot_timer_runs_through_mmio() {
+    // Calibration, arming and EOI all through the xAPIC MMIO page.
+    the_lapic_timer_drives_sleep_and_preemption_with(&["--no-x2apic", "--no-tsc-deadline"]);
 }
 
 #[test]
