@@ -724,6 +724,57 @@ fn mmap_fixed_mremap_madvise_and_protection_faults() {
 }
 
 #[test]
+fn vfork_suspends_the_parent_until_the_child_execs_or_ends() {
+    let out = same_natively_and_under_vessel(&musl_program("vfork"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "vfork: parent saw 2, exit status 4\n",
+        "child exits: returned a pid 1, parent saw 2, exit status 3\n",
+        "child execs: returned a pid 1, parent saw 2, exit status 6\n",
+        "failed exec: returned a pid 1, parent saw 4, exit status 0\n",
+        "parent signalled: returned a pid 1, parent saw 7, exit status 0\n\
+         handler ran after the wait: 1\n",
+        "CLONE_VM: parent went on at once, saw 0, then the child's write 2, status 3\n",
+        "CLONE_VFORK alone: parent saw 0 (a copy), status 3\n",
+        "vfork child killed: status 109\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn robust_futexes_are_released_when_their_owner_ends() {
+    let out = same_natively_and_under_vessel(&musl_program("robust"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "owner exited: status 0\nlock: Previous owner died\nconsistent: ok\n\
+         unlock: ok\nlock again: ok\n",
+        "owner killed: status 109\nlock: Previous owner died\n\
+         unlock without consistent: ok\nlock: State not recoverable\n",
+        "mixed list: status 0, words 0x40000000 0xc0000000 other 0 tid 0x40000000\n",
+        "cycle: status 0, words 0x40000000 0x40000000 0 0 0 0\n",
+        "bad pointer: status 0, words 0x40000000 0x40000000 tid tid 0 0\n",
+        "pending only: status 0, words 0xc0000000 tid 0 0 0 0\n",
+        "waiter woken: word 0xc0000000, holder status 0\n",
+        "get_robust_list: 0, the same head 1, size 24\n",
+        "a forked child starts without a list: 1\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn parent_death_signal_comes_when_the_thread_that_made_the_process_ends() {
+    let out = same_natively_and_under_vessel(&musl_program("pdeathsig"), &[], &[]);
+    assert_eq!(
+        out.stdout,
+        "parent exits: signal 10, SI_USER 1, from the parent 1, parent changed 1\n\
+         SIGKILL when the parent exits: ended without a word\n\
+         the parent's thread ends: signal 10, SI_USER 1, from the parent 1, parent changed 0\n"
+    );
+}
+
+#[test]
 fn shared_anonymous_memory_stays_shared_across_fork() {
     let out = same_natively_and_under_vessel(&musl_program("mmapshared"), &[], &[]);
     assert_eq!(out.status, Some(0), "{}", out.stdout);

@@ -134,6 +134,9 @@ pub struct Waited {
 
 struct Entry {
     parent: u32,
+    /// The thread of the parent that made it (its parent-death signal
+    /// comes when that thread ends).
+    parent_thread: u32,
     ended: Option<Ended>,
     /// Its process group.
     pgid: u32,
@@ -153,11 +156,33 @@ struct Entry {
     continue_report: bool,
 }
 
+/// What the table keeps of one running thread.
+#[derive(Clone, Copy)]
+struct ThreadEntry {
+    /// Its process.
+    pid: u32,
+    /// `prctl(PR_SET_PDEATHSIG)`: sent to its process when the thread
+    /// that made that process ends (0: none).
+    pdeath_signal: u8,
+    /// `set_robust_list`: its list of held robust futexes (0: none).
+    robust_list: u64,
+}
+
+impl ThreadEntry {
+    fn new(pid: u32) -> Self {
+        Self {
+            pid,
+            pdeath_signal: 0,
+            robust_list: 0,
+        }
+    }
+}
+
 struct Table {
     next_pid: u32,
     processes: BTreeMap<u32, Entry>,
-    /// The process of every running thread, by thread id.
-    threads: BTreeMap<u32, u32>,
+    /// Every running thread, by thread id.
+    threads: BTreeMap<u32, ThreadEntry>,
 }
 
 /// Threads waiting on one futex word.
@@ -223,10 +248,11 @@ impl Kernel {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a new process, child of `parent`, in its parent's
-    /// process group and session (the first process leads a session and
-    /// a group of its own); returns its pid.
-    pub fn new_pid(&self, parent: u32) -> u32 {
+    /// Registers a new process, child of `parent` made by its thread
+    /// `parent_thread`, in its parent's process group and session (the
+    /// first process leads a session and a group of its own); returns its
+    /// pid.
+    pub fn new_pid(&self, parent: u32, parent_thread: u32) -> u32 {
         let mut table = self.table();
         let pid = table.next_pid;
         table.next_pid += 1;
@@ -238,6 +264,7 @@ impl Kernel {
             pid,
             Entry {
                 parent,
+                parent_thread,
                 ended: None,
                 pgid,
                 sid,
@@ -257,17 +284,88 @@ impl Kernel {
         if let Some(entry) = table.processes.get_mut(&pid) {
             entry.group = Arc::downgrade(group);
         }
-        table.threads.insert(pid, pid);
+        table.threads.insert(pid, ThreadEntry::new(pid));
     }
 
     /// Records that thread `tid` belongs to process `pid`.
     pub fn add_thread(&self, tid: u32, pid: u32) {
-        self.table().threads.insert(tid, pid);
+        self.table().threads.insert(tid, ThreadEntry::new(pid));
     }
 
-    /// Forgets thread `tid` (it ended).
+    /// Forgets thread `tid` (it ended). The processes it made go to
+    /// another thread of its process or, if it was the last, to the first
+    /// process; each of their threads that asked for a parent-death signal
+    /// (`PR_SET_PDEATHSIG`) has it sent to its process, as Linux does when
+    /// the *thread* that made a process ends.
     pub fn remove_thread(&self, tid: u32) {
-        self.table().threads.remove(&tid);
+        let (pid, signals) = {
+            let mut table = self.table();
+            let Some(pid) = table.threads.remove(&tid).map(|t| t.pid) else {
+                return;
+            };
+            let (parent, parent_thread) = table
+                .threads
+                .iter()
+                .find(|(_, t)| t.pid == pid)
+                .map_or((INIT_PID, INIT_PID), |(&other, _)| (pid, other));
+            let mut orphans = Vec::new();
+            for (&child, entry) in table.processes.iter_mut() {
+                if entry.parent == pid && entry.parent_thread == tid && entry.ended.is_none() {
+                    entry.parent = parent;
+                    entry.parent_thread = parent_thread;
+                    orphans.push((child, entry.group.clone()));
+                }
+            }
+            let mut signals = Vec::new();
+            for (child, group) in orphans {
+                for thread in table.threads.values().filter(|t| t.pid == child) {
+                    if thread.pdeath_signal != 0 {
+                        signals.push((group.clone(), thread.pdeath_signal));
+                    }
+                }
+            }
+            (pid, signals)
+        };
+        // Linux's SEND_SIG_NOINFO: SI_USER, from the ending thread's process.
+        for (group, signal) in signals {
+            if let Some(group) = group.upgrade() {
+                signal::send_from_kernel(self, &group, signal, Cause::Kill(pid));
+            }
+        }
+    }
+
+    /// Sets the parent-death signal of thread `tid` (0: none).
+    pub fn set_pdeath_signal(&self, tid: u32, signal: u8) {
+        if let Some(thread) = self.table().threads.get_mut(&tid) {
+            thread.pdeath_signal = signal;
+        }
+    }
+
+    /// The parent-death signal of thread `tid` (0: none).
+    pub fn pdeath_signal(&self, tid: u32) -> u8 {
+        self.table()
+            .threads
+            .get(&tid)
+            .map_or(0, |t| t.pdeath_signal)
+    }
+
+    /// Sets the robust futex list of thread `tid` (0: none).
+    pub fn set_robust_list(&self, tid: u32, head: u64) {
+        if let Some(thread) = self.table().threads.get_mut(&tid) {
+            thread.robust_list = head;
+        }
+    }
+
+    /// The robust futex list of thread `tid`: 0 for a thread that has
+    /// ended while its process has not been reaped (Linux forgets the list
+    /// at the end), `ESRCH` if there is no such thread.
+    pub fn robust_list(&self, tid: u32) -> Result<u64, Errno> {
+        let table = self.table();
+        match table.threads.get(&tid) {
+            Some(thread) => Ok(thread.robust_list),
+            None if table.processes.contains_key(&tid) => Ok(0),
+            None => Err(Errno::ESRCH),
+        }
     }
 
     /// The process `pid` names, for a signal: `Ok(None)` if it has ended
@@ -277,7 +375,7 @@ impl Kernel {
         let table = self.table();
         let pid = match table.processes.contains_key(&pid) {
             true => pid,
-            false => *table.threads.get(&pid).ok_or(Errno::ESRCH)?,
+            false => table.threads.get(&pid).ok_or(Errno::ESRCH)?.pid,
         };
         let entry = table.processes.get(&pid).ok_or(Errno::ESRCH)?;
         Ok(entry.group.upgrade().filter(|_| entry.ended.is_none()))
@@ -286,7 +384,7 @@ impl Kernel {
     /// The running thread `tid`: its process id and its process.
     pub fn thread(&self, tid: u32) -> Option<(u32, Arc<Group>)> {
         let table = self.table();
-        let pid = *table.threads.get(&tid)?;
+        let pid = table.threads.get(&tid)?.pid;
         let group = table.processes.get(&pid)?.group.upgrade()?;
         Some((pid, group))
     }
@@ -610,6 +708,7 @@ impl Kernel {
             for entry in table.processes.values_mut() {
                 if entry.parent == pid {
                     entry.parent = INIT_PID;
+                    entry.parent_thread = INIT_PID;
                 }
             }
             table.processes.get(&parent).and_then(|e| e.group.upgrade())

@@ -12,6 +12,7 @@ extern crate alloc;
 mod clock;
 mod file;
 mod fs;
+mod futex;
 mod jobs;
 mod kernel;
 mod kill;
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
     };
     drop(files);
     let kernel = kernel::Kernel::new(path, program, verbose, file::FileSystem::new(tree));
-    let pid = kernel.new_pid(0);
+    let pid = kernel.new_pid(0, 0);
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
         Ok(process) => {
             // The console, a terminal with `-t`, once the first process

@@ -5,7 +5,7 @@ use crate::file::{FdTable, WorkingDir};
 use crate::fs::Start;
 use crate::kernel::{Ended, Kernel, Usage};
 use crate::signal::{self, Actions, Cause, Shared, ThreadSignals};
-use crate::{random, syscall};
+use crate::{futex, random, syscall};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -42,12 +42,18 @@ pub struct Memory {
     pub mmap_next: u64,
 }
 
+/// The memory of a process, as its threads hold it: shared with the
+/// processes `clone(CLONE_VM)` made (`vfork`), until one calls `execve`
+/// (Linux's `mm_struct`).
+pub type Mm = Arc<Mutex<Memory>>;
+
 /// What the threads of a process share (a Linux thread group).
 pub struct Group {
     /// The process id (the first thread's id).
     pub pid: u32,
-    /// Its memory.
-    pub memory: Mutex<Memory>,
+    /// Its memory (`execve` replaces it; each thread keeps a handle it
+    /// renews before it runs user code).
+    mm: Mutex<Mm>,
     /// Its open file descriptors.
     pub fds: Mutex<FdTable>,
     /// System calls already reported as unimplemented.
@@ -88,6 +94,11 @@ pub struct Group {
 }
 
 impl Group {
+    /// Its memory.
+    pub fn mm(&self) -> Mm {
+        self.mm.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The working directory.
     pub fn cwd(&self) -> Start {
         self.cwd.lock().unwrap_or_else(|e| e.into_inner()).start()
@@ -136,7 +147,7 @@ impl Group {
     /// The most memory it had mapped at once, in KiB (`ru_maxrss`).
     pub fn maxrss_kib(&self) -> u64 {
         let now = self
-            .memory
+            .mm()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .space
@@ -167,6 +178,9 @@ pub struct Process {
     pub group: Arc<Group>,
     /// The state all processes share.
     pub kernel: Arc<Kernel>,
+    /// Its process's memory (renewed from the group's before it runs user
+    /// code: another thread's `execve` replaces it).
+    mm: Mm,
     /// Its registers.
     pub ctx: UserContext,
     /// Where to write 0 (and wake a futex waiter) when the thread ends
@@ -175,9 +189,9 @@ pub struct Process {
     /// Its own signal state (the alternate stack, how an interrupted
     /// call goes on); its mask and pending signals are in the group's.
     pub signals: ThreadSignals,
-    /// `prctl(PR_SET_PDEATHSIG)`: the signal asked for when the parent
-    /// ends (stored only: signals between processes do not exist yet).
-    pub pdeath_signal: u8,
+    /// For a child of `vfork`: its parent waits until this is dropped
+    /// (when it calls `execve` or ends).
+    vfork: Option<VforkRelease>,
     /// CPU time this thread spent in user mode, in TSC ticks.
     user_ticks: u64,
     /// CPU time this thread spent in the kernel, in TSC ticks.
@@ -191,6 +205,48 @@ pub struct Process {
 /// CPU time counted in TSC ticks, as a duration.
 fn ticks_to_duration(ticks: u64) -> Duration {
     Duration::from_nanos(vessel_rt::time::scale().ticks_to_ns(ticks))
+}
+
+/// A parent thread's wait for its `vfork` child (`clone(CLONE_VFORK)`):
+/// the child shares its memory, so the parent runs again only once the
+/// child calls `execve` or ends.
+#[derive(Default)]
+pub struct Vfork {
+    /// The child has let go.
+    released: Mutex<bool>,
+    /// Signalled when it does.
+    done: Condvar,
+}
+
+impl Vfork {
+    /// Waits until the child lets go or the caller's process ends: as
+    /// Linux's, the wait is killable only; other signals wait until after
+    /// (they stay pending, and are delivered as the call returns).
+    pub fn wait(&self, group: &Group) {
+        let mut released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            // Cleared before the checks: an ending after them interrupts
+            // the wait.
+            vessel_std::thread::clear_interrupt();
+            if *released || group.ending().is_some() {
+                return;
+            }
+            released = self
+                .done
+                .wait_interruptible(released)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Held by a `vfork` child: dropping it lets the parent go.
+struct VforkRelease(Arc<Vfork>);
+
+impl Drop for VforkRelease {
+    fn drop(&mut self) {
+        *self.0.released.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.0.done.notify_all();
+    }
 }
 
 /// Why a program could not be started.
@@ -234,23 +290,17 @@ impl Process {
         Ok(Self::first_thread(
             pid,
             kernel,
-            memory,
+            Arc::new(Mutex::new(memory)),
             FdTable::console(),
             ctx,
         ))
     }
 
     /// The first thread of a new process.
-    fn first_thread(
-        pid: u32,
-        kernel: Arc<Kernel>,
-        memory: Memory,
-        fds: FdTable,
-        ctx: UserContext,
-    ) -> Self {
+    fn first_thread(pid: u32, kernel: Arc<Kernel>, mm: Mm, fds: FdTable, ctx: UserContext) -> Self {
         let group = Arc::new(Group {
             pid,
-            memory: Mutex::new(memory),
+            mm: Mutex::new(mm.clone()),
             fds: Mutex::new(fds),
             reported: Mutex::new(BTreeSet::new()),
             name: Mutex::new([0; 16]),
@@ -275,10 +325,11 @@ impl Process {
             tid: pid,
             group,
             kernel,
+            mm,
             ctx,
             clear_child_tid: 0,
             signals: ThreadSignals::default(),
-            pdeath_signal: 0,
+            vfork: None,
             user_ticks: 0,
             system_ticks: 0,
             cpu_clock: None,
@@ -336,7 +387,13 @@ impl Process {
 
     /// The process's memory.
     pub fn memory(&self) -> MutexGuard<'_, Memory> {
-        self.group.memory.lock().unwrap_or_else(|e| e.into_inner())
+        self.mm.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What names the process's memory in futex keys: the threads and
+    /// processes that share it (`CLONE_VM`) share its futexes.
+    pub fn futex_space(&self) -> usize {
+        Arc::as_ptr(&self.mm) as usize
     }
 
     /// The process's file descriptors.
@@ -366,7 +423,9 @@ impl Process {
                 break how;
             }
             // The other threads may map and unmap while this one runs:
-            // the memory lock is held only to take the space.
+            // the memory lock is held only to take the space (of the
+            // memory another thread's execve may have put in place).
+            self.mm = self.group.mm();
             let space = self.memory().space.clone();
             self.charge_cpu(false);
             let exit = run_user(&space, &mut self.ctx);
@@ -432,7 +491,7 @@ impl Process {
                 }
             }
         };
-        self.thread_exit();
+        self.release_memory();
         signal::detach(&self);
         self.charge_cpu(false);
         let last = self.group.threads.fetch_sub(1, Ordering::AcqRel) == 1;
@@ -442,16 +501,22 @@ impl Process {
         last.then(|| self.group.ending().unwrap_or(ended))
     }
 
-    /// `CLONE_CHILD_CLEARTID`: clears the thread id word and wakes a joiner.
-    fn thread_exit(&self) {
+    /// The thread lets go of its memory, as it ends or calls `execve`
+    /// (Linux's `mm_release`): the robust futexes it holds are marked
+    /// abandoned, its `CLONE_CHILD_CLEARTID` word is cleared (and a joiner
+    /// woken), and a `vfork` parent waiting for it goes on.
+    fn release_memory(&mut self) {
+        futex::exit_robust_list(self);
         if self.clear_child_tid != 0 {
             let _ = self
                 .memory()
                 .space
                 .write_bytes(self.clear_child_tid, &0u32.to_le_bytes());
             self.kernel
-                .futex_wake(Arc::as_ptr(&self.group) as usize, self.clear_child_tid, 1);
+                .futex_wake(self.futex_space(), self.clear_child_tid, 1);
+            self.clear_child_tid = 0;
         }
+        self.vfork = None;
     }
 
     /// A new thread of this process (`clone` with `CLONE_THREAD`): same
@@ -467,10 +532,11 @@ impl Process {
             tid,
             group: self.group.clone(),
             kernel: self.kernel.clone(),
+            mm: self.mm.clone(),
             ctx,
             clear_child_tid: 0,
             signals: ThreadSignals::for_thread(),
-            pdeath_signal: 0,
+            vfork: None,
             user_ticks: 0,
             system_ticks: 0,
             cpu_clock: None,
@@ -479,24 +545,26 @@ impl Process {
     }
 
     /// A copy of this process as `fork` makes it: a new pid, a copy of the
-    /// address space (the calling thread only), the same registers except a
-    /// 0 result.
-    pub fn fork(&self) -> Option<Process> {
-        let memory = {
+    /// address space (the calling thread only) or, if `share_memory`
+    /// (`CLONE_VM`), the same memory, the same registers except a 0 result.
+    pub fn fork(&self, share_memory: bool) -> Option<Process> {
+        let mm = if share_memory {
+            self.mm.clone()
+        } else {
             let parent = self.memory();
-            Memory {
+            Arc::new(Mutex::new(Memory {
                 space: Arc::new(parent.space.fork()?),
                 brk_start: parent.brk_start,
                 brk: parent.brk,
                 heap_mapped_end: parent.heap_mapped_end,
                 mmap_next: parent.mmap_next,
-            }
+            }))
         };
         let mut ctx = self.ctx.clone();
         ctx.set_syscall_return(0);
-        let pid = self.kernel.new_pid(self.pid());
+        let pid = self.kernel.new_pid(self.pid(), self.tid);
         let fds = self.fds().clone();
-        let mut child = Process::first_thread(pid, self.kernel.clone(), memory, fds, ctx);
+        let mut child = Process::first_thread(pid, self.kernel.clone(), mm, fds, ctx);
         *child.group.actions() = self.group.actions().clone();
         signal::set_mask(&child, signal::mask(self));
         child.signals = self.signals.for_fork();
@@ -511,6 +579,14 @@ impl Process {
             Ordering::Relaxed,
         );
         Some(child)
+    }
+
+    /// Makes this new process a child of `vfork`: the returned wait ends
+    /// when it calls `execve` or ends.
+    pub fn vfork(&mut self) -> Arc<Vfork> {
+        let vfork = Arc::new(Vfork::default());
+        self.vfork = Some(VforkRelease(vfork.clone()));
+        vfork
     }
 
     /// Starts the thread on a task of its own; when the process's last
@@ -539,7 +615,9 @@ impl Process {
 
     /// Replaces the program this process runs (`execve`): a fresh address
     /// space and registers; the pid, the name and the descriptors stay
-    /// (close-on-exec ones are closed). Other threads are not stopped yet.
+    /// (close-on-exec ones are closed). The old memory is let go (see
+    /// [`Process::release_memory`]: a `vfork` parent goes on); a process
+    /// that shared it keeps it. Other threads are not stopped yet.
     pub fn exec(
         &mut self,
         program: &[u8],
@@ -550,12 +628,13 @@ impl Process {
         // `ru_maxrss` remembers the old image's peak.
         let old_peak = self.group.maxrss_kib();
         self.group.maxrss_kib.fetch_max(old_peak, Ordering::Relaxed);
-        *self.memory() = memory;
+        self.release_memory();
+        self.mm = Arc::new(Mutex::new(memory));
+        *self.group.mm.lock().unwrap_or_else(|e| e.into_inner()) = self.mm.clone();
         self.kernel.execed(self.pid());
         self.group.dumpable.store(1, Ordering::Relaxed);
         self.fds().close_on_exec();
         self.ctx = ctx;
-        self.clear_child_tid = 0;
         let kept = self.group.actions().after_exec();
         *self.group.actions() = kept;
         self.signals.exec();

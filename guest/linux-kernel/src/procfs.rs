@@ -858,7 +858,8 @@ struct MemoryFigures {
 }
 
 fn memory(group: &Group) -> MemoryFigures {
-    let memory = group.memory.lock().unwrap_or_else(|e| e.into_inner());
+    let mm = group.mm();
+    let memory = mm.lock().unwrap_or_else(|e| e.into_inner());
     MemoryFigures {
         pages: memory.space.mapped_pages(),
         peak: memory.space.peak_pages(),
@@ -992,7 +993,8 @@ fn maps(target: &Target) -> String {
         return String::new();
     };
     let (regions, brk_start, heap_end) = {
-        let memory = group.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let mm = group.mm();
+        let memory = mm.lock().unwrap_or_else(|e| e.into_inner());
         (
             memory.space.regions(),
             memory.brk_start,

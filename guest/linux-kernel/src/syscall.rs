@@ -10,7 +10,7 @@ use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
-use crate::{clock, fs, jobs, kill, memory, poll, timer};
+use crate::{clock, fs, futex, jobs, kill, memory, poll, timer};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -80,8 +80,9 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         39 => Ok(p.pid() as usize),
         186 => Ok(p.tid as usize), // gettid
         110 => Ok(p.kernel.parent_of(p.pid()) as usize),
-        202 => futex(p, a[0], a[1], a[2], a[3], a[5]),
-        57 | 58 => fork(p), // fork, vfork (a full copy either way)
+        202 => futex::futex(p, a[0], a[1], a[2], a[3], a[5]),
+        57 => clone(p, SIGCHLD, 0, 0, 0, 0), // fork
+        58 => clone(p, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0), // vfork
         56 => clone(p, a[0], a[1], a[2], a[3], a[4]),
         59 => execve(p, a[0], a[1], a[2]),
         // pid_t arguments are C ints: only the low 32 bits count.
@@ -169,7 +170,8 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         2 => fs::openat(p, AT_FDCWD, a[0], a[1], a[2]),
         257 => fs::openat(p, a[0], a[1], a[2], a[3]),
         262 => fs::fstatat(p, a[0], a[1], a[2], a[3]),
-        273 => Ok(0), // set_robust_list: recorded nowhere (one thread)
+        273 => futex::set_robust_list(p, a[0], a[1]),
+        274 => futex::get_robust_list(p, a[0], a[1], a[2]),
         7 => poll::poll(p, a[0], a[1], a[2]),
         271 => poll::ppoll(p, a[0], a[1], a[2], a[3], a[4]),
         23 => poll::select(p, a[0], [a[1], a[2], a[3]], a[4]),
@@ -590,16 +592,17 @@ fn prctl(p: &mut Process, option: u64, arg: u64) -> SysResult {
     const PR_GET_NAME: u64 = 16;
     match option {
         PR_SET_PDEATHSIG => {
-            // Kept (and cleared in children, as Linux does) but never sent:
-            // there are no signals between processes yet.
-            p.pdeath_signal = match arg {
+            // Sent when the thread that made this process ends; a new
+            // thread or process starts without one.
+            let signal = match arg {
                 0 => 0,
                 signal => signal::number(signal)?,
             };
+            p.kernel.set_pdeath_signal(p.tid, signal);
             Ok(0)
         }
         PR_GET_PDEATHSIG => {
-            let signal = i32::from(p.pdeath_signal).to_le_bytes();
+            let signal = i32::from(p.kernel.pdeath_signal(p.tid)).to_le_bytes();
             p.memory().space.write_bytes(arg, &signal).map_err(efault)?;
             Ok(0)
         }
@@ -686,16 +689,20 @@ fn prlimit64(p: &mut Process, pid: u64, resource: u64, new: u64, old: u64) -> Sy
     Ok(0)
 }
 
-/// `fork` and `vfork`: a new process with a copy of this one.
-fn fork(p: &mut Process) -> SysResult {
-    let child = p.fork().ok_or(Errno::ENOMEM)?;
-    let pid = child.pid();
-    child.start();
-    Ok(pid as usize)
-}
+/// `clone`: shares memory with the child.
+const CLONE_VM: u64 = 0x100;
+/// `clone`: the caller waits until the child calls `execve` or ends.
+const CLONE_VFORK: u64 = 0x4000;
+/// The signal a child process's end sends its parent.
+const SIGCHLD: u64 = 17;
 
-/// `clone`: a thread of this process (`CLONE_VM | CLONE_THREAD`, as
-/// pthreads and Rust's std make them) or, without `CLONE_VM`, a process.
+/// `clone` (and `fork`, `vfork`): a thread of this process (`CLONE_VM |
+/// CLONE_THREAD`, as pthreads and Rust's std make them) or a process, with
+/// a copy of this one's memory or, with `CLONE_VM`, the same memory;
+/// `CLONE_VFORK` suspends the calling thread until the child calls
+/// `execve` or ends. The other sharing flags are not looked at: a process
+/// gets copies of the descriptors, the working directory and the signal
+/// actions, a thread shares them.
 fn clone(
     p: &mut Process,
     flags: u64,
@@ -704,139 +711,51 @@ fn clone(
     child_tid: u64,
     tls: u64,
 ) -> SysResult {
-    const CLONE_VM: u64 = 0x100;
     const CLONE_THREAD: u64 = 0x10000;
     const CLONE_SETTLS: u64 = 0x80000;
     const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
     const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
     const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
     let thread = flags & CLONE_THREAD != 0;
-    if thread != (flags & CLONE_VM != 0) {
-        // A thread without shared memory, or shared memory without a
-        // thread group (vfork-like sharing): not supported.
+    let share_memory = flags & CLONE_VM != 0;
+    if thread && !share_memory {
         return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_SETTLS != 0 && tls >= vessel_std::os::user::USER_END {
+        return Err(Errno::EPERM);
     }
     let mut child = if thread {
         p.new_thread()
     } else {
-        p.fork().ok_or(Errno::ENOMEM)?
+        p.fork(share_memory).ok_or(Errno::ENOMEM)?
     };
     if stack != 0 {
         child.ctx.rsp = stack;
     }
     if flags & CLONE_SETTLS != 0 {
-        if tls >= vessel_std::os::user::USER_END {
-            return Err(Errno::EPERM);
-        }
         child.ctx.fs_base = tls;
     }
     let id = child.tid;
+    // As on Linux, the child exists by now: a bad address for its id is
+    // not an error.
     if flags & CLONE_PARENT_SETTID != 0 {
-        p.memory()
-            .space
-            .write_bytes(parent_tid, &id.to_le_bytes())
-            .map_err(efault)?;
+        let _ = p.memory().space.write_bytes(parent_tid, &id.to_le_bytes());
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        child
+        let _ = child
             .memory()
             .space
-            .write_bytes(child_tid, &id.to_le_bytes())
-            .map_err(efault)?;
+            .write_bytes(child_tid, &id.to_le_bytes());
     }
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child.clear_child_tid = child_tid;
     }
+    let vfork = (flags & CLONE_VFORK != 0).then(|| child.vfork());
     child.start();
+    if let Some(vfork) = vfork {
+        vfork.wait(&p.group);
+    }
     Ok(id as usize)
-}
-
-/// `futex`: WAIT and WAKE (and their BITSET forms, bitsets ignored), on
-/// words of this process; the private flag changes nothing (every futex
-/// here is private to its process).
-/// `futex(addr, op, value, timeout or value2, addr2, value3)`.
-fn futex(p: &mut Process, addr: u64, op: u64, value: u64, timeout: u64, value3: u64) -> SysResult {
-    const FUTEX_WAIT: u64 = 0;
-    const FUTEX_WAKE: u64 = 1;
-    const FUTEX_REQUEUE: u64 = 3;
-    const FUTEX_CMP_REQUEUE: u64 = 4;
-    const FUTEX_WAIT_BITSET: u64 = 9;
-    const FUTEX_WAKE_BITSET: u64 = 10;
-    const FUTEX_CMD_MASK: u64 = 0x7f; // without PRIVATE and CLOCK_REALTIME
-    if !addr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
-    let key = (Arc::as_ptr(&p.group) as usize, addr);
-    match op & FUTEX_CMD_MASK {
-        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let deadline = if timeout == 0 {
-                None
-            } else {
-                let mut timespec = [0u8; 16];
-                p.memory()
-                    .space
-                    .read_bytes(timeout, &mut timespec)
-                    .map_err(efault)?;
-                let secs = u64::from_le_bytes(timespec[..8].try_into().unwrap_or_default());
-                let nanos = u64::from_le_bytes(timespec[8..].try_into().unwrap_or_default());
-                let span = core::time::Duration::new(secs, nanos.min(999_999_999) as u32);
-                // WAIT takes a relative timeout; WAIT_BITSET an absolute
-                // one on the monotonic clock.
-                let now = vessel_std::time::Instant::now();
-                Some(if op & FUTEX_CMD_MASK == FUTEX_WAIT {
-                    now + span
-                } else {
-                    now + span.saturating_sub(clock::monotonic(p))
-                })
-            };
-            let group = p.group.clone();
-            let expected = value as u32;
-            let waited = p.kernel.futex_wait(
-                key,
-                || {
-                    let mut word = [0u8; 4];
-                    let memory = group.memory.lock().unwrap_or_else(|e| e.into_inner());
-                    memory.space.read_bytes(addr, &mut word).map_err(efault)?;
-                    Ok(u32::from_le_bytes(word) == expected)
-                },
-                deadline,
-            );
-            match waited {
-                // A timed wait is not restarted after a handler (Linux
-                // resumes it with the time left if no handler ran; here
-                // it waits its whole timeout again).
-                Err(Errno::ERESTART) if deadline.is_some() => {
-                    Err(signal::interrupted(p, signal::Restart::NoHandler))
-                }
-                other => other.map(|()| 0),
-            }
-        }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(p.kernel.futex_wake(key.0, addr, value as u32)),
-        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
-            // Waiters that Linux would move to the second futex are woken
-            // instead: to them it is a spurious wake-up, which every futex
-            // user must handle (they re-check and wait again).
-            let command = op & FUTEX_CMD_MASK;
-            if command == FUTEX_CMP_REQUEUE {
-                let mut word = [0u8; 4];
-                p.memory()
-                    .space
-                    .read_bytes(addr, &mut word)
-                    .map_err(efault)?;
-                if u32::from_le_bytes(word) != value3 as u32 {
-                    return Err(Errno::EAGAIN);
-                }
-            }
-            let (wake, moved) = (value as u32, timeout as u32);
-            let woken = p.kernel.futex_wake(key.0, addr, wake.saturating_add(moved));
-            Ok(if command == FUTEX_REQUEUE {
-                woken.min(wake as usize)
-            } else {
-                woken
-            })
-        }
-        _ => Err(Errno::ENOSYS),
-    }
 }
 
 /// Longest path or argument string accepted.

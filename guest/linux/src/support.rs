@@ -165,8 +165,11 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::set_tid_address, Support::Full),
     (
         Sysno::set_robust_list,
-        Support::Partial("accepted; the list is not walked at exit"),
+        Support::Partial(
+            "the list is walked when the thread ends or calls execve, as Linux's (2048 entries at most, stops at a bad pointer): each futex word the thread owns gets FUTEX_OWNER_DIED and one waiter woken; a waiter in a process that shares the word through MAP_SHARED memory, not through CLONE_VM, is not woken (futexes are keyed by address space)",
+        ),
     ),
+    (Sysno::get_robust_list, Support::Full),
     (
         Sysno::arch_prctl,
         Support::Partial("ARCH_SET_FS and ARCH_GET_FS"),
@@ -174,7 +177,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::prctl,
         Support::Partial(
-            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread; execve sets it to argv[0]'s base name), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (kept and cleared in children, but never sent); other options EINVAL",
+            "PR_SET_NAME and PR_GET_NAME (one name per process, not per thread; execve sets it to argv[0]'s base name), PR_SET_DUMPABLE and PR_GET_DUMPABLE, PR_SET_PDEATHSIG and PR_GET_PDEATHSIG (sent, SI_USER from the parent, when the thread that made the process ends; cleared in new threads and processes); other options EINVAL",
         ),
     ),
     (Sysno::uname, Support::Full),
@@ -327,14 +330,11 @@ const SUPPORTED: &[(Sysno, Support)] = &[
             "memory shared copy-on-write (page tables copied; a page is copied at its first write), MAP_SHARED memory stays shared; the calling thread only, as Linux; no MADV_DONTFORK/WIPEONFORK",
         ),
     ),
-    (
-        Sysno::vfork,
-        Support::Partial("a fork: the parent is not suspended"),
-    ),
+    (Sysno::vfork, Support::Full),
     (
         Sysno::clone,
         Support::Partial(
-            "threads (CLONE_VM|CLONE_THREAD with SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID) and fork-like processes; no other sharing combinations",
+            "threads (CLONE_VM|CLONE_THREAD with SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID) and processes with a copy of the memory or, with CLONE_VM, the same memory; CLONE_VFORK suspends the caller until the child calls execve or ends (only a fatal signal ends the wait); CLONE_FILES, CLONE_FS, CLONE_SIGHAND and CLONE_SYSVSEM are ignored (a process gets copies, a thread shares), as are the other flags and the exit signal (always SIGCHLD)",
         ),
     ),
     (

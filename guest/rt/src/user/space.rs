@@ -8,6 +8,7 @@ use crate::sync::Mutex;
 use core::fmt;
 use core::iter::StepBy;
 use core::ops::Range;
+use core::sync::atomic::{AtomicU32, Ordering};
 use x86_64::PhysAddr;
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as Flags};
@@ -163,6 +164,20 @@ impl UserSpace {
     /// user-readable, or the first bad address is returned.
     pub fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
         self.tables.lock().read_bytes(addr, buf)
+    }
+
+    /// Atomically replaces the 32-bit word at `addr` (4-byte aligned,
+    /// mapped user-writable) with `new` if it holds `current`, as user code
+    /// changing it at the same time would (a futex word): `Ok(Ok(current))`
+    /// if it was replaced, `Ok(Err(actual))` if it held `actual`, a fault
+    /// if the word is not writable or not aligned.
+    pub fn compare_exchange_u32(
+        &self,
+        addr: u64,
+        current: u32,
+        new: u32,
+    ) -> Result<Result<u32, u32>, Fault> {
+        self.tables.lock().compare_exchange_u32(addr, current, new)
     }
 
     /// Changes the access rights of the mapped pages of `[addr, addr +
@@ -409,6 +424,32 @@ impl Tables {
             done += chunk;
         }
         Ok(())
+    }
+
+    fn compare_exchange_u32(
+        &mut self,
+        addr: u64,
+        current: u32,
+        new: u32,
+    ) -> Result<Result<u32, u32>, Fault> {
+        let fault = Fault { address: addr };
+        if !addr.is_multiple_of(4) {
+            return Err(fault);
+        }
+        self.check(addr, 4, true)?;
+        // A frame shared copy-on-write is copied first, as for any write.
+        let entry = self
+            .leaf_entry(addr & !(PAGE_SIZE - 1), false)
+            .map_err(|_| fault)?;
+        make_private(entry).ok_or(fault)?;
+        let phys = self.translate(addr, true).ok_or(fault)?;
+        // SAFETY: `phys` is a 4-byte aligned word inside one user frame this
+        // space maps writable (translate checked it), reachable read-write
+        // through the direct map and never handed out as a Rust reference;
+        // user code may access it at the same time, which is why it is
+        // accessed atomically.
+        let word = unsafe { AtomicU32::from_ptr(phys_to_virt(phys) as *mut u32) };
+        Ok(word.compare_exchange(current, new, Ordering::SeqCst, Ordering::SeqCst))
     }
 
     fn read_bytes(&self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
