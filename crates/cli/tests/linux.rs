@@ -805,9 +805,28 @@ fn private_file_mappings_copy_the_file() {
         "write-only file: Permission denied\n",
         "pipe read end: No such device\n",
         "O_PATH: Bad file descriptor\n",
+        "/proc file, executable: Operation not permitted\n",
     ] {
         assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
     }
+}
+
+#[test]
+fn executable_mappings_of_files_on_a_noexec_mount_are_refused() {
+    // Vessel only: mounting needs root on the host.
+    let out = vessel(&musl_program("mmapnoexec"), &[], &[], b"");
+    assert_eq!(
+        out.stdout,
+        "mount noexec: 0\n\
+         PROT_EXEC: Operation not permitted\n\
+         PROT_EXEC only: Operation not permitted\n\
+         PROT_EXEC, shared: Operation not permitted\n\
+         PROT_EXEC, write-only descriptor: Permission denied\n\
+         read-write: ok, byte 0xc3\n\
+         PROT_EXEC without noexec: ok\n\
+         ran its code\n"
+    );
+    assert_eq!(out.status, Some(0));
 }
 
 #[test]

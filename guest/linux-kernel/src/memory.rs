@@ -204,7 +204,7 @@ pub fn mmap(
             // MAP_SHARED_VALIDATE included: Linux takes it for files only.
             _ => return Err(Errno::EINVAL),
         },
-        Some(file) => file_backing(&file, flags, prot, offset, len)?,
+        Some(file) => file_backing(p, &file, flags, prot, offset, len)?,
     };
     let rights = access(prot);
     let mut memory = p.memory();
@@ -250,7 +250,11 @@ pub fn mmap(
 /// the largest file offset, `EINVAL` for a bad mapping type,
 /// `EOPNOTSUPP` for a flag `MAP_SHARED_VALIDATE` does not know, `EACCES`
 /// when the file is not open for reading (or, for a shared mapping that
-/// may write, for writing), `ENODEV` for a file that cannot be mapped.
+/// may write, for writing), `EPERM` for an executable mapping of a file
+/// on a `noexec` mount (or in `/proc`, which Linux never lets execute),
+/// `ENODEV` for a file that cannot be mapped. (`mprotect` adding
+/// `PROT_EXEC` later is not refused, as Linux does: pages do not record
+/// their file.)
 ///
 /// `/dev/zero` gives anonymous memory (shared with `MAP_SHARED`). A
 /// regular file mapped privately gives a copy of its bytes from `offset`
@@ -263,6 +267,7 @@ pub fn mmap(
 /// and the other devices have no mapping (`ENODEV`, as Linux, save
 /// `/proc`'s own files which Linux fails with `EIO`).
 fn file_backing(
+    p: &Process,
     file: &File,
     flags: u64,
     prot: u64,
@@ -289,6 +294,16 @@ fn file_backing(
     }
     if open_for == O_WRONLY {
         return Err(Errno::EACCES);
+    }
+    if prot & PROT_EXEC != 0 {
+        let noexec = match file {
+            File::Node(node) => p.kernel.fs.lock().mount_flags(node.ino)?.noexec,
+            File::Proc(_) => true,
+            _ => false,
+        };
+        if noexec {
+            return Err(Errno::EPERM);
+        }
     }
     let backing = match file {
         File::Device(Device::Zero) if shared => Backing::Shared,

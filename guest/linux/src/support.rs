@@ -68,14 +68,14 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mmap,
         Support::Partial(
-            "anonymous memory, private or MAP_SHARED (stays shared with children across fork), the same from /dev/zero, and private mappings of regular files (a copy of the file's bytes at map time: later changes to the file do not show, pages wholly past its end read zeros where Linux raises SIGBUS), all mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; Linux's EACCES, EBADF (O_PATH), ENODEV (pipes, directories, devices), EOVERFLOW and MAP_SHARED_VALIDATE's EOPNOTSUPP; no MAP_SHARED of a regular file (ENODEV: writes would not reach the file); MAP_POPULATE/MAP_NORESERVE and the like ignored",
+            "anonymous memory, private or MAP_SHARED (stays shared with children across fork), the same from /dev/zero, and private mappings of regular files (a copy of the file's bytes at map time: later changes to the file do not show, pages wholly past its end read zeros where Linux raises SIGBUS), all mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; Linux's EACCES, EBADF (O_PATH), EPERM (PROT_EXEC of a file on a noexec mount or in /proc), ENODEV (pipes, directories, devices), EOVERFLOW and MAP_SHARED_VALIDATE's EOPNOTSUPP; no MAP_SHARED of a regular file (ENODEV: writes would not reach the file); MAP_POPULATE/MAP_NORESERVE and the like ignored",
         ),
     ),
     (Sysno::munmap, Support::Full),
     (
         Sysno::mprotect,
         Support::Partial(
-            "read, write, execute and none on mapped pages; PROT_GROWSDOWN/UP are EINVAL (no mapping grows, not even the stack); a range with a hole changes nothing (Linux changes the part before the hole) and is ENOMEM",
+            "read, write, execute and none on mapped pages; PROT_GROWSDOWN/UP are EINVAL (no mapping grows, not even the stack); a range with a hole changes nothing (Linux changes the part before the hole) and is ENOMEM; adding PROT_EXEC to a mapping of a file on a noexec mount is allowed (Linux: EACCES; pages do not record their file)",
         ),
     ),
     (
@@ -380,7 +380,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mount,
         Support::Partial(
-            "tmpfs and procfs on any directory, on top of what is mounted there (mounts stack; umount2 shows the one below again). A tmpfs: its own device and root (mode 1777 unless mode=), what was there hidden until unmounted, rename/link across EXDEV, .. of its root the mount point's parent; options size= (bytes with k/m/g/t/p/e, or % of memory; default half the memory; ENOSPC when full), nr_blocks=, nr_inodes=, mode=, uid=, gid=, huge=never. Flags and generic options: MS_RDONLY/ro (EROFS), MS_NOSUID, MS_NODEV (EACCES opening devices), MS_NOEXEC (EACCES from execve and access X_OK; mmap PROT_EXEC not refused yet), MS_NOATIME, MS_NODIRATIME, MS_RELATIME (the default), MS_STRICTATIME, MS_SYNCHRONOUS/sync, MS_DIRSYNC, MS_LAZYTIME, MS_SILENT. Other flags and options EINVAL (MS_MANDLOCK, MS_NOSYMFOLLOW, MS_POSIXACL, MS_I_VERSION, MS_REC; procfs's hidepid/gid/subset; tmpfs's mpol, inode32/64, noswap, quotas, other huge values; source=); other types ENODEV; MS_REMOUNT, MS_BIND, MS_MOVE and propagation changes EPERM",
+            "tmpfs and procfs on any directory, on top of what is mounted there (mounts stack; umount2 shows the one below again). A tmpfs: its own device and root (mode 1777 unless mode=), what was there hidden until unmounted, rename/link across EXDEV, .. of its root the mount point's parent; options size= (bytes with k/m/g/t/p/e, or % of memory; default half the memory; ENOSPC when full), nr_blocks=, nr_inodes=, mode=, uid=, gid=, huge=never. Flags and generic options: MS_RDONLY/ro (EROFS), MS_NOSUID, MS_NODEV (EACCES opening devices), MS_NOEXEC (EACCES from execve and access X_OK, EPERM from mmap PROT_EXEC; mprotect adding PROT_EXEC is not refused), MS_NOATIME, MS_NODIRATIME, MS_RELATIME (the default), MS_STRICTATIME, MS_SYNCHRONOUS/sync, MS_DIRSYNC, MS_LAZYTIME, MS_SILENT. Other flags and options EINVAL (MS_MANDLOCK, MS_NOSYMFOLLOW, MS_POSIXACL, MS_I_VERSION, MS_REC; procfs's hidepid/gid/subset; tmpfs's mpol, inode32/64, noswap, quotas, other huge values; source=); other types ENODEV; MS_REMOUNT, MS_BIND, MS_MOVE and propagation changes EPERM",
         ),
     ),
     (

@@ -101,6 +101,7 @@ int main(void)
 	int opath = open(path, O_PATH);
 	int dir = open("/tmp", O_RDONLY | O_DIRECTORY);
 	int null = open("/dev/null", O_RDWR);
+	int proc = open("/proc/self/status", O_RDONLY);
 	int pipes[2];
 	pipe(pipes);
 	printf("write-only file: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, wronly, 0)));
@@ -112,6 +113,8 @@ int main(void)
 	printf("O_PATH: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, opath, 0)));
 	printf("directory: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, dir, 0)));
 	printf("/dev/null: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, null, 0)));
+	printf("/proc file, executable: %s\n",
+	       err(mmap(NULL, PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE, proc, 0)));
 	printf("pipe read end: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, pipes[0], 0)));
 	printf("pipe write end: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, pipes[1], 0)));
 	printf("closed descriptor: %s\n", err(mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, 99, 0)));
