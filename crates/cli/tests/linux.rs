@@ -890,3 +890,80 @@ fn poll_and_select_wait_for_pipes_timeouts_and_signals() {
         assert!(out.stdout.contains(line), "{line}: {}", out.stdout);
     }
 }
+
+#[test]
+fn status_flags_change_with_f_setfl_and_are_shared_by_dup_and_fork() {
+    let out = same_natively_and_under_vessel(&musl_program("statusflags"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "O_RDWR|O_CREAT|...: 0100002\n",
+        "F_SETFL of every bit but O_DIRECT: ok, now 01106002\n",
+        "offset after an appending write: 6\n",
+        "contents: jello!?\n",
+        "atime after a read with O_NOATIME: 1000\n",
+        "read of the empty pipe: Resource temporarily unavailable\n",
+        "the child cleared O_NONBLOCK for the parent too: 01\n",
+        "reopened: 0100000; the first still 04000\n",
+        "FIOASYNC 1 on a file: Not a tty, now 0104002\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
+fn fifos_open_like_linux_and_carry_data_between_processes() {
+    let out = same_natively_and_under_vessel(&musl_program("fifo"), &[], &[]);
+    assert_eq!(out.status, Some(0), "{}", out.stdout);
+    for line in [
+        "S_ISFIFO 1, mode 644, size 0, nlink 1\n",
+        "O_WRONLY|O_NONBLOCK with no reader: No such device or address\n",
+        "poll with no writer yet: 0\n",
+        "after the writer closed: poll 0x10, read 0\n",
+        "reopened: read Resource temporarily unavailable\n",
+        "write with no reader: Broken pipe\n",
+        "read until end of file: hello through the FIFO\n",
+        "the reader read 5\n",
+        "interrupted open: Interrupted system call\nno reader left: No such device or address\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+/// Runs `command` with its standard input open but empty until it has
+/// printed its first line, then writes `input` and closes it.
+fn run_with_late_input(command: &mut Command, input: &[u8]) -> Outcome {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the first line");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(input).expect("write the input");
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("the rest");
+    Outcome {
+        status: shell_status(child.wait().expect("wait")),
+        stdout: first + &rest,
+    }
+}
+
+#[test]
+fn nonblocking_console_input_is_eagain_until_input_comes() {
+    let program = musl_program("nonblockinput");
+    let native = run_with_late_input(&mut Command::new(&program), b"hi\n");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vessel"));
+    let guest = run_with_late_input(command.arg("run").arg(&program), b"hi\n");
+    assert_eq!(guest, native);
+    assert_eq!(
+        guest.stdout,
+        "F_SETFL O_NONBLOCK: 0, stdin nonblocking 1, stdout 0\n\
+         read before any input: Resource temporarily unavailable\n\
+         input hi\nthen end of file\n"
+    );
+}

@@ -182,6 +182,19 @@ fn busybox_changes_the_tree() {
 }
 
 #[test]
+fn busybox_makes_and_uses_named_pipes() {
+    for script in [
+        "mkfifo fifo && stat -c '%F %a %s' fifo && ls -l fifo | cut -c 1 && test -p fifo && echo is a FIFO",
+        "mkfifo fifo; cat fifo & echo hi > fifo; wait; echo done",
+        "mkfifo fifo; (echo one; echo two) > fifo & while read l; do echo got $l; done < fifo; wait",
+        "mknod p p && stat -c %F p && mkfifo p; echo $?",
+        "mkfifo f; exec 3<>f; echo kept >&3; read l <&3; echo $l; rm f; ls",
+    ] {
+        same_script(script);
+    }
+}
+
+#[test]
 fn busybox_reads_proc_as_on_linux() {
     for script in [
         "cat /proc/self/status | grep -c Name",

@@ -1,26 +1,34 @@
 //! Open files and file descriptors: the console streams, pipes, devices
 //! and the files of the file system ([`Node`]).
 //!
-//! An open file description ([`File`]) is shared, through `Arc`, by every
-//! descriptor that refers to it (after `dup` or `fork`); a pipe end counts
-//! as open until the last of them is closed, which is what lets a reader
-//! see end of file once every writer is gone.
+//! An open file description ([`OpenFile`]: what is open, a [`File`], and
+//! its status flags) is shared, through `Arc`, by every descriptor that
+//! refers to it (after `dup` or `fork`); a pipe end counts as open until
+//! the last of them is closed, which is what lets a reader see end of file
+//! once every writer is gone. A named pipe (FIFO) of the file system is a
+//! [`Pipe`] shared by everyone who has it open ([`FileSystem::fifo`]).
 
 use crate::fs::Start;
 use crate::procfs::ProcFile;
-use alloc::collections::VecDeque;
-use alloc::sync::Arc;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::ops::Deref;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use vessel_linux::Errno;
+use vessel_linux::open_flags::{
+    self, O_APPEND, O_NOATIME, O_NONBLOCK, O_RDONLY, O_WRONLY, Supports,
+};
 use vessel_linux::vfs::{FileType, Ino, Timespec, Vfs};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 use vessel_std::time::{SystemTime, UNIX_EPOCH};
 
 /// The file system all processes share: one tree (vessel-linux's tmpfs)
-/// behind one lock.
+/// behind one lock, and the pipes of its FIFOs.
 pub struct FileSystem {
     vfs: Mutex<Vfs>,
+    /// The pipe of each FIFO someone has open.
+    fifos: Mutex<BTreeMap<Ino, Weak<Pipe>>>,
 }
 
 impl FileSystem {
@@ -28,12 +36,30 @@ impl FileSystem {
     pub fn new(vfs: Vfs) -> Arc<Self> {
         Arc::new(Self {
             vfs: Mutex::new(vfs),
+            fifos: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// The tree, locked.
     pub fn lock(&self) -> MutexGuard<'_, Vfs> {
         self.vfs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fifos(&self) -> MutexGuard<'_, BTreeMap<Ino, Weak<Pipe>>> {
+        self.fifos.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The pipe of FIFO `ino`: the one its openers share while any of
+    /// them has it open, else a new, empty one (what the last one held
+    /// went with its last close, as on Linux).
+    pub fn fifo(self: &Arc<Self>, ino: Ino) -> Result<Arc<Pipe>, Errno> {
+        let mut fifos = self.fifos();
+        if let Some(pipe) = fifos.get(&ino).and_then(Weak::upgrade) {
+            return Ok(pipe);
+        }
+        let pipe = Pipe::new(Some(Node::open(self, ino, false, false)?));
+        fifos.insert(ino, Arc::downgrade(&pipe));
+        Ok(pipe)
     }
 }
 
@@ -63,8 +89,6 @@ pub struct Node {
     pub readable: bool,
     /// Opened for writing.
     pub writable: bool,
-    /// `O_APPEND`: every write goes to the end.
-    pub append: bool,
 }
 
 impl Node {
@@ -74,7 +98,6 @@ impl Node {
         ino: Ino,
         readable: bool,
         writable: bool,
-        append: bool,
     ) -> Result<Self, Errno> {
         let file_type = {
             let mut vfs = fs.lock();
@@ -89,7 +112,6 @@ impl Node {
             position: Mutex::new(0),
             readable,
             writable,
-            append,
         })
     }
 
@@ -105,39 +127,54 @@ impl Node {
         self.position.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reads at most `max` bytes at `offset`.
-    pub fn read_at(&self, offset: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    /// Reads at most `max` bytes at `offset`; sets the access time unless
+    /// `noatime` (`O_NOATIME`).
+    pub fn read_at(&self, offset: u64, max: usize, noatime: bool) -> Result<Vec<u8>, Errno> {
         if !self.readable {
             return Err(Errno::EBADF);
         }
         if self.file_type == FileType::Directory {
             return Err(Errno::EISDIR);
         }
-        self.fs.lock().read(self.ino, offset, max, now())
+        if noatime {
+            self.fs.lock().read_noatime(self.ino, offset, max)
+        } else {
+            self.fs.lock().read(self.ino, offset, max, now())
+        }
     }
 
-    /// Writes `data` at `offset`.
-    pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
+    /// Writes `data` at `offset`, or with `append` (`O_APPEND`, which
+    /// Linux's `pwrite` honours too) at the end of the file.
+    pub fn write_at(&self, offset: u64, data: &[u8], append: bool) -> Result<usize, Errno> {
+        Ok(self.write_from(offset, data, append)?.1)
+    }
+
+    /// Writes as [`Node::write_at`]; returns where the write began and
+    /// how much it wrote.
+    fn write_from(&self, offset: u64, data: &[u8], append: bool) -> Result<(u64, usize), Errno> {
         if !self.writable {
             return Err(Errno::EBADF);
         }
-        self.fs.lock().write(self.ino, offset, data, now())
+        let mut vfs = self.fs.lock();
+        let offset = if append {
+            vfs.stat(self.ino)?.size
+        } else {
+            offset
+        };
+        Ok((offset, vfs.write(self.ino, offset, data, now())?))
     }
 
-    fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
+    fn read(&self, max: usize, noatime: bool) -> Result<Vec<u8>, Errno> {
         let mut position = self.position();
-        let bytes = self.read_at(*position, max)?;
+        let bytes = self.read_at(*position, max, noatime)?;
         *position += bytes.len() as u64;
         Ok(bytes)
     }
 
-    fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+    fn write(&self, data: &[u8], append: bool) -> Result<usize, Errno> {
         let mut position = self.position();
-        if self.append && self.writable {
-            *position = self.fs.lock().stat(self.ino)?.size;
-        }
-        let written = self.write_at(*position, data)?;
-        *position += written as u64;
+        let (start, written) = self.write_from(*position, data, append)?;
+        *position = start + written as u64;
         Ok(written)
     }
 }
@@ -195,19 +232,62 @@ struct PipeState {
     bytes: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// How many times the pipe was opened for reading (Linux's
+    /// `r_counter`): a FIFO's writer waits for it to move.
+    reads_opened: u64,
+    /// How many times it was opened for writing (`w_counter`).
+    writes_opened: u64,
 }
 
-/// A pipe: a bounded byte queue between writers and readers.
+impl PipeState {
+    /// How many ends of the other kind than `read` are open, and how many
+    /// times one was opened.
+    fn partners(&self, read: bool) -> (usize, u64) {
+        if read {
+            (self.writers, self.writes_opened)
+        } else {
+            (self.readers, self.reads_opened)
+        }
+    }
+}
+
+/// A pipe: a bounded byte queue between writers and readers; anonymous
+/// (`pipe`) or the pipe of a FIFO of the file system.
 pub struct Pipe {
     state: Mutex<PipeState>,
     changed: Condvar,
     /// Its number (`pipe:[N]` in `/proc/PID/fd`).
     id: u64,
+    /// The FIFO it is the pipe of, kept open while the pipe lives.
+    fifo: Option<Node>,
 }
 
 impl Pipe {
+    /// A pipe no one has open yet.
+    fn new(fifo: Option<Node>) -> Arc<Pipe> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Arc::new(Pipe {
+            state: Mutex::new(PipeState {
+                bytes: VecDeque::new(),
+                readers: 0,
+                writers: 0,
+                reads_opened: 0,
+                writes_opened: 0,
+            }),
+            changed: Condvar::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            fifo,
+        })
+    }
+
     fn state(&self) -> MutexGuard<'_, PipeState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes whoever waits for the pipe or polls it.
+    fn notify(&self) {
+        self.changed.notify_all();
+        crate::poll::changed();
     }
 
     /// Waits for the pipe to change; `ERESTART` if a signal interrupts
@@ -223,6 +303,66 @@ impl Pipe {
             .changed
             .wait_interruptible(state)
             .unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Opens an end of the pipe for reading, writing or both, as Linux's
+    /// `fifo_open` does. A FIFO opened for one of them waits until the
+    /// other side has been opened too (`ERESTART` if a signal interrupts
+    /// the wait), unless `nonblocking`: then a reader goes on alone and a
+    /// writer with no reader fails with `ENXIO`. An anonymous pipe
+    /// (reopened through `/proc/PID/fd`) never waits.
+    pub fn open(
+        self: &Arc<Self>,
+        read: bool,
+        write: bool,
+        nonblocking: bool,
+    ) -> Result<PipeEnd, Errno> {
+        let state = self.state();
+        let (partners, partner_opens) = state.partners(read);
+        let alone = self.fifo.is_some() && read != write && partners == 0;
+        if alone && write && nonblocking {
+            return Err(Errno::ENXIO);
+        }
+        let writers_seen = if alone && nonblocking {
+            partner_opens
+        } else {
+            0
+        };
+        let end = self.new_end(state, read, write, writers_seen);
+        if alone && !nonblocking {
+            let mut state = self.state();
+            while state.partners(read).1 == partner_opens {
+                // Interrupted, the end is dropped: it counts no more.
+                state = self.wait(state)?;
+            }
+        }
+        Ok(end)
+    }
+
+    /// A new end, counted in (`state` is the pipe's, locked).
+    fn new_end(
+        self: &Arc<Self>,
+        mut state: MutexGuard<'_, PipeState>,
+        read: bool,
+        write: bool,
+        writers_seen: u64,
+    ) -> PipeEnd {
+        if read {
+            state.readers += 1;
+            state.reads_opened += 1;
+        }
+        if write {
+            state.writers += 1;
+            state.writes_opened += 1;
+        }
+        drop(state);
+        self.notify();
+        PipeEnd {
+            pipe: self.clone(),
+            read,
+            write,
+            writers_seen,
+        }
     }
 
     /// Reads at most `max` bytes; waits for data unless `nonblocking`; an
@@ -248,8 +388,7 @@ impl Pipe {
         out.extend_from_slice(&back[..n - from_front]);
         state.bytes.drain(..n);
         drop(state);
-        self.changed.notify_all();
-        crate::poll::changed();
+        self.notify();
         Ok(out)
     }
 
@@ -288,39 +427,61 @@ impl Pipe {
             let n = room.min(data.len() - written);
             state.bytes.extend(&data[written..written + n]);
             written += n;
-            self.changed.notify_all();
-            crate::poll::changed();
+            self.notify();
         }
         Ok(written)
     }
 
-    /// The `poll` events of one end, as Linux's `pipe_poll` reports them:
-    /// the read end is readable with data, hung up with no writer left;
-    /// the write end writable with room for an atomic write, in error
-    /// with no reader left.
-    fn poll(&self, write_end: bool) -> u16 {
+    /// The `poll` events of `end`, as Linux's `pipe_poll` reports them:
+    /// for reading, readable with data, hung up with no writer left (once
+    /// one came, for a FIFO opened without waiting for one); for writing,
+    /// writable with room for an atomic write, in error with no reader
+    /// left.
+    fn poll(&self, end: &PipeEnd) -> u16 {
         use crate::poll::{POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM};
         let state = self.state();
-        if write_end {
-            let room = PIPE_CAPACITY - state.bytes.len() >= PIPE_BUF;
-            let writable = if room { POLLOUT | POLLWRNORM } else { 0 };
-            writable | if state.readers == 0 { POLLERR } else { 0 }
-        } else {
-            let readable = if state.bytes.is_empty() {
-                0
-            } else {
-                POLLIN | POLLRDNORM
-            };
-            readable | if state.writers == 0 { POLLHUP } else { 0 }
+        let mut events = 0;
+        if end.read {
+            if !state.bytes.is_empty() {
+                events |= POLLIN | POLLRDNORM;
+            }
+            if state.writers == 0 && state.writes_opened != end.writers_seen {
+                events |= POLLHUP;
+            }
+        }
+        if end.write {
+            if PIPE_CAPACITY - state.bytes.len() >= PIPE_BUF {
+                events |= POLLOUT | POLLWRNORM;
+            }
+            if state.readers == 0 {
+                events |= POLLERR;
+            }
+        }
+        events
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        if let Some(fifo) = &self.fifo {
+            // Forgotten unless a new opener has made the FIFO a new pipe.
+            let mut fifos = fifo.fs.fifos();
+            if fifos.get(&fifo.ino).is_some_and(|p| p.strong_count() == 0) {
+                fifos.remove(&fifo.ino);
+            }
         }
     }
 }
 
-/// One end of a pipe, as an open file description.
+/// One end of a pipe (for reading, writing or, a FIFO, both).
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
+    read: bool,
     write: bool,
-    nonblocking: bool,
+    /// How many writers a FIFO reader that did not wait for one had seen
+    /// come (Linux's `f_pipe`): it reports no hang-up until another
+    /// comes. 0 otherwise.
+    writers_seen: u64,
 }
 
 impl PipeEnd {
@@ -328,23 +489,28 @@ impl PipeEnd {
     pub fn id(&self) -> u64 {
         self.pipe.id
     }
+
+    /// The pipe.
+    pub fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
 }
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
         let mut state = self.pipe.state();
-        if self.write {
-            state.writers -= 1;
-        } else {
+        if self.read {
             state.readers -= 1;
         }
+        if self.write {
+            state.writers -= 1;
+        }
         drop(state);
-        self.pipe.changed.notify_all();
-        crate::poll::changed();
+        self.pipe.notify();
     }
 }
 
-/// An open file description.
+/// What an open file description has open.
 pub enum File {
     /// The console input (the host's standard input).
     Stdin,
@@ -352,7 +518,7 @@ pub enum File {
     Stdout,
     /// The console error output.
     Stderr,
-    /// One end of a pipe.
+    /// One end of a pipe or FIFO.
     Pipe(PipeEnd),
     /// A character device (a device node of the file system).
     Device(Device),
@@ -425,45 +591,13 @@ impl Device {
 }
 
 impl File {
-    /// Reads at most `max` bytes.
-    pub fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
+    /// The file of the tree this has open: a file or directory (or
+    /// anything, with `O_PATH`), or the FIFO a pipe end belongs to.
+    pub fn tree_node(&self) -> Option<&Node> {
         match self {
-            File::Stdin => crate::tty::read(max),
-            File::Pipe(end) if !end.write => end.pipe.read(max, end.nonblocking),
-            File::Device(Device::Null) => Ok(Vec::new()),
-            File::Device(Device::Zero | Device::Full) => Ok(alloc::vec![0u8; max]),
-            File::Device(Device::Random) => {
-                let mut bytes = alloc::vec![0u8; max];
-                crate::random::fill(&mut bytes);
-                Ok(bytes)
-            }
-            File::Device(Device::Console) => File::Stdin.read(max),
-            File::Node(node) => node.read(max),
-            File::Proc(proc) => proc.read(max),
-            _ => Err(Errno::EBADF),
-        }
-    }
-
-    /// Writes `data`; returns how much was written.
-    pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
-        use vessel_rt::console::Stream;
-        match self {
-            File::Stdout | File::Stderr => {
-                let stream = if matches!(self, File::Stdout) {
-                    Stream::Stdout
-                } else {
-                    Stream::Stderr
-                };
-                crate::tty::write(stream, data);
-                Ok(data.len())
-            }
-            File::Pipe(end) if end.write => end.pipe.write(data, end.nonblocking),
-            File::Device(Device::Full) => Err(Errno::ENOSPC),
-            File::Device(Device::Console) => File::Stdout.write(data),
-            File::Device(_) => Ok(data.len()),
-            File::Node(node) => node.write(data),
-            File::Proc(proc) => proc.write(data),
-            _ => Err(Errno::EBADF),
+            File::Node(node) => Some(node),
+            File::Pipe(end) => end.pipe.fifo.as_ref(),
+            _ => None,
         }
     }
 
@@ -484,7 +618,7 @@ impl File {
         const IN: u16 = POLLIN | POLLRDNORM;
         const OUT: u16 = POLLOUT | POLLWRNORM;
         match self {
-            File::Pipe(end) => end.pipe.poll(end.write),
+            File::Pipe(end) => end.pipe.poll(end),
             File::Device(Device::Console) => OUT | File::Stdin.poll(),
             File::Device(_) | File::Node(_) | File::Proc(_) => IN | OUT,
             File::Stdin if crate::tty::readable() => IN,
@@ -514,34 +648,6 @@ impl File {
         }
     }
 
-    /// The `O_*` access mode and status flags (`F_GETFL`).
-    pub fn status_flags(&self) -> usize {
-        const O_WRONLY: usize = 1;
-        const O_NONBLOCK: usize = 0o4000;
-        match self {
-            File::Stdin => 0,
-            File::Stdout | File::Stderr => O_WRONLY,
-            File::Pipe(end) => {
-                usize::from(end.write) | if end.nonblocking { O_NONBLOCK } else { 0 }
-            }
-            File::Device(_) => 2, // O_RDWR
-            File::Node(node) => {
-                const O_APPEND: usize = 0o2000;
-                let access = match (node.readable, node.writable) {
-                    (true, true) => 2,
-                    (false, true) => O_WRONLY,
-                    _ => 0,
-                };
-                access | if node.append { O_APPEND } else { 0 }
-            }
-            File::Proc(proc) => match proc.access() {
-                (true, true) => 2,
-                (false, true) => O_WRONLY,
-                _ => 0,
-            },
-        }
-    }
-
     /// `st_rdev`: the device number of a console stream or device file.
     pub fn rdev(&self) -> u64 {
         match self {
@@ -550,34 +656,160 @@ impl File {
             File::Stdin | File::Stdout | File::Stderr => 0x0501, // /dev/console
         }
     }
+
+    /// What the file supports of the status flags `F_SETFL` changes:
+    /// direct I/O on regular files (a tmpfs takes it as buffered I/O; not
+    /// the packet mode it means on pipes), `O_ASYNC` where Linux has a
+    /// `fasync` operation (pipes, terminals, the random devices).
+    pub fn supports(&self) -> Supports {
+        Supports {
+            direct: matches!(self, File::Node(node) if node.file_type == FileType::Regular),
+            fasync: self.is_console()
+                || matches!(self, File::Pipe(_) | File::Device(Device::Random)),
+        }
+    }
+}
+
+/// An open file description (Linux's `struct file`): what is open and its
+/// access mode and status flags (`F_GETFL`, as `open` kept them and
+/// `F_SETFL` changed them; [`vessel_linux::open_flags`]).
+pub struct OpenFile {
+    file: File,
+    flags: AtomicU32,
+}
+
+impl Deref for OpenFile {
+    type Target = File;
+
+    fn deref(&self) -> &File {
+        &self.file
+    }
+}
+
+impl OpenFile {
+    /// `file`, open with access mode and status flags `flags`.
+    pub fn new(file: File, flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            file,
+            flags: AtomicU32::new(flags),
+        })
+    }
+
+    /// The access mode and status flags (`F_GETFL`).
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// Whether the status flag `flag` is set.
+    pub fn has(&self, flag: u32) -> bool {
+        self.flags() & flag != 0
+    }
+
+    /// Changes the flags with `change` (given the current ones and what
+    /// the file supports), atomically; its error changes nothing.
+    fn update(&self, change: impl Fn(u32, Supports) -> Result<u32, Errno>) -> Result<(), Errno> {
+        let supports = self.file.supports();
+        let mut current = self.flags();
+        loop {
+            let new = change(current, supports)?;
+            match self
+                .flags
+                .compare_exchange(current, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// `fcntl(F_SETFL)`: sets the changeable status flags to `requested`'s
+    /// ([`open_flags::set_status`]).
+    pub fn set_status(&self, requested: u64) -> Result<(), Errno> {
+        self.update(|current, supports| open_flags::set_status(current, requested, supports))
+    }
+
+    /// `ioctl(FIONBIO)`: sets or clears `O_NONBLOCK`.
+    pub fn set_nonblocking(&self, on: bool) {
+        if on {
+            self.flags.fetch_or(O_NONBLOCK, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!O_NONBLOCK, Ordering::Relaxed);
+        }
+    }
+
+    /// `ioctl(FIOASYNC)`: sets or clears `O_ASYNC` (`ENOTTY` where the
+    /// file does not support it).
+    pub fn set_async(&self, on: bool) -> Result<(), Errno> {
+        self.update(|current, supports| open_flags::set_async(current, on, supports))
+    }
+
+    /// Reads at most `max` bytes: `EBADF` unless open for reading; waits
+    /// for a pipe's or the console's input unless `O_NONBLOCK` (then
+    /// `EAGAIN`).
+    pub fn read(&self, max: usize) -> Result<Vec<u8>, Errno> {
+        let flags = self.flags();
+        if !open_flags::readable(flags) {
+            return Err(Errno::EBADF);
+        }
+        let nonblocking = flags & O_NONBLOCK != 0;
+        match &self.file {
+            File::Stdin | File::Device(Device::Console) => crate::tty::read(max, nonblocking),
+            File::Pipe(end) => end.pipe.read(max, nonblocking),
+            File::Device(Device::Null) => Ok(Vec::new()),
+            File::Device(Device::Zero | Device::Full) => Ok(alloc::vec![0u8; max]),
+            File::Device(Device::Random) => {
+                let mut bytes = alloc::vec![0u8; max];
+                crate::random::fill(&mut bytes);
+                Ok(bytes)
+            }
+            File::Node(node) => node.read(max, flags & O_NOATIME != 0),
+            File::Proc(proc) => proc.read(max),
+            File::Stdout | File::Stderr => Err(Errno::EBADF),
+        }
+    }
+
+    /// Writes `data` (`EBADF` unless open for writing); returns how much
+    /// was written. A pipe write waits for room unless `O_NONBLOCK`; a
+    /// file's goes to its end with `O_APPEND`.
+    pub fn write(&self, data: &[u8]) -> Result<usize, Errno> {
+        use vessel_rt::console::Stream;
+        let flags = self.flags();
+        if !open_flags::writable(flags) {
+            return Err(Errno::EBADF);
+        }
+        match &self.file {
+            File::Stdout | File::Device(Device::Console) => {
+                crate::tty::write(Stream::Stdout, data);
+                Ok(data.len())
+            }
+            File::Stderr => {
+                crate::tty::write(Stream::Stderr, data);
+                Ok(data.len())
+            }
+            File::Pipe(end) => end.pipe.write(data, flags & O_NONBLOCK != 0),
+            File::Device(Device::Full) => Err(Errno::ENOSPC),
+            File::Device(_) => Ok(data.len()),
+            File::Node(node) => node.write(data, flags & O_APPEND != 0),
+            File::Proc(proc) => proc.write(data),
+            File::Stdin => Err(Errno::EBADF),
+        }
+    }
 }
 
 /// Makes a pipe: its read end and its write end.
-pub fn pipe(nonblocking: bool) -> (File, File) {
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-    let pipe = Arc::new(Pipe {
-        state: Mutex::new(PipeState {
-            bytes: VecDeque::new(),
-            readers: 1,
-            writers: 1,
-        }),
-        changed: Condvar::new(),
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-    });
-    let end = |write| {
-        File::Pipe(PipeEnd {
-            pipe: pipe.clone(),
-            write,
-            nonblocking,
-        })
-    };
-    (end(false), end(true))
+pub fn pipe() -> (File, File) {
+    let pipe = Pipe::new(None);
+    let end = |read| File::Pipe(pipe.new_end(pipe.state(), read, !read, 0));
+    (end(true), end(false))
 }
+
+/// The flags of the console streams as every process starts with them.
+const CONSOLE_FLAGS: [u32; 3] = [O_RDONLY, O_WRONLY, O_WRONLY];
 
 /// A descriptor's entry: the open file and its close-on-exec flag.
 #[derive(Clone)]
 struct Slot {
-    file: Arc<File>,
+    file: Arc<OpenFile>,
     cloexec: bool,
 }
 
@@ -590,14 +822,15 @@ pub struct FdTable {
 impl FdTable {
     /// Descriptors 0, 1 and 2 on the console.
     pub fn console() -> Self {
-        let slot = |file| {
+        let streams = [File::Stdin, File::Stdout, File::Stderr];
+        let slots = streams.into_iter().zip(CONSOLE_FLAGS).map(|(file, flags)| {
             Some(Slot {
-                file: Arc::new(file),
+                file: OpenFile::new(file, flags),
                 cloexec: false,
             })
-        };
+        });
         Self {
-            slots: alloc::vec![slot(File::Stdin), slot(File::Stdout), slot(File::Stderr)],
+            slots: slots.collect(),
         }
     }
 
@@ -608,7 +841,7 @@ impl FdTable {
     }
 
     /// The open file behind `fd`.
-    pub fn get(&self, fd: u64) -> Result<Arc<File>, Errno> {
+    pub fn get(&self, fd: u64) -> Result<Arc<OpenFile>, Errno> {
         let slot = self
             .slots
             .get(fd as usize)
@@ -618,7 +851,7 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free descriptor at or above `min`.
-    pub fn add(&mut self, file: Arc<File>, cloexec: bool, min: usize) -> Result<usize, Errno> {
+    pub fn add(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<usize, Errno> {
         let free = (min..MAX_FDS).find(|&fd| self.slots.get(fd).is_none_or(Option::is_none));
         let fd = free.ok_or(Errno::EMFILE)?;
         if fd >= self.slots.len() {

@@ -16,12 +16,13 @@
 //! locked only for the operation itself, never while user memory is
 //! touched.
 
-use crate::file::{Device, File, FileSystem, Node, now};
+use crate::file::{Device, File, FileSystem, Node, OpenFile, now};
 use crate::process::Process;
 use crate::procfs::{self, Walked};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use vessel_linux::open_flags::{self, O_APPEND, O_DIRECT, O_NOATIME, O_NONBLOCK};
 use vessel_linux::vfs::{
     self, FileType, FsId, Ino, MAX_SYMLINKS, MountFlags, OpenOptions, RenameFlags, Resolved, Stat,
     Timespec, TmpfsOptions, Vfs,
@@ -44,7 +45,6 @@ const O_RDWR: u64 = 0o2;
 const O_CREAT: u64 = 0o100;
 const O_EXCL: u64 = 0o200;
 const O_TRUNC: u64 = 0o1000;
-const O_APPEND: u64 = 0o2000;
 const O_DIRECTORY: u64 = 0o200_000;
 const O_NOFOLLOW: u64 = 0o400_000;
 const O_CLOEXEC: u64 = 0o2_000_000;
@@ -187,14 +187,16 @@ pub enum Found {
     Proc(Ino, procfs::Node),
     /// An open file with no name: a pipe, the console or a device reached
     /// through `/proc/PID/fd`.
-    File(Arc<File>),
+    File(Arc<OpenFile>),
 }
 
 impl Found {
     /// What an open file is, as a path would name it.
-    fn of(file: Arc<File>) -> Found {
-        match &*file {
-            File::Node(node) => Found::Tree(node.ino),
+    pub fn of(file: Arc<OpenFile>) -> Found {
+        if let Some(node) = file.tree_node() {
+            return Found::Tree(node.ino);
+        }
+        match &**file {
             File::Proc(proc) => Found::Proc(proc.mount, proc.node),
             _ => Found::File(file),
         }
@@ -240,7 +242,7 @@ fn base(p: &Process, dirfd: u64) -> Result<Start, Errno> {
     if dirfd as i32 == AT_FDCWD {
         return Ok(p.cwd());
     }
-    match &*p.fds().get(dirfd)? {
+    match &**p.fds().get(dirfd)? {
         File::Node(node) if node.file_type == FileType::Directory => Ok(Start::Tree(node.ino)),
         File::Proc(proc) if proc.node.file_type() == FileType::Directory => {
             Ok(Start::Proc(proc.mount, proc.node))
@@ -272,8 +274,11 @@ fn crossing(in_proc: Errno) -> impl Fn(Errno) -> Errno {
 
 /// The file a descriptor refers to in the tree.
 fn node_of(p: &Process, fd: u64) -> Result<Ino, Errno> {
-    match &*p.fds().get(fd)? {
-        File::Node(node) => Ok(node.ino),
+    let file = p.fds().get(fd)?;
+    if let Some(node) = file.tree_node() {
+        return Ok(node.ino);
+    }
+    match &**file {
         // procfs's attributes do not change.
         File::Proc(_) => Err(Errno::EPERM),
         // Pipes, consoles and devices have no node the caller can change.
@@ -325,9 +330,9 @@ fn position(file: &File) -> Result<MutexGuard<'_, u64>, Errno> {
 }
 
 /// Reads at most `max` bytes at `offset` of a file that has offsets.
-fn read_at(file: &File, offset: u64, max: usize) -> Result<Vec<u8>, Errno> {
-    match file {
-        File::Node(node) => node.read_at(offset, max),
+fn read_at(file: &OpenFile, offset: u64, max: usize) -> Result<Vec<u8>, Errno> {
+    match &**file {
+        File::Node(node) => node.read_at(offset, max, file.has(O_NOATIME)),
         File::Proc(proc) => proc.read_at(offset, max),
         _ => Err(Errno::ESPIPE),
     }
@@ -369,7 +374,7 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
         Start::Proc(..) => None,
     };
     let file = match in_tree {
-        Some((ino, stat)) => Arc::new(tree_file(p, ino, &stat, flags, readable, writable)?),
+        Some((ino, stat)) => tree_file(p, ino, &stat, flags, readable, writable)?,
         None => {
             // O_EXCL implies O_NOFOLLOW; procfs makes nothing (ENOENT).
             let exclusive = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL;
@@ -381,7 +386,13 @@ pub fn openat(p: &mut Process, dirfd: u64, path: u64, flags: u64, mode: u64) -> 
             open_found(p, found, flags, readable, writable)?
         }
     };
-    p.fds().add(file, flags & O_CLOEXEC != 0, 0)
+    let cloexec = flags & O_CLOEXEC != 0;
+    let flags = open_flags::kept_at_open(flags);
+    // Checked once open, as Linux does (a FIFO's open has waited).
+    if flags & O_DIRECT != 0 && !file.supports().direct {
+        return Err(Errno::EINVAL);
+    }
+    p.fds().add(OpenFile::new(file, flags), cloexec, 0)
 }
 
 /// The open file for inode `ino` of the tree (attributes `stat`).
@@ -401,14 +412,11 @@ fn tree_file(
             }
             File::Device(Device::from_rdev(stat.rdev).ok_or(Errno::ENXIO)?)
         }
-        FileType::Fifo if !path_only => return Err(Errno::ENXIO),
-        _ => File::Node(Node::open(
-            fs(p),
-            ino,
-            readable,
-            writable,
-            flags & O_APPEND != 0,
-        )?),
+        FileType::Fifo if !path_only => {
+            let nonblocking = flags & u64::from(O_NONBLOCK) != 0;
+            File::Pipe(fs(p).fifo(ino)?.open(readable, writable, nonblocking)?)
+        }
+        _ => File::Node(Node::open(fs(p), ino, readable, writable)?),
     })
 }
 
@@ -420,15 +428,12 @@ fn open_found(
     flags: u64,
     readable: bool,
     writable: bool,
-) -> Result<Arc<File>, Errno> {
+) -> Result<File, Errno> {
     let path_only = flags & O_PATH != 0;
     let file_type = match &found {
         Found::Tree(ino) => fs(p).lock().stat(*ino)?.file_type,
         Found::Proc(_, node) => node.file_type(),
-        Found::File(file) => match &**file {
-            File::Pipe(_) => FileType::Fifo,
-            _ => FileType::CharDevice,
-        },
+        Found::File(file) => FileType::from_mode(file.mode()).unwrap_or(FileType::CharDevice),
     };
     if flags & O_DIRECTORY != 0 && file_type != FileType::Directory {
         return Err(Errno::ENOTDIR);
@@ -448,14 +453,19 @@ fn open_found(
                 }
                 vfs.stat(ino)?
             };
-            Ok(Arc::new(tree_file(
-                p, ino, &stat, flags, readable, writable,
-            )?))
+            tree_file(p, ino, &stat, flags, readable, writable)
         }
-        Found::Proc(mount, node) => Ok(Arc::new(procfs::open(p, mount, node, readable, writable)?)),
-        // A pipe or the console through /proc/PID/fd: the same open file
-        // (Linux opens the same pipe or device again).
-        Found::File(file) => Ok(file),
+        Found::Proc(mount, node) => procfs::open(p, mount, node, readable, writable),
+        // A pipe or the console through /proc/PID/fd: Linux opens the
+        // same pipe (without waiting, as for a FIFO) or device again.
+        Found::File(file) => Ok(match &**file {
+            File::Pipe(end) => {
+                let nonblocking = flags & u64::from(O_NONBLOCK) != 0;
+                File::Pipe(end.pipe().open(readable, writable, nonblocking)?)
+            }
+            File::Device(device) => File::Device(*device),
+            _ => File::Device(Device::Console),
+        }),
     }
 }
 
@@ -469,7 +479,7 @@ pub fn lseek(p: &mut Process, fd: u64, offset: i64, whence: u64) -> SysResult {
     let origin = match whence {
         SEEK_SET => 0,
         SEEK_CUR => *position as i64,
-        SEEK_END => match &*file {
+        SEEK_END => match &**file {
             File::Node(node) => node.fs().lock().stat(node.ino)?.size as i64,
             File::Proc(proc) => proc.size() as i64,
             _ => return Err(Errno::ESPIPE),
@@ -487,7 +497,7 @@ pub fn lseek(p: &mut Process, fd: u64, offset: i64, whence: u64) -> SysResult {
 /// `pread64`: reads at an offset without moving the file offset.
 pub fn pread(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
     let file = p.fds().get(fd)?;
-    if !matches!(&*file, File::Node(_) | File::Proc(_)) {
+    if !matches!(&**file, File::Node(_) | File::Proc(_)) {
         return Err(Errno::ESPIPE);
     }
     if offset < 0 {
@@ -505,7 +515,7 @@ pub fn pread(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysRe
 /// `pwrite64`: writes at an offset without moving the file offset.
 pub fn pwrite(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysResult {
     let file = p.fds().get(fd)?;
-    let node = match &*file {
+    let node = match &**file {
         File::Node(node) => node,
         File::Proc(proc) if proc.access().1 => {
             // Only `comm` takes writes, whatever the offset.
@@ -527,7 +537,7 @@ pub fn pwrite(p: &mut Process, fd: u64, buf: u64, len: u64, offset: i64) -> SysR
         .space
         .read_bytes(buf, &mut bytes)
         .map_err(|_| Errno::EFAULT)?;
-    node.write_at(offset as u64, &bytes)
+    node.write_at(offset as u64, &bytes, file.has(O_APPEND))
 }
 
 /// Encodes `struct stat` (x86-64 layout, 144 bytes).
@@ -567,14 +577,14 @@ fn tree_stat(vfs: &Vfs, ino: Ino) -> Result<(Stat, u64), Errno> {
     Ok((vfs.stat(ino)?, tree_dev(vfs.fs_of(ino)?)))
 }
 
-/// The metadata of an open file: from the tree or `/proc` for their files,
-/// made up for pipes, consoles and devices.
+/// The metadata of an open file: from the tree (FIFOs included) or `/proc`
+/// for their files, made up for pipes, consoles and devices.
 pub fn stat_of(file: &File) -> Result<[u8; 144], Errno> {
+    if let Some(node) = file.tree_node() {
+        let (stat, dev) = tree_stat(&node.fs().lock(), node.ino)?;
+        return Ok(encode_stat(&stat, dev));
+    }
     match file {
-        File::Node(node) => {
-            let (stat, dev) = tree_stat(&node.fs().lock(), node.ino)?;
-            Ok(encode_stat(&stat, dev))
-        }
         File::Proc(proc) => Ok(encode_stat(proc.stat(), procfs::DEV)),
         other => Ok(crate::syscall::file_stat(other)),
     }
@@ -686,7 +696,7 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
 /// `getdents64`: the next directory entries that fit in `len` bytes.
 pub fn getdents64(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds().get(fd)?;
-    let entries = match &*file {
+    let entries = match &**file {
         File::Node(node) if node.file_type == FileType::Directory => {
             node.fs().lock().read_dir(node.ino)?
         }
@@ -767,6 +777,36 @@ pub fn mkdirat(p: &mut Process, dirfd: u64, path: u64, mode: u64) -> SysResult {
     fs(p)
         .lock()
         .mkdir(start, &path, mode, 0, 0, now())
+        .map_err(crossing(Errno::ENOENT))?;
+    Ok(0)
+}
+
+/// `mknod`, `mknodat`: makes a FIFO, a regular file (type 0 or
+/// `S_IFREG`) or a character device (device number `dev`, as `makedev`
+/// encodes it). `EPERM` for a directory and for the block devices and
+/// sockets the tree does not hold, `EINVAL` for no type at all.
+pub fn mknodat(p: &mut Process, dirfd: u64, path: u64, mode: u64, dev: u64) -> SysResult {
+    const S_IFMT: u32 = 0o170_000;
+    const S_IFSOCK: u32 = 0o140_000;
+    const S_IFBLK: u32 = 0o060_000;
+    // mode_t here is a 16-bit umode_t, dev an unsigned int.
+    let mode = u32::from(mode as u16);
+    let file_type = match mode & S_IFMT {
+        0 => FileType::Regular,
+        S_IFSOCK | S_IFBLK => return Err(Errno::EPERM),
+        bits => match FileType::from_mode(bits) {
+            Some(FileType::Directory) => return Err(Errno::EPERM),
+            Some(FileType::Symlink) | None => return Err(Errno::EINVAL),
+            Some(file_type) => file_type,
+        },
+    };
+    let path = read_path(p, path)?;
+    let start = tree_base(p, dirfd, Errno::ENOENT)?;
+    let rdev = u64::from(dev as u32);
+    let perm = mode & 0o7777 & !p.umask();
+    fs(p)
+        .lock()
+        .mknod(start, &path, file_type, perm, rdev, 0, 0, now())
         .map_err(crossing(Errno::ENOENT))?;
     Ok(0)
 }
@@ -959,7 +999,7 @@ pub fn truncate(p: &mut Process, target: Target, len: i64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let ino = match target {
-        Target::Fd(fd) => match &*p.fds().get(fd)? {
+        Target::Fd(fd) => match &**p.fds().get(fd)? {
             File::Node(node) if node.writable => node.ino,
             File::Node(_) => return Err(Errno::EINVAL),
             _ => return Err(Errno::EINVAL),
@@ -1038,7 +1078,7 @@ pub fn statfs(p: &mut Process, target: Target, buf: u64) -> SysResult {
 pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u64) -> SysResult {
     let input = p.fds().get(in_fd)?;
     let output = p.fds().get(out_fd)?;
-    if !matches!(&*input, File::Node(_) | File::Proc(_)) {
+    if !matches!(&**input, File::Node(_) | File::Proc(_)) {
         return Err(Errno::EINVAL);
     }
     let want = count.min(crate::syscall::MAX_IO) as usize;

@@ -13,10 +13,11 @@
 //!
 //! [`UserSpace`]: vessel_std::os::user::UserSpace
 
-use crate::file::{Device, File};
+use crate::file::{Device, File, OpenFile};
 use crate::process::{Memory, Process};
 use alloc::vec::Vec;
 use vessel_linux::elf::page_up;
+use vessel_linux::open_flags::{O_ACCMODE, O_NOATIME, O_RDONLY, O_WRONLY};
 use vessel_linux::vfs::FileType;
 use vessel_linux::{Errno, PAGE_SIZE, SysResult};
 use vessel_std::os::user::{Access, MapError, Mapping};
@@ -183,7 +184,7 @@ pub fn mmap(
         let file = p.fds().get(fd)?;
         // An O_PATH descriptor is not one mmap takes (Linux's fget skips
         // it).
-        if matches!(&*file, File::Node(node) if !node.readable && !node.writable) {
+        if matches!(&**file, File::Node(node) if !node.readable && !node.writable) {
             return Err(Errno::EBADF);
         }
         Some(file)
@@ -268,16 +269,13 @@ pub fn mmap(
 /// `/proc`'s own files which Linux fails with `EIO`).
 fn file_backing(
     p: &Process,
-    file: &File,
+    file: &OpenFile,
     flags: u64,
     prot: u64,
     offset: u64,
     len: u64,
 ) -> Result<Backing, Errno> {
-    const O_ACCMODE: usize = 3;
-    const O_WRONLY: usize = 1;
-    const O_RDONLY: usize = 0;
-    let regular = matches!(file, File::Node(node) if node.file_type == FileType::Regular);
+    let regular = matches!(&**file, File::Node(node) if node.file_type == FileType::Regular);
     if regular && offset / PAGE_SIZE > (i64::MAX as u64 - len) / PAGE_SIZE {
         return Err(Errno::EOVERFLOW);
     }
@@ -288,7 +286,7 @@ fn file_backing(
         MAP_SHARED_VALIDATE => true,
         _ => return Err(Errno::EINVAL),
     };
-    let open_for = file.status_flags() & O_ACCMODE;
+    let open_for = file.flags() & O_ACCMODE;
     if shared && prot & PROT_WRITE != 0 && open_for == O_RDONLY {
         return Err(Errno::EACCES);
     }
@@ -296,7 +294,7 @@ fn file_backing(
         return Err(Errno::EACCES);
     }
     if prot & PROT_EXEC != 0 {
-        let noexec = match file {
+        let noexec = match &**file {
             File::Node(node) => p.kernel.fs.lock().mount_flags(node.ino)?.noexec,
             File::Proc(_) => true,
             _ => false,
@@ -305,12 +303,12 @@ fn file_backing(
             return Err(Errno::EPERM);
         }
     }
-    let backing = match file {
+    let backing = match &**file {
         File::Device(Device::Zero) if shared => Backing::Shared,
         File::Device(Device::Zero) => Backing::Private,
         File::Node(node) if regular && !shared => {
             let max = usize::try_from(len).map_err(|_| Errno::ENOMEM)?;
-            Backing::Copy(node.read_at(offset, max)?)
+            Backing::Copy(node.read_at(offset, max, file.has(O_NOATIME))?)
         }
         _ => return Err(Errno::ENODEV),
     };

@@ -1,15 +1,16 @@
 //! Waiting for descriptors: `poll`, `ppoll`, `select`, `pselect6`.
 //!
-//! What a descriptor is ready for comes from [`File::poll`]. Only pipes
-//! change readiness while a process waits (files, devices and the console
-//! are always ready), and every change to a pipe calls [`changed`]: a
+//! What a descriptor is ready for comes from [`crate::file::File::poll`].
+//! Only pipes change readiness while a process waits (files, devices and
+//! the console are always ready), and every change to a pipe calls
+//! [`changed`]: a
 //! kernel-wide generation count, with one condition variable that waiters
 //! sleep on, re-checking their descriptors each time it moves. A wait ends
 //! when a descriptor is ready, at the timeout, or when a signal interrupts
 //! it (the call then fails with `EINTR`, or starts again if no handler ran,
 //! as Linux's `ERESTARTNOHAND`).
 
-use crate::file::{File, MAX_FDS};
+use crate::file::{MAX_FDS, OpenFile};
 use crate::process::Process;
 use crate::signal::{self, Restart};
 use alloc::sync::Arc;
@@ -270,7 +271,7 @@ fn poll_fds(p: &mut Process, fds: u64, count: u64, deadline: Option<Instant>) ->
     p.memory().space.read_bytes(fds, &mut raw).map_err(efault)?;
     // Each entry: the file (None for a negative fd, Some(None) for one not
     // open) and the events asked for.
-    let entries: Vec<(Option<Option<Arc<File>>>, u16)> = raw
+    let entries: Vec<(Option<Option<Arc<OpenFile>>>, u16)> = raw
         .chunks_exact(8)
         .map(|entry| {
             let fd = i32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
@@ -279,7 +280,7 @@ fn poll_fds(p: &mut Process, fds: u64, count: u64, deadline: Option<Instant>) ->
             (file, events)
         })
         .collect();
-    let revents = |entries: &[(Option<Option<Arc<File>>>, u16)]| -> Vec<u16> {
+    let revents = |entries: &[(Option<Option<Arc<OpenFile>>>, u16)]| -> Vec<u16> {
         entries
             .iter()
             .map(|(file, events)| match file {

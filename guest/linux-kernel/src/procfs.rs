@@ -18,7 +18,7 @@
 //! averages are 0; idle time is the uptime less the CPU time of the
 //! processes alive; signal masks, page faults and context switches read 0.
 
-use crate::file::{self, File};
+use crate::file::{self, File, OpenFile};
 use crate::fs::{Found, Start};
 use crate::kernel::TableEntry;
 use crate::process::{Group, Process};
@@ -364,20 +364,13 @@ fn link(p: &Process, node: Node) -> Result<Link, Errno> {
                 Start::Proc(mount, node) => Found::Proc(mount, node),
             })
         }
-        Node::Fd(pid, fd) => {
-            let file = fd_file(p, pid, fd)?;
-            Link::Found(match &*file {
-                File::Node(node) => Found::Tree(node.ino),
-                File::Proc(proc) => Found::Proc(proc.mount, proc.node),
-                _ => Found::File(file.clone()),
-            })
-        }
+        Node::Fd(pid, fd) => Link::Found(Found::of(fd_file(p, pid, fd)?)),
         _ => return Err(Errno::EINVAL),
     })
 }
 
 /// What descriptor `fd` of live process `pid` has open; `ENOENT` if none.
-fn fd_file(p: &Process, pid: u32, fd: u32) -> Result<Arc<File>, Errno> {
+fn fd_file(p: &Process, pid: u32, fd: u32) -> Result<Arc<OpenFile>, Errno> {
     live_group(p, pid)?
         .fds
         .lock()
@@ -437,12 +430,13 @@ fn proc_path(p: &Process, mount: Ino, node: Node) -> Vec<u8> {
 
 /// What `/proc/PID/fd/N` says an open file is.
 fn describe(p: &Process, file: &File) -> Vec<u8> {
+    if let Some(node) = file.tree_node() {
+        let vfs = p.kernel.fs.lock();
+        return vfs
+            .find_path(node.ino)
+            .unwrap_or_else(|| format!("/(inode {}) (deleted)", node.ino).into_bytes());
+    }
     match file {
-        File::Node(node) => {
-            let vfs = p.kernel.fs.lock();
-            vfs.find_path(node.ino)
-                .unwrap_or_else(|| format!("/(inode {}) (deleted)", node.ino).into_bytes())
-        }
         File::Proc(proc) => proc_path(p, proc.mount, proc.node),
         File::Pipe(end) => format!("pipe:[{}]", end.id()).into_bytes(),
         File::Device(device) => format!("/dev/{}", device.name()).into_bytes(),
@@ -565,7 +559,7 @@ pub fn stat(p: &Process, node: Node) -> Result<Stat, Errno> {
                 .unwrap_or_else(|e| e.into_inner())
                 .get(u64::from(fd))
                 .map_err(|_| Errno::ENOENT)?;
-            match file.status_flags() & 3 {
+            match file.flags() & 3 {
                 0 => 0o500,
                 1 => 0o300,
                 _ => 0o700,

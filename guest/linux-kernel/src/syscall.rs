@@ -5,17 +5,17 @@
 //! What each call supports is listed in `vessel_linux::support`, from which
 //! the published coverage table is generated; this module implements it.
 
-use crate::file::{self, File};
+use crate::file::{self, File, OpenFile};
 use crate::kernel::Ended;
 use crate::process::{LoadError, Process};
 use crate::random;
 use crate::signal::{self, Cause};
 use crate::{clock, fs, futex, jobs, kill, memory, poll, timer};
 use alloc::string::String;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use vessel_linux::open_flags::{O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY};
 use vessel_linux::{Errno, SysResult, Sysno, errno};
 use vessel_std::eprintln;
 use vessel_std::os::user::Fault;
@@ -129,6 +129,8 @@ pub fn dispatch(p: &mut Process) -> Option<Stop> {
         316 => fs::renameat(p, a[0], a[1], a[2], a[3], a[4]),
         83 => fs::mkdirat(p, AT_FDCWD, a[0], a[1]),
         258 => fs::mkdirat(p, a[0], a[1], a[2]),
+        133 => fs::mknodat(p, AT_FDCWD, a[0], a[1], a[2]),
+        259 => fs::mknodat(p, a[0], a[1], a[2], a[3]),
         84 => fs::unlinkat(p, AT_FDCWD, a[0], AT_REMOVEDIR),
         87 => fs::unlinkat(p, AT_FDCWD, a[0], 0),
         263 => fs::unlinkat(p, a[0], a[1], a[2]),
@@ -353,8 +355,10 @@ fn readv(p: &mut Process, fd: u64, iov: u64, count: u64) -> SysResult {
     Ok(bytes.len())
 }
 
-/// Terminal requests on the console (a terminal with `vessel run -t`,
-/// else `ENOTTY` as for a pipe); other descriptors are no terminals.
+/// The requests every descriptor takes (close-on-exec, `O_NONBLOCK`,
+/// `O_ASYNC`; not an `O_PATH` one: `EBADF`), and terminal requests on the
+/// console (a terminal with `vessel run -t`, else `ENOTTY` as for a pipe);
+/// other descriptors are no terminals.
 fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
     use crate::tty::{Reply, Request, TERMIOS_SIZE};
     const TCGETS: u64 = 0x5401;
@@ -367,8 +371,13 @@ fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
     const TIOCSWINSZ: u64 = 0x5414;
     const FIONREAD: u64 = 0x541b;
     const TIOCSCTTY: u64 = 0x540e;
-    if !p.fds().get(fd)?.is_console() {
-        return Err(Errno::ENOTTY);
+    const FIONBIO: u64 = 0x5421;
+    const FIONCLEX: u64 = 0x5450;
+    const FIOCLEX: u64 = 0x5451;
+    const FIOASYNC: u64 = 0x5452;
+    let file = p.fds().get(fd)?;
+    if file.has(O_PATH) {
+        return Err(Errno::EBADF);
     }
     let read_user = |len: usize| -> Result<Vec<u8>, Errno> {
         let mut bytes = vec![0u8; len];
@@ -378,6 +387,20 @@ fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
             .map_err(efault)?;
         Ok(bytes)
     };
+    // An int argument that turns a flag on or off.
+    let on = || -> Result<bool, Errno> { Ok(read_user(4)?.iter().any(|&b| b != 0)) };
+    // The request number is an unsigned int.
+    let request = u64::from(request as u32);
+    match request {
+        FIOCLEX | FIONCLEX => return p.fds().set_cloexec(fd, request == FIOCLEX).map(|()| 0),
+        FIONBIO => {
+            file.set_nonblocking(on()?);
+            return Ok(0);
+        }
+        FIOASYNC => return file.set_async(on()?).map(|()| 0),
+        _ if !file.is_console() => return Err(Errno::ENOTTY),
+        _ => {}
+    }
     let request = match request {
         TCGETS => Request::GetAttributes,
         TCSETS | TCSETSW | TCSETSF => {
@@ -427,9 +450,10 @@ fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
 }
 
 fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {
-    const O_NONBLOCK: u64 = 0o4000;
     const O_CLOEXEC: u64 = 0o2_000_000;
-    if flags & !(O_NONBLOCK | O_CLOEXEC) != 0 {
+    // The flags are an int; O_DIRECT (packet mode) is not supported.
+    let flags = u64::from(flags as u32);
+    if flags & !(u64::from(O_NONBLOCK) | O_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
     // Check the destination first: no descriptors leak on EFAULT.
@@ -437,10 +461,16 @@ fn pipe2(p: &mut Process, fds: u64, flags: u64) -> SysResult {
         .space
         .write_bytes(fds, &[0u8; 8])
         .map_err(efault)?;
-    let (read_end, write_end) = file::pipe(flags & O_NONBLOCK != 0);
+    let (read_end, write_end) = file::pipe();
     let cloexec = flags & O_CLOEXEC != 0;
-    let read_fd = p.fds().add(Arc::new(read_end), cloexec, 0)?;
-    let write_fd = match p.fds().add(Arc::new(write_end), cloexec, 0) {
+    let nonblocking = flags as u32 & O_NONBLOCK;
+    let read_fd = p
+        .fds()
+        .add(OpenFile::new(read_end, O_RDONLY | nonblocking), cloexec, 0)?;
+    let write_fd = match p
+        .fds()
+        .add(OpenFile::new(write_end, O_WRONLY | nonblocking), cloexec, 0)
+    {
         Ok(fd) => fd,
         Err(e) => {
             let _ = p.fds().close(read_fd as u64);
@@ -571,14 +601,19 @@ fn fcntl(p: &mut Process, fd: u64, command: u64, arg: u64) -> SysResult {
     const F_DUPFD_CLOEXEC: u64 = 1030;
     const FD_CLOEXEC: u64 = 1;
     let file = p.fds().get(fd)?;
+    // An O_PATH descriptor takes only these.
+    let path_commands = [F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL];
+    if file.has(O_PATH) && !path_commands.contains(&command) {
+        return Err(Errno::EBADF);
+    }
     match command {
         // The lowest acceptable descriptor is an int, below the limit.
         F_DUPFD | F_DUPFD_CLOEXEC if arg as u32 as usize >= file::MAX_FDS => Err(Errno::EINVAL),
         F_DUPFD | F_DUPFD_CLOEXEC => p.fds().add(file, command == F_DUPFD_CLOEXEC, arg as usize),
         F_GETFD => Ok(usize::from(p.fds().cloexec(fd)?)),
         F_SETFD => p.fds().set_cloexec(fd, arg & FD_CLOEXEC != 0).map(|()| 0),
-        F_GETFL => Ok(file.status_flags()),
-        F_SETFL => Ok(0), // status flags cannot change yet (O_NONBLOCK is set at pipe2)
+        F_GETFL => Ok(file.flags() as usize),
+        F_SETFL => file.set_status(arg).map(|()| 0),
         _ => Err(Errno::EINVAL),
     }
 }

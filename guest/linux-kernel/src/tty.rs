@@ -366,8 +366,9 @@ fn emit(stream: Stream, data: &[u8], oflag: u32) {
 
 /// Reads console input: on a terminal a line (or what is ready) in
 /// canonical mode, whatever bytes arrived otherwise; 0 bytes at end of
-/// file. Waits for input; `ERESTART` if a signal interrupts the wait.
-pub fn read(max: usize) -> Result<Vec<u8>, Errno> {
+/// file. Waits for input (`EAGAIN` instead if `nonblocking`); `ERESTART`
+/// if a signal interrupts the wait.
+pub fn read(max: usize, nonblocking: bool) -> Result<Vec<u8>, Errno> {
     let Some(console) = console() else {
         return Ok(Vec::new());
     };
@@ -383,6 +384,9 @@ pub fn read(max: usize) -> Result<Vec<u8>, Errno> {
             return Ok(Vec::new());
         }
         console.want(&mut state);
+        if nonblocking {
+            return Err(Errno::EAGAIN);
+        }
         if crate::signal::pending() {
             return Err(Errno::ERESTART);
         }

@@ -18,6 +18,8 @@
 //!   published coverage table generated from it.
 //! * [`stack`]: the initial process stack (argc, argv, envp, auxv, strings)
 //!   as the x86-64 System V ABI and Linux lay it out.
+//! * [`open_flags`]: the access mode and status flags of an open file
+//!   description, as `open` keeps them and `fcntl(F_SETFL)` changes them.
 //! * [`vfs`]: the in-memory file system (tmpfs): inodes, path resolution
 //!   with Linux's errors, sparse file data, and cpio "newc" archives to
 //!   unpack an initramfs into it or pack a tree out of it.
@@ -28,6 +30,7 @@ extern crate alloc;
 
 pub mod elf;
 pub mod errno;
+pub mod open_flags;
 pub mod stack;
 pub mod support;
 pub mod syscalls;

@@ -10,13 +10,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::read,
         Support::Partial(
-            "files of the tmpfs, the console input (the host's standard input; with -t through the line discipline), pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe or console read (EINTR, or restarted after an SA_RESTART handler); O_NONBLOCK only on pipes (set by pipe2)",
+            "files of the tmpfs, the console input (the host's standard input; with -t through the line discipline), pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe or console read (EINTR, or restarted after an SA_RESTART handler); O_NONBLOCK (EAGAIN) on pipes, FIFOs and the console input",
         ),
     ),
     (
         Sysno::write,
         Support::Partial(
-            "files of the tmpfs (O_APPEND honoured), the console streams, pipes and the /dev devices; at most 1 MiB per call; a signal interrupts a pipe write that waits for room (what was written counts, else EINTR or restarted)",
+            "files of the tmpfs (O_APPEND honoured), the console streams, pipes and FIFOs (O_NONBLOCK: EAGAIN) and the /dev devices; EBADF unless open for writing; at most 1 MiB per call; a signal interrupts a pipe write that waits for room (what was written counts, else EINTR or restarted)",
         ),
     ),
     (
@@ -30,7 +30,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::fstat,
         Support::Partial(
-            "files of the tmpfs in full; the console streams and devices as character devices and pipes as FIFOs, with made-up fields (no inode numbers or times)",
+            "files of the tmpfs (FIFOs included) in full; the console streams and devices as character devices and pipes as FIFOs, with made-up fields (no inode numbers or times)",
         ),
     ),
     (
@@ -42,7 +42,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::openat,
         Support::Partial(
-            "files of the tmpfs: O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, the umask; the device nodes of /dev (null, zero, full, random, urandom, tty and console: the console); /proc (contents made at open, read like a file; writing is EACCES except /proc/PID/comm; /proc/PID/fd/N opens what the descriptor has open, the same pipe or console); no FIFOs (ENXIO), no O_TMPFILE (EOPNOTSUPP); O_CREAT through a /proc link back into the tmpfs (/proc/self/cwd/new) is ENOENT; O_NONBLOCK, O_SYNC, O_NOATIME and the like ignored; no permission checks (every process is root)",
+            "files of the tmpfs: O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_CLOEXEC, O_PATH, the umask; the status flags kept as Linux keeps them (F_GETFL: O_LARGEFILE added, O_NONBLOCK, O_NOATIME honoured; O_SYNC, O_DSYNC, O_ASYNC recorded; O_DIRECT on regular files only, else EINVAL); FIFOs as Linux opens them (O_RDONLY waits for a writer and O_WRONLY for a reader, interruptibly, O_RDWR never; with O_NONBLOCK a reader goes on alone and a writer with no reader is ENXIO; one pipe per FIFO, its data gone with the last close); the device nodes of /dev (null, zero, full, random, urandom, tty and console: the console); /proc (contents made at open, read like a file; writing is EACCES except /proc/PID/comm; /proc/PID/fd/N opens what the descriptor has open: the same pipe, without waiting, or the console again, as a new open file description); no O_TMPFILE (EOPNOTSUPP); O_CREAT through a /proc link back into the tmpfs (/proc/self/cwd/new) is ENOENT; no permission checks (every process is root)",
         ),
     ),
     (
@@ -55,13 +55,13 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::ioctl,
         Support::Partial(
-            "terminal requests on the console with `vessel run -t`: TCGETS, TCSETS/W/F, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIONREAD; ENOTTY otherwise (and on every descriptor without -t); no FIONBIO/FIOCLEX, no pseudo-terminals",
+            "on every descriptor FIONBIO, FIOCLEX, FIONCLEX and FIOASYNC (ENOTTY on files with no O_ASYNC: all but pipes, FIFOs, the console and the random devices; O_ASYNC is recorded, SIGIO never sent: there is no F_SETOWN); terminal requests on the console with `vessel run -t`: TCGETS, TCSETS/W/F, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIONREAD; ENOTTY otherwise (and on every descriptor without -t); EBADF on O_PATH descriptors; no pseudo-terminals",
         ),
     ),
     (
         Sysno::fcntl,
         Support::Partial(
-            "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL; F_SETFL changes nothing",
+            "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK, O_NOATIME, O_DIRECT on regular files, else EINVAL: pipes too, no packet mode; O_ASYNC where Linux takes it, recorded only), in the open file description that dup and fork share; EBADF for the others on O_PATH descriptors; no locks, leases, owners or pipe sizes (EINVAL)",
         ),
     ),
     (Sysno::brk, Support::Full),
@@ -202,7 +202,9 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (
         Sysno::pwrite64,
-        Support::Partial("files of the tmpfs; ESPIPE for the console, pipes and devices"),
+        Support::Partial(
+            "files of the tmpfs (with O_APPEND at the end, as Linux); ESPIPE for the console, pipes and devices",
+        ),
     ),
     (
         Sysno::access,
@@ -223,6 +225,16 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (Sysno::fchdir, Support::Full),
     (Sysno::mkdir, Support::Full),
     (Sysno::mkdirat, Support::Full),
+    (
+        Sysno::mknod,
+        Support::Partial("as mknodat, from the working directory"),
+    ),
+    (
+        Sysno::mknodat,
+        Support::Partial(
+            "FIFOs, regular files (S_IFREG or no type) and character devices (served when /dev has them: open of another is ENXIO), the umask; EPERM for directories and for block devices and sockets (the tmpfs does not hold them), EINVAL for no type",
+        ),
+    ),
     (Sysno::rmdir, Support::Full),
     (Sysno::unlink, Support::Full),
     (Sysno::unlinkat, Support::Full),
