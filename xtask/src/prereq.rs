@@ -69,6 +69,19 @@ pub const APT_NEEDS: &[AptNeed] = &[
         needed_for: &[Purpose::Test, Purpose::Bench],
     },
     AptNeed {
+        // Compiles the dynamically linked (glibc) and static-PIE programs
+        // of the Linux conformance tests...
+        program: "gcc",
+        package: "gcc",
+        needed_for: &[Purpose::Test],
+    },
+    AptNeed {
+        // ...against glibc's headers and libraries.
+        program: "/usr/lib/x86_64-linux-gnu/libc.so",
+        package: "libc6-dev",
+        needed_for: &[Purpose::Test],
+    },
+    AptNeed {
         // Debian's busybox-static, run unmodified under vessel-linux.
         program: "/bin/busybox",
         package: "busybox-static",

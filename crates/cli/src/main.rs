@@ -89,8 +89,10 @@ struct RunArgs {
     /// on standard input.
     #[arg(short, long)]
     tty: bool,
-    /// The guest image (an x86-64 ELF): a Vessel image, or a static Linux
-    /// executable, which runs on the built-in vessel-linux kernel.
+    /// The guest image (an x86-64 ELF): a Vessel image, or a Linux
+    /// executable, which runs on the built-in vessel-linux kernel (a
+    /// dynamically linked one needs its interpreter and libraries from
+    /// --volume).
     image: PathBuf,
     /// Arguments passed to the guest program (argv[1..]).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -53,8 +53,19 @@ fn native(program: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> 
 }
 
 fn vessel(program: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Outcome {
+    vessel_with(&[], program, args, env, input)
+}
+
+/// [`vessel`] with more options for `vessel run` (`--volume`...).
+fn vessel_with(
+    options: &[&str],
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &[u8],
+) -> Outcome {
     let mut command = Command::new(env!("CARGO_BIN_EXE_vessel"));
-    command.arg("run");
+    command.arg("run").args(options);
     for (key, value) in env {
         command.args(["-e", &format!("{key}={value}")]);
     }
@@ -325,6 +336,194 @@ fn static_pie_programs_are_relocated() {
     assert!(status.success());
     let result = same_natively_and_under_vessel(&out, &["pie"], &[("NAME", "pie")]);
     assert_eq!(result.status, Some(3));
+}
+
+/// Compiles `tests/linux/NAME.c` with plain `gcc`: a dynamically linked
+/// glibc program (a PIE, as Debian's gcc makes by default), with `flags`.
+fn glibc_program(name: &str, out_name: &str, flags: &[&str]) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/linux")
+        .join(format!("{name}.c"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("linux-{out_name}"));
+    let status = Command::new("gcc")
+        .arg("-O2")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("gcc (Debian packages gcc and libc6-dev) must be installed");
+    assert!(status.success(), "compiling {}", source.display());
+    out
+}
+
+/// An empty directory of its own for a test, `CARGO_TARGET_TMPDIR/NAME`.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("make the directory");
+    dir
+}
+
+/// Copies the host file `path` into `root` at the same path; a symbolic
+/// link stays a link, and what it points to is copied too.
+fn copy_at_its_path(path: &Path, root: &Path) {
+    let copy = root.join(path.strip_prefix("/").expect("an absolute path"));
+    std::fs::create_dir_all(copy.parent().expect("a parent")).expect("make the parents");
+    if copy.symlink_metadata().is_ok() {
+        return;
+    }
+    let meta = std::fs::symlink_metadata(path).expect("stat the library");
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).expect("read the link");
+        std::os::unix::fs::symlink(&target, &copy).expect("make the link");
+        copy_at_its_path(&path.parent().expect("a parent").join(target), root);
+    } else {
+        std::fs::copy(path, &copy).expect("copy the library");
+    }
+}
+
+/// A directory holding what `ldd` says `program` needs, each file at its
+/// host path (for `--volume ROOT:/`): glibc's ELF interpreter, as
+/// `/lib64/ld-linux-x86-64.so.2` and the file that link names, and the
+/// libraries (`libc.so.6`...).
+fn libraries_of(program: &Path, name: &str) -> PathBuf {
+    let root = fresh_dir(name);
+    let ldd = Command::new("ldd").arg(program).output().expect("ldd");
+    assert!(ldd.status.success(), "ldd {}", program.display());
+    // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)` or
+    // `/lib64/ld-linux-x86-64.so.2 (0x...)`; the vDSO has no path.
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        let path = line
+            .rsplit("=>")
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        if let Some(path) = path.filter(|p| p.starts_with('/')) {
+            copy_at_its_path(Path::new(path), &root);
+        }
+    }
+    assert!(root.join("lib64/ld-linux-x86-64.so.2").exists());
+    root
+}
+
+#[test]
+fn dynamically_linked_glibc_programs_run_with_their_interpreter() {
+    let pie = glibc_program("dynamic", "dynamic", &[]);
+    let exec = glibc_program("dynamic", "dynamic-no-pie", &["-no-pie"]);
+    let root = libraries_of(&pie, "linux-dynamic-root");
+    let volume = format!("{}:/", root.display());
+    for program in [&pie, &exec] {
+        let (args, env) = (["one", "two words"], [("NAME", "glibc")]);
+        let expected = native(program, &args, &env, b"");
+        let actual = vessel_with(&["--volume", &volume], program, &args, &env, b"");
+        assert_eq!(actual, expected, "{}", program.display());
+        assert_eq!(actual.status, Some(4));
+        assert!(
+            actual.stdout.contains("sorted: 3 7 19 25 42\n")
+                && actual.stdout.contains("open: No such file or directory\n"),
+            "{}",
+            actual.stdout
+        );
+    }
+    // execve of a dynamically linked program, found on PATH, by a static
+    // shell that waits for it: the program is in the volume's /bin.
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir bin");
+    std::fs::copy(&pie, bin.join("linux-dynamic")).expect("copy the program");
+    let script = |bin: &Path| format!("PATH={}; linux-dynamic x; echo status $?", bin.display());
+    let (host_script, guest_script) = (script(&bin), script(Path::new("/bin")));
+    let expected = native(&busybox(), &["sh", "-c", &host_script], &[], b"");
+    let volume = ["--volume", &volume];
+    let actual = vessel_with(&volume, &busybox(), &["sh", "-c", &guest_script], &[], b"");
+    assert_eq!(actual, expected);
+    assert!(actual.stdout.ends_with("status 4\n"), "{}", actual.stdout);
+}
+
+#[test]
+fn debian_dynamically_linked_programs_run_with_their_libraries() {
+    // Debian's sort (libc only), as installed.
+    let sort = Path::new("/usr/bin/sort");
+    let root = libraries_of(sort, "linux-sort-root");
+    let volume = ["--volume", &format!("{}:/", root.display())];
+    let input = b"pear\napple\nfig\nbanana\napple\n";
+    let expected = native(sort, &["-u"], &[], input);
+    let actual = vessel_with(&volume, sort, &["-u"], &[], input);
+    assert_eq!(actual, expected);
+    assert_eq!(actual.stdout, "apple\nbanana\nfig\npear\n");
+
+    // Debian's ls (libselinux and libpcre2 too) on a directory at the
+    // same path in the guest.
+    let ls = Path::new("/bin/ls");
+    let root = libraries_of(ls, "linux-ls-root");
+    let data = fresh_dir("linux-ls-data");
+    for name in ["b", "a", ".hidden"] {
+        std::fs::write(data.join(name), name).expect("write a file");
+    }
+    std::fs::create_dir(data.join("sub")).expect("mkdir");
+    let data = data.display().to_string();
+    let root = format!("{}:/", root.display());
+    let volumes = ["--volume", &root, "--volume", &format!("{data}:{data}")];
+    let args = ["-1aF", &data];
+    let expected = native(ls, &args, &[], b"");
+    let actual = vessel_with(&volumes, ls, &args, &[], b"");
+    assert_eq!(actual, expected);
+    assert_eq!(actual.stdout, "./\n../\n.hidden\na\nb\nsub/\n");
+}
+
+#[test]
+fn missing_and_unusable_interpreters_fail_like_on_linux() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = fresh_dir("linux-interpreters");
+    let file = |name: &str, contents: String, mode: u32| {
+        let path = dir.join(name);
+        std::fs::write(&path, contents).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    // Shorter than an ELF header (EIO), longer but no ELF (ELIBBAD), not
+    // executable (EACCES), missing (ENOENT).
+    file("short", "not an ELF file\n".into(), 0o755);
+    file("text", "#!/bin/sh\n".repeat(20), 0o755);
+    file("noexec", "#!/bin/sh\n".repeat(20), 0o644);
+    let names = ["short", "text", "noexec", "missing"];
+    for name in names {
+        let linker = format!("-Wl,--dynamic-linker={}", dir.join(name).display());
+        let program = glibc_program("hello", &format!("interpreter-{name}"), &[&linker]);
+        std::fs::rename(program, dir.join(format!("uses-{name}"))).expect("move");
+    }
+    let script = format!(
+        "cd {}; for name in {}; do ./uses-$name 2>&1; echo $name $?; done",
+        dir.display(),
+        names.join(" ")
+    );
+    let args = ["sh", "-c", &script];
+    let expected = native(&busybox(), &args, &[], b"");
+    let volume = format!("{d}:{d}", d = dir.display());
+    let actual = vessel_with(&["--volume", &volume], &busybox(), &args, &[], b"");
+    assert_eq!(actual, expected);
+    assert_eq!(
+        actual.stdout,
+        "sh: ./uses-short: Input/output error\nshort 126\n\
+         sh: ./uses-text: Accessing a corrupted shared library\ntext 126\n\
+         sh: ./uses-noexec: Permission denied\nnoexec 126\n\
+         sh: ./uses-missing: not found\nmissing 127\n"
+    );
+
+    // The first program: the kernel says what is missing.
+    let program = dir.join("uses-missing");
+    let output = Command::new(env!("CARGO_BIN_EXE_vessel"))
+        .arg("run")
+        .arg(&program)
+        .output()
+        .expect("run vessel");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(126), "{stderr}");
+    let message = format!(
+        "vessel-linux: cannot execute {}: its interpreter {}/missing is missing \
+         (bring it in with --volume)",
+        program.display(),
+        dir.display()
+    );
+    assert!(stderr.contains(&message), "{stderr}");
 }
 
 #[test]

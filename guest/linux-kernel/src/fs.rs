@@ -1107,13 +1107,30 @@ pub fn sendfile(p: &mut Process, out_fd: u64, in_fd: u64, offset: u64, count: u6
     Ok(written)
 }
 
-/// The contents of the executable at `path` (for `execve`): a regular file
-/// with an execute bit, on a mount without `noexec`.
+/// The contents of the executable at `path` (for `execve`, and the ELF
+/// interpreter a program names): a regular file with an execute bit, on a
+/// mount without `noexec`.
 pub fn executable(p: &Process, path: &[u8]) -> Result<Vec<u8>, Errno> {
     let Found::Tree(ino) = lookup(p, p.cwd(), path, true)? else {
         return Err(Errno::EACCES);
     };
-    let mut vfs = fs(p).lock();
+    read_executable(fs(p), ino)
+}
+
+/// [`executable`] before any process exists (the first program's ELF
+/// interpreter): `path` is resolved from the root, in the tree only.
+pub fn executable_from_root(fs: &FileSystem, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let resolved = fs.lock().resolve(Vfs::ROOT, path, true)?;
+    let Resolved::Inode(ino) = resolved else {
+        // In `/proc`, where no regular file is.
+        return Err(Errno::EACCES);
+    };
+    read_executable(fs, ino)
+}
+
+/// The contents of the file `ino` if it may be executed.
+fn read_executable(fs: &FileSystem, ino: Ino) -> Result<Vec<u8>, Errno> {
+    let mut vfs = fs.lock();
     let stat = vfs.stat(ino)?;
     if stat.file_type != FileType::Regular || stat.mode & 0o111 == 0 || vfs.mount_flags(ino)?.noexec
     {

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
-use vessel_linux::elf::{self, ElfError, Perms};
+use vessel_linux::elf::{self, ElfError, InterpreterError, LoadPlan, Perms};
 use vessel_linux::vfs::Vfs;
 use vessel_linux::{Errno, PAGE_SIZE, stack};
 use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
@@ -252,8 +252,12 @@ impl Drop for VforkRelease {
 /// Why a program could not be started.
 #[derive(Debug)]
 pub enum LoadError {
-    /// Not a static executable we can run.
+    /// Not an executable we can run.
     Exec(ElfError),
+    /// The ELF interpreter the program names (this path) cannot be read.
+    NoInterpreter(Vec<u8>, Errno),
+    /// The ELF interpreter the program names (this path) cannot be used.
+    BadInterpreter(Vec<u8>, InterpreterError),
     /// The initial stack could not be built (too many arguments).
     Stack(Errno),
     /// Mapping memory failed.
@@ -264,10 +268,37 @@ pub enum LoadError {
     OutOfMemory,
 }
 
+impl LoadError {
+    /// The error number `execve` reports.
+    pub fn errno(&self) -> Errno {
+        match self {
+            Self::Exec(e) => e.errno(),
+            Self::NoInterpreter(_, errno) | Self::Stack(errno) => *errno,
+            Self::BadInterpreter(_, e) => e.errno(),
+            Self::Map(_) | Self::Copy(_) | Self::OutOfMemory => Errno::ENOMEM,
+        }
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Exec(e) => write!(f, "{e}"),
+            Self::NoInterpreter(path, Errno::ENOENT) => write!(
+                f,
+                "its interpreter {} is missing (bring it in with --volume)",
+                String::from_utf8_lossy(path)
+            ),
+            Self::NoInterpreter(path, errno) => write!(
+                f,
+                "its interpreter {} cannot be read: {errno}",
+                String::from_utf8_lossy(path)
+            ),
+            Self::BadInterpreter(path, e) => write!(
+                f,
+                "its interpreter {} cannot be used: {e}",
+                String::from_utf8_lossy(path)
+            ),
             Self::Stack(e) => write!(f, "cannot build the initial stack: {e}"),
             Self::Map(e) => write!(f, "cannot map memory: {e:?}"),
             Self::Copy(e) => write!(f, "cannot copy the program in: {e}"),
@@ -277,8 +308,9 @@ impl fmt::Display for LoadError {
 }
 
 impl Process {
-    /// Loads `program` (a static Linux executable) into a fresh address
-    /// space with `argv` and `envp` on its stack.
+    /// Loads `program` (a Linux executable, and its ELF interpreter from
+    /// the file system) into a fresh address space with `argv` and `envp`
+    /// on its stack.
     pub fn load(
         program: &[u8],
         argv: &[String],
@@ -286,7 +318,9 @@ impl Process {
         pid: u32,
         kernel: Arc<Kernel>,
     ) -> Result<Self, LoadError> {
-        let (memory, ctx) = load_image(program, argv, envp)?;
+        let (memory, ctx) = load_image(program, argv, envp, |path| {
+            crate::fs::executable_from_root(&kernel.fs, path)
+        })?;
         Ok(Self::first_thread(
             pid,
             kernel,
@@ -624,7 +658,9 @@ impl Process {
         argv: &[String],
         envp: &[String],
     ) -> Result<(), LoadError> {
-        let (memory, ctx) = load_image(program, argv, envp)?;
+        let (memory, ctx) = load_image(program, argv, envp, |path| {
+            crate::fs::executable(self, path)
+        })?;
         // `ru_maxrss` remembers the old image's peak.
         let old_peak = self.group.maxrss_kib();
         self.group.maxrss_kib.fetch_max(old_peak, Ordering::Relaxed);
@@ -642,34 +678,35 @@ impl Process {
     }
 }
 
-/// Loads `program` (a static Linux executable) into a fresh address space
-/// with `argv` and `envp` on its stack; returns the memory and the first
-/// registers.
+// The interpreter's place lies above the kernel's mmap area (mappings it
+// places go below MMAP_TOP) and below the stack.
+const _: () = assert!(MMAP_TOP <= elf::INTERP_BASE && elf::INTERP_END <= STACK_TOP - STACK_SIZE);
+
+/// Loads `program` (a Linux executable) into a fresh address space with
+/// `argv` and `envp` on its stack; returns the memory and the first
+/// registers. A dynamically linked program's ELF interpreter is read with
+/// `open` (from the file system, as `execve` reads a program) and loaded
+/// too: the process starts there.
 fn load_image(
     program: &[u8],
     argv: &[String],
     envp: &[String],
+    open: impl Fn(&[u8]) -> Result<Vec<u8>, Errno>,
 ) -> Result<(Memory, UserContext), LoadError> {
     let plan = elf::parse(program).map_err(LoadError::Exec)?;
-    let space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
-    // A page shared by two segments gets the union of their rights.
-    let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
-    for segment in &plan.segments {
-        for page in segment.page_range().step_by(PAGE_SIZE as usize) {
-            let perms = pages.entry(page).or_default();
-            perms.write |= segment.perms.write;
-            perms.exec |= segment.perms.exec;
+    let interpreter = match &plan.interpreter {
+        None => None,
+        Some(path) => {
+            let file = open(path).map_err(|errno| LoadError::NoInterpreter(path.clone(), errno))?;
+            let interpreter = elf::parse_interpreter(&file, &plan)
+                .map_err(|e| LoadError::BadInterpreter(path.clone(), e))?;
+            Some((interpreter, file))
         }
-    }
-    for (&page, perms) in &pages {
-        space
-            .map(page, PAGE_SIZE, perms.write, perms.exec)
-            .map_err(LoadError::Map)?;
-    }
-    for segment in &plan.segments {
-        space
-            .load_bytes(segment.vaddr, &program[segment.file_range()])
-            .map_err(LoadError::Copy)?;
+    };
+    let space = UserSpace::new().ok_or(LoadError::OutOfMemory)?;
+    map_image(&space, &plan, program)?;
+    if let Some((interpreter, file)) = &interpreter {
+        map_image(&space, interpreter, file)?;
     }
 
     space
@@ -680,7 +717,8 @@ fn load_image(
     let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
     let envp: Vec<&[u8]> = envp.iter().map(|e| e.as_bytes()).collect();
     let execfn = argv.first().copied().unwrap_or(b"program");
-    let aux = stack::AuxInfo::new(&plan, 0);
+    let interpreter = interpreter.map(|(plan, _)| plan);
+    let aux = stack::AuxInfo::new(&plan, interpreter.as_ref(), 0, signal::MAX_FRAME_SIZE);
     let image = stack::build(
         STACK_TOP,
         &argv,
@@ -702,7 +740,32 @@ fn load_image(
         heap_mapped_end: plan.brk_start,
         mmap_next: MMAP_TOP,
     };
-    Ok((memory, UserContext::new(plan.entry, image.rsp)))
+    let entry = interpreter.map_or(plan.entry, |interpreter| interpreter.entry);
+    Ok((memory, UserContext::new(entry, image.rsp)))
+}
+
+/// Maps the segments `plan` describes and copies `file`'s bytes in.
+fn map_image(space: &UserSpace, plan: &LoadPlan, file: &[u8]) -> Result<(), LoadError> {
+    // A page shared by two segments gets the union of their rights.
+    let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
+    for segment in &plan.segments {
+        for page in segment.page_range().step_by(PAGE_SIZE as usize) {
+            let perms = pages.entry(page).or_default();
+            perms.write |= segment.perms.write;
+            perms.exec |= segment.perms.exec;
+        }
+    }
+    for (&page, perms) in &pages {
+        space
+            .map(page, PAGE_SIZE, perms.write, perms.exec)
+            .map_err(LoadError::Map)?;
+    }
+    for segment in &plan.segments {
+        space
+            .load_bytes(segment.vaddr, &file[segment.file_range()])
+            .map_err(LoadError::Copy)?;
+    }
+    Ok(())
 }
 
 /// Whether an exception is a page fault from writing a present page (error

@@ -1075,6 +1075,11 @@ const UCONTEXT_SIZE: usize = SIGMASK + 8;
 const SIGINFO: usize = UC + UCONTEXT_SIZE;
 /// Size of the frame above the FPU image.
 const FRAME_SIZE: usize = SIGINFO + SIGINFO_SIZE;
+/// The most stack a signal frame takes, its alignment included: the FPU
+/// image (64-byte aligned), then the frame (its return address 8 below a
+/// 16-byte boundary), as `enter_handler` lays them out. The initial stack
+/// reports it as `AT_MINSIGSTKSZ`.
+pub const MAX_FRAME_SIZE: u64 = (FPU_IMAGE_SIZE + 63 + FRAME_SIZE + 15 + 8) as u64;
 /// Bytes below the interrupted stack pointer that belong to it.
 const RED_ZONE: u64 = 128;
 

@@ -7,7 +7,7 @@
 
 use crate::file::{self, File, OpenFile};
 use crate::kernel::Ended;
-use crate::process::{LoadError, Process};
+use crate::process::Process;
 use crate::random;
 use crate::signal::{self, Cause};
 use crate::{clock, fs, futex, jobs, kill, memory, poll, timer};
@@ -886,9 +886,7 @@ fn exec_path(
             crate::procfs::executed(&p.group, fs::real_path(p, path), &argv);
             Ok(0)
         }
-        Err(LoadError::Exec(_)) => Err(Errno::ENOEXEC),
-        Err(LoadError::Stack(errno)) => Err(errno),
-        Err(_) => Err(Errno::ENOMEM),
+        Err(error) => Err(error.errno()),
     }
 }
 

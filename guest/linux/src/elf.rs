@@ -1,19 +1,30 @@
-//! Static Linux ELF executables: validation and the load plan.
+//! Linux ELF executables and their interpreters: validation and load plans.
 //!
 //! [`parse`] checks an x86-64 ELF file held in memory and describes how to
 //! load it ([`LoadPlan`]): where each `PT_LOAD` segment goes, with which
-//! permissions, and the values the initial stack's auxiliary vector needs.
-//! It accepts what static Linux binaries are:
+//! permissions, the values the initial stack's auxiliary vector needs, and
+//! the ELF interpreter it asks for, if any. It accepts what Linux programs
+//! are:
 //!
-//! * `ET_EXEC`, linked at a fixed address (Debian's `busybox-static`);
-//! * static-PIE `ET_DYN` without `PT_INTERP` (`musl-gcc -static-pie`, Rust's
-//!   `x86_64-unknown-linux-musl`), loaded at [`ET_DYN_BASE`]. Such a binary
-//!   relocates itself (its `_start` applies its own `R_X86_64_RELATIVE`
-//!   relocations), so the loader only chooses the bias.
+//! * `ET_EXEC`, linked at a fixed address (Debian's `busybox-static`,
+//!   `gcc -no-pie`);
+//! * `ET_DYN` (position-independent executables), loaded at
+//!   [`ET_DYN_BASE`]: static PIEs (`musl-gcc -static-pie`, Rust's
+//!   `x86_64-unknown-linux-musl`) relocate themselves (their `_start`
+//!   applies their own `R_X86_64_RELATIVE` relocations), so the loader only
+//!   chooses the bias; dynamically linked ones leave that to their
+//!   interpreter.
 //!
-//! Everything else fails with a precise [`ElfError`], which execve reports
-//! as `ENOEXEC`. Dynamically linked binaries (with `PT_INTERP`) are refused
-//! with their own error: Vessel does not load an ELF interpreter.
+//! A dynamically linked program names its interpreter (`ld.so`) in
+//! `PT_INTERP` ([`LoadPlan::interpreter`]). The kernel then reads that file
+//! and plans it with [`parse_interpreter`], which puts it at
+//! [`INTERP_BASE`]; the program starts at the interpreter's entry, and the
+//! interpreter finds the program through the auxiliary vector (`AT_PHDR`,
+//! `AT_ENTRY`) and itself through `AT_BASE`, as Linux's `binfmt_elf` does.
+//!
+//! Everything else fails with a precise [`ElfError`] (execve reports
+//! `ENOEXEC`, or `EIO` for a `PT_INTERP` outside the file, as Linux does),
+//! or for the interpreter an [`InterpreterError`] (`ELIBBAD`).
 //!
 //! The parser is hand-written (about 300 lines) rather than `goblin`: it
 //! needs a dozen fields of two fixed-layout headers, every one of which must
@@ -52,11 +63,24 @@ pub const PF_W: u32 = 2;
 /// Segment flag: readable.
 pub const PF_R: u32 = 4;
 
-/// Where a static-PIE (`ET_DYN`) executable is loaded: the lowest page of
-/// its lowest segment goes here. It is Linux's `ELF_ET_DYN_BASE` without
-/// randomisation, the address debuggers show for PIEs (two thirds of the
-/// 47-bit user space, page-aligned).
+/// Where a position-independent (`ET_DYN`) executable is loaded: the
+/// lowest page of its lowest segment goes here. It is Linux's
+/// `ELF_ET_DYN_BASE` without randomisation, the address debuggers show for
+/// PIEs (two thirds of the 47-bit user space, page-aligned).
 pub const ET_DYN_BASE: u64 = 0x5555_5555_4000;
+/// Where the ELF interpreter of a dynamically linked program is loaded: the
+/// lowest page of its lowest segment goes here, and the others follow
+/// upwards, up to [`INTERP_END`]. Linux puts the interpreter in the mmap
+/// area; this fixed base is the top of the vessel-linux kernel's mmap area
+/// (the mappings the kernel places go below it, top-down), far above
+/// programs (`ET_EXEC` ones low, PIEs at [`ET_DYN_BASE`]) and their heaps
+/// (which stop below the mmap area), and far below the stack.
+pub const INTERP_BASE: u64 = 0x7f00_0000_0000;
+/// The interpreter's segments end at or below this address (1020 GiB above
+/// [`INTERP_BASE`], 4 GiB below the top of user space where the stack is).
+pub const INTERP_END: u64 = 0x7fff_0000_0000;
+/// Linux's `PATH_MAX`: the longest `PT_INTERP`, its NUL included.
+pub const PATH_MAX: u64 = 4096;
 /// First address above user space (x86-64 `TASK_SIZE_MAX`, 47-bit
 /// addresses minus the guard page Linux keeps below the canonical hole).
 pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
@@ -69,7 +93,7 @@ const PHDR_SIZE: usize = 56;
 /// Linux refuses program header tables larger than 64 KiB.
 const MAX_PHDR_TABLE: usize = 65536;
 
-/// Why a file is not a loadable static x86-64 executable.
+/// Why a file is not a loadable x86-64 executable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfError {
     /// The file is shorter than an ELF header.
@@ -93,8 +117,13 @@ pub enum ElfError {
     BadProgramHeaderCount(u16),
     /// The program header table lies (partly) outside the file.
     ProgramHeadersOutsideFile,
-    /// The binary has `PT_INTERP`: it is dynamically linked.
-    Dynamic,
+    /// `PT_INTERP` is shorter than 2 bytes (a path and its NUL) or longer
+    /// than [`PATH_MAX`] (its size).
+    BadInterpreterPathSize(u64),
+    /// `PT_INTERP`'s bytes lie (partly) outside the file.
+    InterpreterPathOutsideFile,
+    /// `PT_INTERP`'s last byte is not a NUL.
+    InterpreterPathNotTerminated,
     /// The binary has no `PT_LOAD` segment.
     NoLoadSegment,
     /// A segment's file bytes (`p_offset + p_filesz`) lie outside the file.
@@ -116,9 +145,13 @@ pub enum ElfError {
 }
 
 impl ElfError {
-    /// The error number execve reports: always `ENOEXEC`.
+    /// The error number execve reports: `EIO` when the interpreter's path
+    /// cannot be read from the file (Linux's short read), else `ENOEXEC`.
     pub const fn errno(self) -> Errno {
-        Errno::ENOEXEC
+        match self {
+            ElfError::InterpreterPathOutsideFile => Errno::EIO,
+            _ => Errno::ENOEXEC,
+        }
     }
 }
 
@@ -138,10 +171,19 @@ impl fmt::Display for ElfError {
             ElfError::ProgramHeadersOutsideFile => {
                 write!(f, "program headers lie outside the file")
             }
-            ElfError::Dynamic => write!(
+            ElfError::BadInterpreterPathSize(n) => write!(
                 f,
-                "dynamically linked (PT_INTERP): only static binaries are supported"
+                "PT_INTERP is {n} bytes, not 2 to {PATH_MAX} (a path and its NUL)"
             ),
+            ElfError::InterpreterPathOutsideFile => {
+                write!(f, "the interpreter path (PT_INTERP) lies outside the file")
+            }
+            ElfError::InterpreterPathNotTerminated => {
+                write!(
+                    f,
+                    "the interpreter path (PT_INTERP) does not end with a NUL"
+                )
+            }
             ElfError::NoLoadSegment => write!(f, "no PT_LOAD segment"),
             ElfError::SegmentOutsideFile(i) => write!(f, "segment {i} lies outside the file"),
             ElfError::FileSizeExceedsMemSize(i) => {
@@ -167,13 +209,16 @@ impl fmt::Display for ElfError {
     }
 }
 
-/// The kind of executable a [`LoadPlan`] loads.
+/// The kind of image a [`LoadPlan`] loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ElfKind {
     /// `ET_EXEC`: loaded at its link addresses (bias 0).
     Exec,
-    /// `ET_DYN` without `PT_INTERP`: static PIE, loaded at [`ET_DYN_BASE`].
-    StaticPie,
+    /// An `ET_DYN` program (static or dynamically linked PIE), loaded at
+    /// [`ET_DYN_BASE`].
+    Pie,
+    /// An `ET_DYN` ELF interpreter, loaded at [`INTERP_BASE`].
+    Interpreter,
 }
 
 /// Access permissions of a segment (from `p_flags`).
@@ -236,19 +281,23 @@ impl LoadSegment {
     }
 }
 
-/// How to load a validated static executable, and what the process's
-/// auxiliary vector says about it.
+/// How to load a validated executable or interpreter, and what the
+/// process's auxiliary vector says about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadPlan {
-    /// `ET_EXEC` or static PIE.
+    /// `ET_EXEC`, PIE or interpreter.
     pub kind: ElfKind,
-    /// Added to every `p_vaddr` (0 for `ET_EXEC`).
+    /// Added to every `p_vaddr` (0 for `ET_EXEC`); for an interpreter, its
+    /// `AT_BASE`.
     pub load_bias: u64,
     /// The `PT_LOAD` segments with a non-zero size, sorted by address.
     pub segments: Vec<LoadSegment>,
     /// Entry point (`e_entry` + bias): `AT_ENTRY` and the initial `rip`.
     pub entry: u64,
-    /// Address of the program header table in memory: `AT_PHDR`.
+    /// Address of the program header table in memory: `AT_PHDR`. Always
+    /// inside a segment for a program; 0 for an interpreter whose table is
+    /// not loaded (Linux does not ask that of interpreters, and nothing
+    /// reads it).
     pub phdr: u64,
     /// Size of one program header: `AT_PHENT`.
     pub phent: u64,
@@ -260,6 +309,21 @@ pub struct LoadPlan {
     /// Whether `PT_GNU_STACK` asks for an executable stack. Without
     /// `PT_GNU_STACK` the stack is not executable (x86-64 Linux with NX).
     pub exec_stack: bool,
+    /// The ELF interpreter the program needs (`PT_INTERP`, up to its first
+    /// NUL), which the kernel loads too and starts instead of the program;
+    /// `None` for a static program (and always for an interpreter).
+    pub interpreter: Option<Vec<u8>>,
+}
+
+impl LoadPlan {
+    /// The pages from the lowest segment's first to the highest one's
+    /// last: `[start, end)`, both page-aligned.
+    pub fn span(&self) -> Range<u64> {
+        match (self.segments.first(), self.segments.last()) {
+            (Some(first), Some(last)) => first.page_range().start..last.page_range().end,
+            _ => 0..0,
+        }
+    }
 }
 
 /// Rounds down to a page boundary.
@@ -315,159 +379,317 @@ impl Phdr {
     }
 }
 
-/// Validates a static x86-64 Linux executable and plans its loading.
-pub fn parse(file: &[u8]) -> Result<LoadPlan, ElfError> {
-    if file.len() >= 4 && file[..4] != *b"\x7fELF" {
-        return Err(ElfError::BadMagic);
-    }
-    if file.len() < EHDR_SIZE {
-        return Err(ElfError::TooShort);
-    }
-    if file[4] != 2 {
-        return Err(ElfError::NotElf64(file[4]));
-    }
-    if file[5] != 1 {
-        return Err(ElfError::NotLittleEndian(file[5]));
-    }
-    if file[6] != 1 || u32_at(file, 20) != 1 {
-        return Err(ElfError::BadVersion);
-    }
-    let kind = match u16_at(file, 16) {
-        ET_EXEC => ElfKind::Exec,
-        ET_DYN => ElfKind::StaticPie,
-        other => return Err(ElfError::NotExecutable(other)),
-    };
-    let machine = u16_at(file, 18);
-    if machine != EM_X86_64 {
-        return Err(ElfError::WrongMachine(machine));
-    }
-    let e_entry = u64_at(file, 24);
-    let e_phoff = u64_at(file, 32);
-    let phentsize = u16_at(file, 54);
-    let phnum = u16_at(file, 56);
-    if usize::from(phentsize) != PHDR_SIZE {
-        return Err(ElfError::BadProgramHeaderSize(phentsize));
-    }
-    let table_size = usize::from(phnum) * PHDR_SIZE;
-    if phnum == 0 || table_size > MAX_PHDR_TABLE {
-        return Err(ElfError::BadProgramHeaderCount(phnum));
-    }
-    let table = usize::try_from(e_phoff)
-        .ok()
-        .and_then(|start| Some(start..start.checked_add(table_size)?))
-        .filter(|r| r.end <= file.len())
-        .ok_or(ElfError::ProgramHeadersOutsideFile)?;
-    let phdrs: Vec<Phdr> = file[table]
-        .chunks_exact(PHDR_SIZE)
-        .map(Phdr::read)
-        .collect();
+/// The checked headers of an x86-64 ELF file.
+struct Headers {
+    /// `e_type`: `ET_EXEC` or `ET_DYN`.
+    e_type: u16,
+    /// `e_entry`, at its link address.
+    entry: u64,
+    /// `e_phoff`: where the program header table is in the file.
+    phoff: u64,
+    /// The program headers.
+    phdrs: Vec<Phdr>,
+}
 
-    if phdrs.iter().any(|p| p.p_type == PT_INTERP) {
-        return Err(ElfError::Dynamic);
-    }
-
-    // Validate every PT_LOAD on its own, at its link address.
-    let mut loads: Vec<(usize, Phdr)> = Vec::new();
-    for (index, p) in phdrs.iter().enumerate() {
-        if p.p_type != PT_LOAD {
-            continue;
+impl Headers {
+    /// Checks the ELF header and reads the program header table.
+    fn read(file: &[u8]) -> Result<Headers, ElfError> {
+        if file.len() >= 4 && file[..4] != *b"\x7fELF" {
+            return Err(ElfError::BadMagic);
         }
-        if p.p_filesz > p.p_memsz {
-            return Err(ElfError::FileSizeExceedsMemSize(index));
+        if file.len() < EHDR_SIZE {
+            return Err(ElfError::TooShort);
         }
-        match p.p_offset.checked_add(p.p_filesz) {
-            Some(end) if end <= file.len() as u64 => {}
-            _ => return Err(ElfError::SegmentOutsideFile(index)),
+        if file[4] != 2 {
+            return Err(ElfError::NotElf64(file[4]));
         }
-        if p.p_vaddr.checked_add(p.p_memsz).is_none() {
-            return Err(ElfError::SegmentOutsideUserSpace(index));
+        if file[5] != 1 {
+            return Err(ElfError::NotLittleEndian(file[5]));
         }
-        if p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {
-            return Err(ElfError::MisalignedSegment(index));
+        if file[6] != 1 || u32_at(file, 20) != 1 {
+            return Err(ElfError::BadVersion);
         }
-        if p.p_memsz > 0 {
-            loads.push((index, *p));
+        let e_type = u16_at(file, 16);
+        if e_type != ET_EXEC && e_type != ET_DYN {
+            return Err(ElfError::NotExecutable(e_type));
         }
-    }
-    if loads.is_empty() {
-        return Err(ElfError::NoLoadSegment);
-    }
-    loads.sort_by_key(|(_, p)| p.p_vaddr);
-    for pair in loads.windows(2) {
-        let ((a, pa), (b, pb)) = (pair[0], pair[1]);
-        if pa.p_vaddr + pa.p_memsz > pb.p_vaddr {
-            return Err(ElfError::SegmentsOverlap(a.min(b), a.max(b)));
+        let machine = u16_at(file, 18);
+        if machine != EM_X86_64 {
+            return Err(ElfError::WrongMachine(machine));
         }
+        let phoff = u64_at(file, 32);
+        let phentsize = u16_at(file, 54);
+        let phnum = u16_at(file, 56);
+        if usize::from(phentsize) != PHDR_SIZE {
+            return Err(ElfError::BadProgramHeaderSize(phentsize));
+        }
+        let table_size = usize::from(phnum) * PHDR_SIZE;
+        if phnum == 0 || table_size > MAX_PHDR_TABLE {
+            return Err(ElfError::BadProgramHeaderCount(phnum));
+        }
+        let table = usize::try_from(phoff)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(table_size)?))
+            .filter(|r| r.end <= file.len())
+            .ok_or(ElfError::ProgramHeadersOutsideFile)?;
+        let phdrs = file[table]
+            .chunks_exact(PHDR_SIZE)
+            .map(Phdr::read)
+            .collect();
+        Ok(Headers {
+            e_type,
+            entry: u64_at(file, 24),
+            phoff,
+            phdrs,
+        })
     }
 
-    // Choose the bias, then place every segment inside user space.
-    let lowest = page_down(loads[0].1.p_vaddr);
-    let load_bias = match kind {
-        ElfKind::Exec => 0,
-        ElfKind::StaticPie => ET_DYN_BASE.wrapping_sub(lowest),
-    };
-    let mut segments = Vec::with_capacity(loads.len());
-    for &(index, p) in &loads {
-        let vaddr = match kind {
-            ElfKind::Exec => Some(p.p_vaddr),
-            // Cannot underflow: `lowest` is at or below every p_vaddr.
-            ElfKind::StaticPie => (p.p_vaddr - lowest).checked_add(ET_DYN_BASE),
-        }
-        .filter(|&v| v >= USER_START)
-        .ok_or(ElfError::SegmentOutsideUserSpace(index))?;
-        match vaddr.checked_add(p.p_memsz) {
-            Some(end) if end <= USER_END => {}
-            _ => return Err(ElfError::SegmentOutsideUserSpace(index)),
-        }
-        segments.push(LoadSegment {
-            vaddr,
-            mem_size: p.p_memsz,
-            file_offset: p.p_offset,
-            file_size: p.p_filesz,
-            perms: Perms::from_flags(p.p_flags),
-        });
+    /// Whether the file has a `PT_INTERP` header.
+    fn has_interpreter(&self) -> bool {
+        self.phdrs.iter().any(|p| p.p_type == PT_INTERP)
     }
-    let contains = |addr: u64, len: u64| {
-        segments
+
+    /// The path the first `PT_INTERP` names (Linux uses the first), up to
+    /// its first NUL, with Linux's checks: 2 to [`PATH_MAX`] bytes inside
+    /// the file, the last one a NUL.
+    fn interpreter(&self, file: &[u8]) -> Result<Option<Vec<u8>>, ElfError> {
+        let Some(p) = self.phdrs.iter().find(|p| p.p_type == PT_INTERP) else {
+            return Ok(None);
+        };
+        if !(2..=PATH_MAX).contains(&p.p_filesz) {
+            return Err(ElfError::BadInterpreterPathSize(p.p_filesz));
+        }
+        let bytes = usize::try_from(p.p_offset)
+            .ok()
+            .and_then(|start| file.get(start..start.checked_add(p.p_filesz as usize)?))
+            .ok_or(ElfError::InterpreterPathOutsideFile)?;
+        if bytes.last() != Some(&0) {
+            return Err(ElfError::InterpreterPathNotTerminated);
+        }
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        Ok(Some(bytes[..end].to_vec()))
+    }
+
+    /// Validates the `PT_LOAD` segments and places them as `kind` says:
+    /// at their link addresses, or with the lowest page at [`ET_DYN_BASE`]
+    /// or [`INTERP_BASE`].
+    fn plan(
+        &self,
+        file: &[u8],
+        kind: ElfKind,
+        interpreter: Option<Vec<u8>>,
+    ) -> Result<LoadPlan, ElfError> {
+        let phdrs = &self.phdrs;
+        // Validate every PT_LOAD on its own, at its link address.
+        let mut loads: Vec<(usize, Phdr)> = Vec::new();
+        for (index, p) in phdrs.iter().enumerate() {
+            if p.p_type != PT_LOAD {
+                continue;
+            }
+            if p.p_filesz > p.p_memsz {
+                return Err(ElfError::FileSizeExceedsMemSize(index));
+            }
+            match p.p_offset.checked_add(p.p_filesz) {
+                Some(end) if end <= file.len() as u64 => {}
+                _ => return Err(ElfError::SegmentOutsideFile(index)),
+            }
+            if p.p_vaddr.checked_add(p.p_memsz).is_none() {
+                return Err(ElfError::SegmentOutsideUserSpace(index));
+            }
+            if p.p_vaddr % PAGE_SIZE != p.p_offset % PAGE_SIZE {
+                return Err(ElfError::MisalignedSegment(index));
+            }
+            if p.p_memsz > 0 {
+                loads.push((index, *p));
+            }
+        }
+        if loads.is_empty() {
+            return Err(ElfError::NoLoadSegment);
+        }
+        loads.sort_by_key(|(_, p)| p.p_vaddr);
+        for pair in loads.windows(2) {
+            let ((a, pa), (b, pb)) = (pair[0], pair[1]);
+            if pa.p_vaddr + pa.p_memsz > pb.p_vaddr {
+                return Err(ElfError::SegmentsOverlap(a.min(b), a.max(b)));
+            }
+        }
+
+        // Choose the bias, then place every segment inside user space.
+        let lowest = page_down(loads[0].1.p_vaddr);
+        let base = match kind {
+            ElfKind::Exec => None,
+            ElfKind::Pie => Some(ET_DYN_BASE),
+            ElfKind::Interpreter => Some(INTERP_BASE),
+        };
+        let load_bias = base.map_or(0, |base| base.wrapping_sub(lowest));
+        let mut segments = Vec::with_capacity(loads.len());
+        for &(index, p) in &loads {
+            let vaddr = match base {
+                None => Some(p.p_vaddr),
+                // Cannot underflow: `lowest` is at or below every p_vaddr.
+                Some(base) => (p.p_vaddr - lowest).checked_add(base),
+            }
+            .filter(|&v| v >= USER_START)
+            .ok_or(ElfError::SegmentOutsideUserSpace(index))?;
+            match vaddr.checked_add(p.p_memsz) {
+                Some(end) if end <= USER_END => {}
+                _ => return Err(ElfError::SegmentOutsideUserSpace(index)),
+            }
+            segments.push(LoadSegment {
+                vaddr,
+                mem_size: p.p_memsz,
+                file_offset: p.p_offset,
+                file_size: p.p_filesz,
+                perms: Perms::from_flags(p.p_flags),
+            });
+        }
+        let contains = |addr: u64, len: u64| {
+            segments
+                .iter()
+                .any(|s| addr >= s.vaddr && addr.checked_add(len).is_some_and(|e| e <= s.end()))
+        };
+
+        let entry = self.entry.wrapping_add(load_bias);
+        if !contains(entry, 1) {
+            return Err(ElfError::EntryOutsideSegments);
+        }
+
+        // AT_PHDR: PT_PHDR if the binary has one, else where the PT_LOAD
+        // that holds the table in the file puts it in memory (as Linux
+        // does).
+        let table_size = (phdrs.len() * PHDR_SIZE) as u64;
+        let phdr = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
+            Some(p) => Some(p.p_vaddr.wrapping_add(load_bias)),
+            None => segments.iter().find_map(|s| {
+                let in_file = self.phoff >= s.file_offset
+                    && self.phoff + table_size <= s.file_offset + s.file_size;
+                in_file.then(|| s.vaddr + (self.phoff - s.file_offset))
+            }),
+        }
+        .filter(|&addr| contains(addr, table_size));
+        let phdr = match (phdr, kind) {
+            (Some(addr), _) => addr,
+            (None, ElfKind::Interpreter) => 0,
+            (None, _) => return Err(ElfError::ProgramHeadersNotLoaded),
+        };
+
+        let brk_start = page_up(segments.iter().map(LoadSegment::end).max().unwrap_or(0));
+        let exec_stack = phdrs
             .iter()
-            .any(|s| addr >= s.vaddr && addr.checked_add(len).is_some_and(|e| e <= s.end()))
+            .find(|p| p.p_type == PT_GNU_STACK)
+            .is_some_and(|p| p.p_flags & PF_X != 0);
+
+        Ok(LoadPlan {
+            kind,
+            load_bias,
+            segments,
+            entry,
+            phdr,
+            phent: PHDR_SIZE as u64,
+            phnum: phdrs.len() as u64,
+            brk_start,
+            exec_stack,
+            interpreter,
+        })
+    }
+}
+
+/// Validates an x86-64 Linux executable and plans its loading; a
+/// dynamically linked one's plan names its interpreter.
+pub fn parse(file: &[u8]) -> Result<LoadPlan, ElfError> {
+    let headers = Headers::read(file)?;
+    let kind = match headers.e_type {
+        ET_EXEC => ElfKind::Exec,
+        _ => ElfKind::Pie,
     };
+    let interpreter = headers.interpreter(file)?;
+    headers.plan(file, kind, interpreter)
+}
 
-    let entry = e_entry.wrapping_add(load_bias);
-    if !contains(entry, 1) {
-        return Err(ElfError::EntryOutsideSegments);
+/// Why a program's ELF interpreter cannot be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterpreterError {
+    /// It is not a loadable x86-64 ELF file (the error says why).
+    Elf(ElfError),
+    /// It is not a shared object (`ET_DYN`) but this ELF type. (Linux
+    /// would also map an `ET_EXEC` interpreter at its link addresses;
+    /// every real one is `ET_DYN`, placed where nothing else is.)
+    NotShared(u16),
+    /// It names an interpreter itself (`PT_INTERP`).
+    HasInterpreter,
+    /// Its segments span more than [`INTERP_BASE`]..[`INTERP_END`].
+    TooLarge,
+    /// The program (an `ET_EXEC` linked that high) occupies pages of the
+    /// interpreter's place.
+    Overlaps,
+}
+
+impl InterpreterError {
+    /// The error number execve reports, Linux's: `EIO` for a file shorter
+    /// than an ELF header (its short read), `ENOMEM` when there is no room
+    /// for the interpreter (what its failing mmap gives), else `ELIBBAD`
+    /// (not a usable interpreter: "corrupted shared library").
+    pub const fn errno(self) -> Errno {
+        match self {
+            InterpreterError::Elf(ElfError::TooShort) => Errno::EIO,
+            InterpreterError::TooLarge | InterpreterError::Overlaps => Errno::ENOMEM,
+            _ => Errno::ELIBBAD,
+        }
     }
+}
 
-    // AT_PHDR: PT_PHDR if the binary has one, else where the PT_LOAD that
-    // holds the table in the file puts it in memory (as Linux does).
-    let phdr = match phdrs.iter().find(|p| p.p_type == PT_PHDR) {
-        Some(p) => Some(p.p_vaddr.wrapping_add(load_bias)),
-        None => segments.iter().find_map(|s| {
-            let in_file = e_phoff >= s.file_offset
-                && e_phoff + table_size as u64 <= s.file_offset + s.file_size;
-            in_file.then(|| s.vaddr + (e_phoff - s.file_offset))
-        }),
+impl fmt::Display for InterpreterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            InterpreterError::Elf(e) => write!(f, "{e}"),
+            InterpreterError::NotShared(t) => {
+                write!(f, "ELF type {t} is not a shared object (ET_DYN)")
+            }
+            InterpreterError::HasInterpreter => {
+                write!(f, "it names an interpreter itself (PT_INTERP)")
+            }
+            InterpreterError::TooLarge => write!(
+                f,
+                "its segments do not fit between {INTERP_BASE:#x} and {INTERP_END:#x}"
+            ),
+            InterpreterError::Overlaps => {
+                write!(f, "the program occupies its place at {INTERP_BASE:#x}")
+            }
+        }
     }
-    .filter(|&addr| contains(addr, table_size as u64))
-    .ok_or(ElfError::ProgramHeadersNotLoaded)?;
+}
 
-    let brk_start = page_up(segments.iter().map(LoadSegment::end).max().unwrap_or(0));
-    let exec_stack = phdrs
-        .iter()
-        .find(|p| p.p_type == PT_GNU_STACK)
-        .is_some_and(|p| p.p_flags & PF_X != 0);
-
-    Ok(LoadPlan {
-        kind,
-        load_bias,
-        segments,
-        entry,
-        phdr,
-        phent: PHDR_SIZE as u64,
-        phnum: u64::from(phnum),
-        brk_start,
-        exec_stack,
-    })
+/// Validates the ELF interpreter `program` asks for and plans its loading
+/// at [`INTERP_BASE`]: an x86-64 `ET_DYN` without `PT_INTERP`, whose
+/// segments fit below [`INTERP_END`] and share no page with the program's.
+pub fn parse_interpreter(file: &[u8], program: &LoadPlan) -> Result<LoadPlan, InterpreterError> {
+    // Linux reads a whole ELF header before it looks at the magic.
+    if file.len() < EHDR_SIZE {
+        return Err(InterpreterError::Elf(ElfError::TooShort));
+    }
+    let headers = Headers::read(file).map_err(InterpreterError::Elf)?;
+    if headers.e_type != ET_DYN {
+        return Err(InterpreterError::NotShared(headers.e_type));
+    }
+    if headers.has_interpreter() {
+        return Err(InterpreterError::HasInterpreter);
+    }
+    let plan = headers
+        .plan(file, ElfKind::Interpreter, None)
+        .map_err(|e| match e {
+            // Placed at INTERP_BASE, only its size can leave user space.
+            ElfError::SegmentOutsideUserSpace(_) => InterpreterError::TooLarge,
+            e => InterpreterError::Elf(e),
+        })?;
+    let span = plan.span();
+    if span.end > INTERP_END {
+        return Err(InterpreterError::TooLarge);
+    }
+    let overlaps = |pages: Range<u64>| pages.start < span.end && span.start < pages.end;
+    if program.segments.iter().any(|s| overlaps(s.page_range())) {
+        return Err(InterpreterError::Overlaps);
+    }
+    Ok(plan)
 }
 
 /// Linux's `BINPRM_BUF_SIZE`: how much of a file execve looks at for `#!`.
@@ -720,7 +942,8 @@ mod tests {
     fn static_pie_plan_is_biased() {
         let f = pie_image();
         let plan = parse(&f).unwrap();
-        assert_eq!(plan.kind, ElfKind::StaticPie);
+        assert_eq!(plan.kind, ElfKind::Pie);
+        assert_eq!(plan.interpreter, None);
         assert_eq!(plan.load_bias, ET_DYN_BASE);
         assert_eq!(plan.load_bias % PAGE_SIZE, 0);
         assert_eq!(plan.entry, ET_DYN_BASE + 0x1040);
@@ -808,20 +1031,241 @@ mod tests {
         assert_eq!(parse(&f), Err(ElfError::ProgramHeadersOutsideFile));
     }
 
+    /// Where the dynamic test images keep their `PT_INTERP` bytes.
+    const INTERP_AT: u64 = 0x300;
+
+    /// A `PT_INTERP` header for `len` bytes at `offset`.
+    fn pt_interp(offset: u64, len: u64) -> Ph {
+        Ph {
+            p_type: PT_INTERP,
+            flags: PF_R,
+            offset,
+            vaddr: offset,
+            filesz: len,
+            memsz: len,
+        }
+    }
+
+    /// A dynamically linked program of type `e_type`, linked at 0x400000
+    /// for ET_EXEC and 0 for a PIE, whose `PT_INTERP` holds `path` (give
+    /// the NUL) at [`INTERP_AT`].
+    fn dynamic_image(e_type: u16, path: &[u8]) -> Vec<u8> {
+        let link = if e_type == ET_EXEC { 0x400000 } else { 0 };
+        let mut f = image(
+            e_type,
+            link + 0x1000,
+            &[
+                pt_interp(INTERP_AT, path.len() as u64),
+                load(PF_R | PF_X, 0, link, 0x1100, 0x1100),
+            ],
+            0x1100,
+        );
+        let at = INTERP_AT as usize;
+        f[at..at + path.len()].copy_from_slice(path);
+        f
+    }
+
+    const LD_SO: &[u8] = b"/lib64/ld-linux-x86-64.so.2";
+
+    fn with_nul(path: &[u8]) -> Vec<u8> {
+        let mut v = path.to_vec();
+        v.push(0);
+        v
+    }
+
     #[test]
-    fn dynamic_binaries_are_refused_by_name() {
+    fn dynamic_programs_name_their_interpreter() {
+        let plan = parse(&dynamic_image(ET_DYN, &with_nul(LD_SO))).unwrap();
+        assert_eq!(plan.kind, ElfKind::Pie);
+        assert_eq!(plan.interpreter.as_deref(), Some(LD_SO));
+        assert_eq!(plan.load_bias, ET_DYN_BASE);
+        assert_eq!(plan.entry, ET_DYN_BASE + 0x1000);
+        // `gcc -no-pie`: a dynamically linked ET_EXEC.
+        let plan = parse(&dynamic_image(ET_EXEC, &with_nul(LD_SO))).unwrap();
+        assert_eq!(plan.kind, ElfKind::Exec);
+        assert_eq!(plan.interpreter.as_deref(), Some(LD_SO));
+        assert_eq!(plan.entry, 0x401000);
+        // The path ends at its first NUL, as Linux reads it (a C string).
+        let plan = parse(&dynamic_image(ET_DYN, b"/lib/ld.so\0junk\0")).unwrap();
+        assert_eq!(plan.interpreter.as_deref(), Some(&b"/lib/ld.so"[..]));
+    }
+
+    #[test]
+    fn the_first_pt_interp_counts() {
+        let mut f = image(
+            ET_DYN,
+            0x1000,
+            &[
+                pt_interp(INTERP_AT, 4),
+                pt_interp(INTERP_AT + 8, 4),
+                load(PF_R | PF_X, 0, 0, 0x1100, 0x1100),
+            ],
+            0x1100,
+        );
+        let at = INTERP_AT as usize;
+        f[at..at + 12].copy_from_slice(b"/l1\0\0\0\0\0/l2\0");
+        assert_eq!(parse(&f).unwrap().interpreter.as_deref(), Some(&b"/l1"[..]));
+    }
+
+    #[test]
+    fn bad_interpreter_paths_are_refused_precisely() {
+        assert_eq!(
+            parse(&dynamic_image(ET_DYN, b"\0")),
+            Err(ElfError::BadInterpreterPathSize(1))
+        );
+        assert_eq!(
+            parse(&dynamic_image(ET_DYN, b"/lib/ld.so")),
+            Err(ElfError::InterpreterPathNotTerminated)
+        );
+        assert_eq!(
+            ElfError::InterpreterPathNotTerminated.errno(),
+            Errno::ENOEXEC
+        );
+        // Longer than PATH_MAX (the bytes need not exist for that check).
+        let mut f = dynamic_image(ET_DYN, &with_nul(LD_SO));
+        let size_at = 64 + 32;
+        f[size_at..size_at + 8].copy_from_slice(&(PATH_MAX + 1).to_le_bytes());
+        assert_eq!(parse(&f), Err(ElfError::BadInterpreterPathSize(4097)));
+        // PATH_MAX itself is allowed, if the file holds it.
+        f[size_at..size_at + 8].copy_from_slice(&PATH_MAX.to_le_bytes());
+        assert_eq!(parse(&f), Err(ElfError::InterpreterPathOutsideFile));
+        assert_eq!(ElfError::InterpreterPathOutsideFile.errno(), Errno::EIO);
+        f.resize(INTERP_AT as usize + PATH_MAX as usize, 0);
+        assert_eq!(parse(&f).unwrap().interpreter.as_deref(), Some(LD_SO));
+        // An offset that wraps around.
+        let mut f = dynamic_image(ET_DYN, &with_nul(LD_SO));
+        f[64 + 8..64 + 16].copy_from_slice(&(u64::MAX - 2).to_le_bytes());
+        assert_eq!(parse(&f), Err(ElfError::InterpreterPathOutsideFile));
+        for error in [
+            ElfError::BadInterpreterPathSize(1),
+            ElfError::InterpreterPathOutsideFile,
+            ElfError::InterpreterPathNotTerminated,
+        ] {
+            assert!(alloc::format!("{error}").contains("PT_INTERP"));
+        }
+    }
+
+    /// An ld.so-like interpreter: ET_DYN linked at 0, no `PT_PHDR`, the
+    /// headers inside the first segment, text and data after it.
+    fn interpreter_image() -> Vec<u8> {
+        image(
+            ET_DYN,
+            0x1040,
+            &[
+                load(PF_R, 0, 0, 0x800, 0x800),
+                load(PF_R | PF_X, 0x1000, 0x1000, 0x800, 0x800),
+                load(PF_R | PF_W, 0x1800, 0x2800, 0x80, 0x1000),
+                other(PT_GNU_STACK, PF_R | PF_W),
+            ],
+            0x1880,
+        )
+    }
+
+    fn program() -> LoadPlan {
+        parse(&dynamic_image(ET_DYN, &with_nul(LD_SO))).unwrap()
+    }
+
+    #[test]
+    fn interpreters_are_placed_at_interp_base() {
+        let plan = parse_interpreter(&interpreter_image(), &program()).unwrap();
+        assert_eq!(plan.kind, ElfKind::Interpreter);
+        assert_eq!(plan.load_bias, INTERP_BASE);
+        assert_eq!(plan.entry, INTERP_BASE + 0x1040);
+        assert_eq!(plan.phdr, INTERP_BASE + 64);
+        assert_eq!(plan.interpreter, None);
+        assert_eq!(plan.span(), INTERP_BASE..INTERP_BASE + 0x4000);
+        assert!(plan.segments[1].perms.exec);
+        // Linux does not ask that an interpreter's headers be loaded.
         let f = image(
             ET_DYN,
-            0x100,
-            &[
-                other(PT_INTERP, PF_R),
-                load(PF_R | PF_X, 0, 0, 0x200, 0x200),
-            ],
-            0x200,
+            0x1000,
+            &[load(PF_R | PF_X, 0x1000, 0x1000, 0x100, 0x100)],
+            0x1100,
         );
-        assert_eq!(parse(&f), Err(ElfError::Dynamic));
-        assert!(alloc::format!("{}", ElfError::Dynamic).contains("static"));
-        assert_eq!(ElfError::Dynamic.errno(), Errno::ENOEXEC);
+        let plan = parse_interpreter(&f, &program()).unwrap();
+        assert_eq!(plan.phdr, 0);
+        // Its lowest page goes at INTERP_BASE; AT_BASE is the bias.
+        assert_eq!(plan.entry, INTERP_BASE);
+        assert_eq!(plan.load_bias, INTERP_BASE - 0x1000);
+        // The place is free below every program and the mmap area, above
+        // a PIE, and below the stack at the top of user space.
+        const { assert!(ET_DYN_BASE < INTERP_BASE && INTERP_END < USER_END) };
+    }
+
+    #[test]
+    fn unusable_interpreters_are_elibbad() {
+        let program = program();
+        let bad = |f: &[u8]| parse_interpreter(f, &program);
+        // Shorter than an ELF header: Linux's short read.
+        let short = bad(b"#!/bin/sh\n");
+        assert_eq!(short, Err(InterpreterError::Elf(ElfError::TooShort)));
+        assert_eq!(short.unwrap_err().errno(), Errno::EIO);
+        let mut text = b"#!/bin/sh\n".repeat(10);
+        assert_eq!(bad(&text), Err(InterpreterError::Elf(ElfError::BadMagic)));
+        text.truncate(64);
+        assert_eq!(bad(&text), Err(InterpreterError::Elf(ElfError::BadMagic)));
+        let mut f = interpreter_image();
+        f[16] = ET_EXEC as u8;
+        assert_eq!(bad(&f), Err(InterpreterError::NotShared(ET_EXEC)));
+        f[16] = 1; // ET_REL
+        assert_eq!(
+            bad(&f),
+            Err(InterpreterError::Elf(ElfError::NotExecutable(1)))
+        );
+        assert_eq!(
+            bad(&dynamic_image(ET_DYN, &with_nul(LD_SO))),
+            Err(InterpreterError::HasInterpreter)
+        );
+        let mut f = interpreter_image();
+        set_phdr_vaddr(&mut f, 0, 0x10);
+        assert_eq!(
+            bad(&f),
+            Err(InterpreterError::Elf(ElfError::MisalignedSegment(0)))
+        );
+        for error in [
+            InterpreterError::Elf(ElfError::BadMagic),
+            InterpreterError::NotShared(2),
+            InterpreterError::HasInterpreter,
+        ] {
+            assert_eq!(error.errno(), Errno::ELIBBAD);
+        }
+        assert!(alloc::format!("{}", InterpreterError::NotShared(2)).contains("ET_DYN"));
+    }
+
+    #[test]
+    fn interpreters_without_room_are_enomem() {
+        let program = program();
+        let sized = |memsz: u64| {
+            let f = image(
+                ET_DYN,
+                0x100,
+                &[load(PF_R | PF_X, 0, 0, 0x200, memsz)],
+                0x200,
+            );
+            parse_interpreter(&f, &program)
+        };
+        let room = INTERP_END - INTERP_BASE;
+        assert!(sized(room).is_ok());
+        assert_eq!(sized(room + 1), Err(InterpreterError::TooLarge));
+        // Past the end of user space, and wrapping around.
+        assert_eq!(
+            sized(USER_END - INTERP_BASE + 1),
+            Err(InterpreterError::TooLarge)
+        );
+        assert_eq!(sized(u64::MAX), Err(InterpreterError::TooLarge));
+        assert_eq!(InterpreterError::TooLarge.errno(), Errno::ENOMEM);
+
+        // An ET_EXEC linked where the interpreter goes (its last page is
+        // the interpreter's first).
+        let mut low = program.clone();
+        low.segments[0].vaddr = INTERP_BASE - 0x1000;
+        low.segments[0].mem_size = 0x1001;
+        let f = interpreter_image();
+        assert_eq!(parse_interpreter(&f, &low), Err(InterpreterError::Overlaps));
+        assert_eq!(InterpreterError::Overlaps.errno(), Errno::ENOMEM);
+        // Ending right below it is fine.
+        low.segments[0].mem_size = 0x1000;
+        assert!(parse_interpreter(&f, &low).is_ok());
     }
 
     #[test]

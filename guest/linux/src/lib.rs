@@ -12,8 +12,9 @@
 //!   the Markdown coverage table we publish.
 //! * [`errno`]: the Linux error numbers ([`Errno`]) and the return
 //!   convention (a syscall returns `isize`, `-errno` on failure).
-//! * [`elf`]: validation of static Linux ELF executables (`ET_EXEC` and
-//!   static-PIE `ET_DYN`) into a [`LoadPlan`], and `#!` script detection.
+//! * [`elf`]: validation of Linux ELF executables (`ET_EXEC` and PIE
+//!   `ET_DYN`, static or naming their ELF interpreter) and of interpreters
+//!   into [`LoadPlan`]s, and `#!` script detection.
 //! * [`support`]: what the kernel implements, call by call, and the
 //!   published coverage table generated from it.
 //! * [`stack`]: the initial process stack (argc, argv, envp, auxv, strings)

@@ -64,8 +64,12 @@ pub mod at {
     pub const SECURE: u64 = 23;
     /// Address of 16 random bytes.
     pub const RANDOM: u64 = 25;
+    /// More CPU capabilities (x86: ring-3 `MWAIT`, `FSGSBASE`).
+    pub const HWCAP2: u64 = 26;
     /// Address of the executed file name.
     pub const EXECFN: u64 = 31;
+    /// The least stack a signal handler needs (`sysconf(_SC_MINSIGSTKSZ)`).
+    pub const MINSIGSTKSZ: u64 = 51;
 }
 
 /// Default limit on the total size of argv and envp (strings, their NULs
@@ -74,7 +78,7 @@ pub const DEFAULT_ARG_LIMIT: usize = 128 * 1024;
 /// Linux's `USER_HZ`, reported as `AT_CLKTCK`.
 pub const CLOCK_TICKS: u64 = 100;
 /// Number of auxv pairs on the stack, `AT_NULL` included.
-pub const AUX_ENTRIES: usize = 18;
+pub const AUX_ENTRIES: usize = 20;
 /// The platform string reported as `AT_PLATFORM`.
 pub const PLATFORM: &[u8] = b"x86_64";
 
@@ -87,36 +91,54 @@ pub struct AuxInfo {
     pub phent: u64,
     /// `AT_PHNUM`.
     pub phnum: u64,
-    /// `AT_ENTRY`.
+    /// `AT_ENTRY`: the program's entry, even when its interpreter runs
+    /// first.
     pub entry: u64,
+    /// `AT_BASE`: where the ELF interpreter is loaded (its load bias), 0
+    /// without one.
+    pub base: u64,
     /// `AT_HWCAP`: CPUID leaf 1 EDX, as Linux reports on x86.
     pub hwcap: u64,
+    /// `AT_MINSIGSTKSZ`: the most stack the kernel's signal frame takes.
+    pub min_signal_stack: u64,
 }
 
 impl AuxInfo {
-    /// The program's values from its load plan, with the CPU's `hwcap`.
-    pub fn new(plan: &LoadPlan, hwcap: u64) -> AuxInfo {
+    /// The values of `program`'s load plan and, for a dynamically linked
+    /// program, of its `interpreter`'s, with the CPU's `hwcap` and the
+    /// size of the kernel's signal frame.
+    pub fn new(
+        program: &LoadPlan,
+        interpreter: Option<&LoadPlan>,
+        hwcap: u64,
+        min_signal_stack: u64,
+    ) -> AuxInfo {
         AuxInfo {
-            phdr: plan.phdr,
-            phent: plan.phent,
-            phnum: plan.phnum,
-            entry: plan.entry,
+            phdr: program.phdr,
+            phent: program.phent,
+            phnum: program.phnum,
+            entry: program.entry,
+            base: interpreter.map_or(0, |i| i.load_bias),
             hwcap,
+            min_signal_stack,
         }
     }
 
     /// The auxiliary vector, in Linux's order, given the addresses of the
     /// random bytes, the file name and the platform string; ends with
-    /// `AT_NULL`. Identity is root's; there is no interpreter (`AT_BASE` 0).
+    /// `AT_NULL`. Identity is root's; `AT_HWCAP2` is 0 (no ring-3 `MWAIT`,
+    /// `FSGSBASE` not enabled for user mode). There is no vDSO
+    /// (`AT_SYSINFO_EHDR`): libc then makes real system calls.
     pub fn entries(&self, random: u64, execfn: u64, platform: u64) -> [(u64, u64); AUX_ENTRIES] {
         [
+            (at::MINSIGSTKSZ, self.min_signal_stack),
             (at::HWCAP, self.hwcap),
             (at::PAGESZ, PAGE_SIZE),
             (at::CLKTCK, CLOCK_TICKS),
             (at::PHDR, self.phdr),
             (at::PHENT, self.phent),
             (at::PHNUM, self.phnum),
-            (at::BASE, 0),
+            (at::BASE, self.base),
             (at::FLAGS, 0),
             (at::ENTRY, self.entry),
             (at::UID, 0),
@@ -125,6 +147,7 @@ impl AuxInfo {
             (at::EGID, 0),
             (at::SECURE, 0),
             (at::RANDOM, random),
+            (at::HWCAP2, 0),
             (at::EXECFN, execfn),
             (at::PLATFORM, platform),
             (at::NULL, 0),
@@ -254,7 +277,9 @@ mod tests {
             phent: 56,
             phnum: 7,
             entry: 0x401234,
+            base: 0x7f00_0000_0000,
             hwcap: 0x178b_fbff,
+            min_signal_stack: 1200,
         }
     }
 
@@ -336,7 +361,9 @@ mod tests {
         assert_eq!(p.argv, argv.map(<[u8]>::to_vec));
         assert_eq!(p.envp, envp.map(<[u8]>::to_vec));
         assert_eq!(p.auxv.last(), Some(&(at::NULL, 0)));
-        assert_eq!(p.auxv.len(), 18);
+        assert_eq!(p.auxv.len(), AUX_ENTRIES);
+        // Linux's order: the architecture's entries first.
+        assert_eq!(p.auxv[0], (at::MINSIGSTKSZ, 1200));
         assert_eq!(aux_value(&p, at::PHDR), 0x400040);
         assert_eq!(aux_value(&p, at::PHENT), 56);
         assert_eq!(aux_value(&p, at::PHNUM), 7);
@@ -344,8 +371,9 @@ mod tests {
         assert_eq!(aux_value(&p, at::ENTRY), 0x401234);
         assert_eq!(aux_value(&p, at::HWCAP), 0x178b_fbff);
         assert_eq!(aux_value(&p, at::CLKTCK), 100);
+        assert_eq!(aux_value(&p, at::BASE), 0x7f00_0000_0000);
         for key in [
-            at::BASE,
+            at::HWCAP2,
             at::FLAGS,
             at::UID,
             at::EUID,
@@ -465,9 +493,9 @@ mod tests {
     }
 
     #[test]
-    fn aux_info_from_a_load_plan() {
-        let plan = LoadPlan {
-            kind: crate::elf::ElfKind::StaticPie,
+    fn aux_info_from_load_plans() {
+        let program = LoadPlan {
+            kind: crate::elf::ElfKind::Pie,
             load_bias: 0x5555_5555_4000,
             segments: Vec::new(),
             entry: 0x5555_5555_5040,
@@ -476,16 +504,37 @@ mod tests {
             phnum: 9,
             brk_start: 0x5555_5555_8000,
             exec_stack: false,
+            interpreter: Some(b"/lib64/ld-linux-x86-64.so.2".to_vec()),
         };
-        let a = AuxInfo::new(&plan, 7);
+        let interpreter = LoadPlan {
+            kind: crate::elf::ElfKind::Interpreter,
+            load_bias: 0x7f00_0000_0000,
+            entry: 0x7f00_0000_1040,
+            phdr: 0x7f00_0000_0040,
+            phnum: 11,
+            interpreter: None,
+            ..program.clone()
+        };
+        let expected = AuxInfo {
+            phdr: 0x5555_5555_4040,
+            phent: 56,
+            phnum: 9,
+            entry: 0x5555_5555_5040,
+            base: 0x7f00_0000_0000,
+            hwcap: 7,
+            min_signal_stack: 1200,
+        };
+        // The program's headers and entry; the interpreter's base.
         assert_eq!(
-            a,
+            AuxInfo::new(&program, Some(&interpreter), 7, 1200),
+            expected
+        );
+        let without = AuxInfo::new(&program, None, 7, 1200);
+        assert_eq!(
+            without,
             AuxInfo {
-                phdr: 0x5555_5555_4040,
-                phent: 56,
-                phnum: 9,
-                entry: 0x5555_5555_5040,
-                hwcap: 7
+                base: 0,
+                ..expected
             }
         );
     }

@@ -352,7 +352,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::execve,
         Support::Partial(
-            "executables of the tmpfs (an execute bit needed) and /proc/PID/exe (the program that process runs); #! scripts, up to 4 interpreters deep (ELOOP beyond); static ELF only (no dynamic loader); the process's name (comm) becomes argv[0]'s base name, not the executable's as on Linux",
+            "executables of the tmpfs (an execute bit needed) and /proc/PID/exe (the program that process runs); #! scripts, up to 4 interpreters deep (ELOOP beyond); static and dynamically linked ELF programs (PT_INTERP: the interpreter, e.g. glibc's ld.so, is read from the file system, loaded at 0x7f0000000000 and entered with AT_BASE, AT_ENTRY and AT_PHDR set; as Linux: a missing one ENOENT, not executable EACCES, shorter than an ELF header EIO, not a valid ELF ELIBBAD, a bad PT_INTERP ENOEXEC or EIO; unlike Linux, an interpreter that is not ET_DYN or has PT_INTERP itself is ELIBBAD); the process's name (comm) becomes argv[0]'s base name, not the executable's as on Linux",
         ),
     ),
     (
