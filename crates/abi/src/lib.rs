@@ -8,9 +8,10 @@
 //! # Entering a guest
 //!
 //! The VMM loads the image's `PT_LOAD` segments at their physical addresses
-//! ([`layout::IMAGE_MIN_PHYS`] or above), builds the early page tables
-//! described in [`layout`], writes a [`BootInfo`] and enters the image's
-//! 64-bit entry point directly: long mode, paging on, interrupts off,
+//! ([`layout::IMAGE_MIN_PHYS`] or above), builds the kernel's page tables
+//! described in [`layout`] (final: the guest keeps them), writes a
+//! [`BootInfo`] and enters the image's 64-bit entry point directly: long
+//! mode, paging on, interrupts off,
 //! `CS` = [`layout::GDT_CODE_SELECTOR`], `DS`/`ES`/`SS` = [`layout::GDT_DATA_SELECTOR`],
 //! `EFER.NXE` set, `RDI` = guest-physical address of the [`BootInfo`].
 //! There is no firmware, no real mode and no device probing.
@@ -27,7 +28,7 @@
 
 /// Version of this contract. A guest refuses boot info of another version,
 /// and the VMM refuses an image that declares one it does not speak.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// The ELF note that marks a Vessel guest image and says which version of
 /// this contract it speaks: name [`note::NAME`], type [`note::ABI_VERSION_TYPE`],
@@ -47,17 +48,26 @@ pub mod layout {
     /// the image's code and data run at `KERNEL_VIRT_BASE + physical address`
     /// (the top 2 GiB of the address space, x86-64's kernel code model).
     pub const KERNEL_VIRT_BASE: u64 = 0xffff_ffff_8000_0000;
-    /// Size of the kernel-image window mapped at entry: the first 1 GiB of
-    /// guest-physical memory (or less, if the guest has less).
+    /// Size of the kernel-image window: the image must lie in the first
+    /// 1 GiB of guest-physical memory. At entry the window maps the image's
+    /// pages only, 4 KiB pages with the rights of their `PT_LOAD` segments
+    /// (`PF_W`: writable, no `PF_X`: no-execute; a page two segments share
+    /// has both rights), global.
     pub const KERNEL_WINDOW_SIZE: u64 = 1 << 30;
     /// Virtual address of physical address 0 in the direct map, which maps
-    /// all guest memory, read-write, at entry.
+    /// all guest RAM at entry: read-write, no-execute, global, in 2 MiB pages
+    /// except in the 2 MiB chunks the image spans, mapped in 4 KiB pages with
+    /// the image's own pages read-only (no writable alias of its code).
+    ///
+    /// These tables (in the boot-data area, which the guest must keep) are
+    /// final: the guest may use them as its kernel tables, changing what it
+    /// needs (e.g. unmapping guard pages) rather than building its own.
     pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
     /// The lowest physical address an image segment may occupy. Memory below
     /// it holds the VMM's boot structures (GDT, page tables, boot info,
     /// arguments) and is reserved in the memory map.
     pub const IMAGE_MIN_PHYS: u64 = 0x20_0000;
-    /// Granularity of guest memory sizes (the early page tables use 2 MiB pages).
+    /// Granularity of guest memory sizes (the direct map uses 2 MiB pages).
     pub const MEMORY_GRANULE: u64 = 0x20_0000;
     /// Code segment selector of the boot GDT (64-bit, ring 0).
     pub const GDT_CODE_SELECTOR: u16 = 0x08;

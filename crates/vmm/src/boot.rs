@@ -1,4 +1,4 @@
-//! Boot structures: the GDT, the early page tables, the memory map and the
+//! Boot structures: the GDT, the kernel page tables, the memory map and the
 //! [`BootInfo`] with its argument and environment strings.
 //!
 //! Everything lives below [`IMAGE_MIN_PHYS`] (2 MiB) at fixed addresses:
@@ -11,6 +11,7 @@
 //! | [`PDPT_KERNEL_ADDR`]  | PDPT of the kernel window (PML4 slot 511)       |
 //! | [`PD_KERNEL_ADDR`]    | PD of the kernel window (PDPT slot 510)         |
 //! | [`PD_DIRECT_ADDR`]    | PDs of the direct map, one 4 KiB page per GiB   |
+//! | [`PT_AREA_ADDR`]      | page tables of the 2 MiB chunks the image spans |
 //! | [`GDT_ADDR`]          | GDT: null, code (0x08), data (0x10)             |
 //! | [`BOOT_INFO_ADDR`]    | [`BootInfo`]                                    |
 //! | [`STRINGS_ADDR`]      | argument strings, then environment strings      |
@@ -19,15 +20,17 @@
 //! Only non-zero entries are written: guest memory starts zeroed, so a
 //! default-sized VM touches just a handful of pages here.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::mem::{offset_of, size_of};
 
 use vessel_abi::boot::{
     BOOT_INFO_MAGIC, Blob, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, StringList,
 };
-use vessel_abi::layout::{DIRECT_MAP_BASE, IMAGE_MIN_PHYS, KERNEL_VIRT_BASE, KERNEL_WINDOW_SIZE};
+use vessel_abi::layout::{DIRECT_MAP_BASE, IMAGE_MIN_PHYS, KERNEL_VIRT_BASE};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
 use crate::error::BootError;
+use crate::loader::ImageSegment;
 use crate::memory::RamRange;
 
 /// The PML4 (loaded into CR3).
@@ -41,11 +44,17 @@ pub const PD_KERNEL_ADDR: u64 = 0x4000;
 /// First PD of the direct map: the PD for physical GiB `n` is at
 /// `PD_DIRECT_ADDR + n * 0x1000`.
 pub const PD_DIRECT_ADDR: u64 = 0x5000;
+/// Number of direct-map PDs: physical addresses below this many GiB can be
+/// direct-mapped (bounds [`crate::memory::MAX_MEMORY`], plus the MMIO hole).
+pub const MAX_DIRECT_PDS: u64 = 66;
+/// First of the 4 KiB-page tables of the chunks the image spans (two per
+/// chunk: the kernel window's and the direct map's).
+pub const PT_AREA_ADDR: u64 = PD_DIRECT_ADDR + MAX_DIRECT_PDS * PAGE_4K;
 /// End of the page-table area.
 pub const PAGE_TABLES_END: u64 = 0x8_0000;
-/// Number of direct-map PDs that fit: physical addresses below this many GiB
-/// can be direct-mapped (bounds [`crate::memory::MAX_MEMORY`]).
-pub const MAX_DIRECT_PDS: u64 = (PAGE_TABLES_END - PD_DIRECT_ADDR) / 0x1000;
+/// Most 2 MiB chunks an image may span (a page table each in the kernel
+/// window and in the direct map).
+pub const MAX_IMAGE_CHUNKS: usize = ((PAGE_TABLES_END - PT_AREA_ADDR) / PAGE_4K / 2) as usize;
 /// The boot GDT (virtual address for GDTR: `DIRECT_MAP_BASE + GDT_ADDR`).
 pub const GDT_ADDR: u64 = 0x8_0000;
 /// The three GDT entries: null, 64-bit code, data.
@@ -65,6 +74,8 @@ pub const PTE_PRESENT: u64 = 1 << 0;
 pub const PTE_WRITABLE: u64 = 1 << 1;
 /// Page-table entry: 2 MiB page (in a PD).
 pub const PTE_HUGE: u64 = 1 << 7;
+/// Page-table entry: global (kept in the TLB when CR3 changes).
+pub const PTE_GLOBAL: u64 = 1 << 8;
 /// Page-table entry: no-execute.
 pub const PTE_NX: u64 = 1 << 63;
 /// Address bits of a page-table entry.
@@ -95,12 +106,36 @@ pub fn write_gdt(mem: &GuestMemoryMmap) -> Result<(), BootError> {
     write(mem, &bytes, GDT_ADDR)
 }
 
-/// Writes the early page tables for RAM `ranges`:
-/// * direct map: `DIRECT_MAP_BASE + p -> p` for all RAM, 2 MiB pages, RW, NX;
-/// * kernel window: `KERNEL_VIRT_BASE + p -> p` for the first
-///   `min(1 GiB, RAM)`, 2 MiB pages, RW, executable.
-pub fn write_page_tables(mem: &GuestMemoryMmap, ranges: &[RamRange]) -> Result<(), BootError> {
+/// Writes the kernel's page tables for RAM `ranges` and the loaded
+/// `image` (its segments), final as vessel-abi's contract describes them
+/// (the guest only unmaps its stacks' guard pages):
+/// * kernel window: `KERNEL_VIRT_BASE + p -> p` for the image's pages only,
+///   4 KiB pages with their segments' rights (a page two segments share
+///   gets both), nothing else;
+/// * direct map: `DIRECT_MAP_BASE + p -> p` for all RAM, read-write, 2 MiB
+///   pages, but 4 KiB pages in the chunks the image spans, where its pages
+///   are read-only (no writable alias of the kernel's code);
+///
+/// all global, no-execute except the image's executable segments. Building
+/// them here, natively, spares the guest the work (which an emulating
+/// hypervisor makes most of a unikernel's boot).
+pub fn write_page_tables(
+    mem: &GuestMemoryMmap,
+    ranges: &[RamRange],
+    image: &[ImageSegment],
+) -> Result<(), BootError> {
     let table = |addr: u64| addr | PTE_PRESENT | PTE_WRITABLE;
+    let pages = image_pages(image);
+    let chunks: BTreeSet<u64> = pages.keys().map(|page| page / PAGE_2M * PAGE_2M).collect();
+    if chunks.len() > MAX_IMAGE_CHUNKS {
+        return Err(BootError::ImageTooLargeForPageTables {
+            chunks: chunks.len(),
+            max: MAX_IMAGE_CHUNKS,
+        });
+    }
+    let mut page_tables = (PT_AREA_ADDR..PAGE_TABLES_END).step_by(PAGE_4K as usize);
+    let mut page_table = || page_tables.next().expect("room checked above");
+
     // PML4: slot 256 = direct map, slot 511 = kernel window.
     write_entries(
         mem,
@@ -115,21 +150,37 @@ pub fn write_page_tables(mem: &GuestMemoryMmap, ranges: &[RamRange]) -> Result<(
         &[table(PDPT_KERNEL_ADDR)],
     )?;
 
-    // Kernel window.
+    // Kernel window: the image's pages (below 1 GiB: the loader checks).
     write_entries(
         mem,
         PDPT_KERNEL_ADDR,
         pdpt_index(KERNEL_VIRT_BASE),
         &[table(PD_KERNEL_ADDR)],
     )?;
-    let low = ranges.first().map_or(0, |r| r.len);
-    let window = low.min(KERNEL_WINDOW_SIZE);
-    let leaves: Vec<u64> = (0..window / PAGE_2M)
-        .map(|i| (i * PAGE_2M) | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE)
-        .collect();
-    write_entries(mem, PD_KERNEL_ADDR, 0, &leaves)?;
+    for &chunk in &chunks {
+        let pt = page_table();
+        write_entries(mem, PD_KERNEL_ADDR, chunk / PAGE_2M, &[table(pt)])?;
+        let entries: Vec<u64> = (chunk..chunk + PAGE_2M)
+            .step_by(PAGE_4K as usize)
+            .map(|page| match pages.get(&page) {
+                Some(&(writable, executable)) => {
+                    let mut entry = page | PTE_PRESENT | PTE_GLOBAL;
+                    if writable {
+                        entry |= PTE_WRITABLE;
+                    }
+                    if !executable {
+                        entry |= PTE_NX;
+                    }
+                    entry
+                }
+                None => 0,
+            })
+            .collect();
+        write_entries(mem, pt, 0, &entries)?;
+    }
 
     // Direct map: one PD per GiB that holds RAM.
+    let direct = PTE_PRESENT | PTE_WRITABLE | PTE_NX | PTE_GLOBAL;
     for r in ranges {
         let mut p = r.start;
         while p < r.end() {
@@ -142,15 +193,47 @@ pub fn write_page_tables(mem: &GuestMemoryMmap, ranges: &[RamRange]) -> Result<(
             let pd = PD_DIRECT_ADDR + gib * PAGE_4K;
             let chunk_end = r.end().min((gib + 1) * GIB);
             write_entries(mem, PDPT_DIRECT_ADDR, gib, &[table(pd)])?;
-            let leaves: Vec<u64> = (p..chunk_end)
-                .step_by(PAGE_2M as usize)
-                .map(|a| a | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE | PTE_NX)
-                .collect();
+            let mut leaves = Vec::new();
+            for chunk in (p..chunk_end).step_by(PAGE_2M as usize) {
+                if !chunks.contains(&chunk) {
+                    leaves.push(chunk | direct | PTE_HUGE);
+                    continue;
+                }
+                let pt = page_table();
+                leaves.push(table(pt));
+                let entries: Vec<u64> = (chunk..chunk + PAGE_2M)
+                    .step_by(PAGE_4K as usize)
+                    .map(|page| {
+                        if pages.contains_key(&page) {
+                            page | (direct & !PTE_WRITABLE)
+                        } else {
+                            page | direct
+                        }
+                    })
+                    .collect();
+                write_entries(mem, pt, 0, &entries)?;
+            }
             write_entries(mem, pd, (p % GIB) / PAGE_2M, &leaves)?;
             p = chunk_end;
         }
     }
     Ok(())
+}
+
+/// The image's 4 KiB pages and their rights `(writable, executable)`: the
+/// union of those of the segments on the page.
+fn image_pages(image: &[ImageSegment]) -> BTreeMap<u64, (bool, bool)> {
+    let mut pages = BTreeMap::new();
+    for segment in image {
+        let first = segment.phys / PAGE_4K * PAGE_4K;
+        let end = (segment.phys + segment.len).div_ceil(PAGE_4K) * PAGE_4K;
+        for page in (first..end).step_by(PAGE_4K as usize) {
+            let rights: &mut (bool, bool) = pages.entry(page).or_default();
+            rights.0 |= segment.writable;
+            rights.1 |= segment.executable;
+        }
+    }
+    pages
 }
 
 fn pml4_index(va: u64) -> u64 {
@@ -454,20 +537,58 @@ mod tests {
         assert_eq!(pdpt_index(KERNEL_VIRT_BASE), 510);
     }
 
+    /// An image like vessel-rt's: text (RX), rodata (R), data + bss (RW),
+    /// the last sharing its first page with rodata's end.
+    fn image() -> [ImageSegment; 3] {
+        let segment = |phys, len, writable, executable| ImageSegment {
+            phys,
+            len,
+            writable,
+            executable,
+        };
+        [
+            segment(0x20_0000, 0x3000, false, true),
+            segment(0x20_3000, 0x1800, false, false),
+            segment(0x20_4800, 0x2000, true, false),
+        ]
+    }
+
+    fn rights(m: &GuestMemoryMmap, va: u64) -> Option<(bool, bool)> {
+        translate(m, PML4_ADDR, va).map(|t| (t.writable, t.executable))
+    }
+
     #[test]
-    fn page_tables_translate() {
+    fn page_tables_map_the_image_w_xor_x_and_all_ram() {
         let ram = GuestRam::new(128 << 20).unwrap();
         let m = ram.memory();
-        write_page_tables(m, ram.ranges()).unwrap();
+        write_page_tables(m, ram.ranges(), &image()).unwrap();
         let t = translate(m, PML4_ADDR, KERNEL_VIRT_BASE + 0x20_1234).unwrap();
         assert_eq!(
             t,
             Translation {
                 phys: 0x20_1234,
-                writable: true,
+                writable: false,
                 executable: true
             }
         );
+        // Kernel window: each page with its segment's rights, the shared
+        // page with both, nothing beyond the image.
+        assert_eq!(
+            rights(m, KERNEL_VIRT_BASE + 0x20_3000),
+            Some((false, false))
+        );
+        assert_eq!(rights(m, KERNEL_VIRT_BASE + 0x20_4000), Some((true, false)));
+        assert_eq!(rights(m, KERNEL_VIRT_BASE + 0x20_6fff), Some((true, false)));
+        assert_eq!(rights(m, KERNEL_VIRT_BASE + 0x20_7000), None);
+        assert_eq!(rights(m, KERNEL_VIRT_BASE + 0x1f_f000), None);
+        assert_eq!(rights(m, KERNEL_VIRT_BASE + 0x40_0000), None);
+        // Direct map: the image read-only, the rest of its chunk and all
+        // other RAM read-write, nothing executable.
+        assert_eq!(rights(m, DIRECT_MAP_BASE + 0x20_0000), Some((false, false)));
+        assert_eq!(rights(m, DIRECT_MAP_BASE + 0x20_6000), Some((false, false)));
+        assert_eq!(rights(m, DIRECT_MAP_BASE + 0x20_7000), Some((true, false)));
+        assert_eq!(rights(m, DIRECT_MAP_BASE + 0x3f_f000), Some((true, false)));
+        assert_eq!(rights(m, DIRECT_MAP_BASE + 0x1000), Some((true, false)));
         let t = translate(m, PML4_ADDR, DIRECT_MAP_BASE + 0x7ff_fff8).unwrap();
         assert_eq!(
             t,
@@ -478,13 +599,27 @@ mod tests {
             }
         );
         assert_eq!(translate(m, PML4_ADDR, DIRECT_MAP_BASE + (128 << 20)), None);
-        assert_eq!(
-            translate(m, PML4_ADDR, KERNEL_VIRT_BASE + (128 << 20)),
-            None
-        );
         assert_eq!(translate(m, PML4_ADDR, 0x20_0000), None, "no identity map");
-        // Only the non-zero table pages (and nothing else) were touched.
-        assert_eq!(ram.resident_bytes().unwrap(), 5 * 4096);
+        // Only the non-zero table pages (and nothing else) were touched:
+        // PML4, two PDPTs, two PDs and the image chunk's two page tables.
+        assert_eq!(ram.resident_bytes().unwrap(), 7 * 4096);
+    }
+
+    #[test]
+    fn an_image_too_large_for_the_page_tables_is_refused() {
+        let m = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 1 << 20)]).unwrap();
+        let huge = ImageSegment {
+            phys: 0x20_0000,
+            len: (MAX_IMAGE_CHUNKS as u64 + 1) * PAGE_2M,
+            writable: true,
+            executable: false,
+        };
+        let error = write_page_tables(&m, &ram_ranges(1 << 30), &[huge]).unwrap_err();
+        assert!(matches!(
+            error,
+            BootError::ImageTooLargeForPageTables { chunks, max }
+                if chunks == MAX_IMAGE_CHUNKS + 1 && max == MAX_IMAGE_CHUNKS
+        ));
     }
 
     #[test]
@@ -492,7 +627,7 @@ mod tests {
         // Check the tables without mapping 5 GiB: write them into a small
         // memory (only the table area is written).
         let m = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 1 << 20)]).unwrap();
-        write_page_tables(&m, &ram_ranges(5 << 30)).unwrap();
+        write_page_tables(&m, &ram_ranges(5 << 30), &image()).unwrap();
         let t = translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30) - 8).unwrap();
         assert_eq!(t.phys, (3 << 30) - 8);
         assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (3 << 30)), None);
@@ -510,10 +645,13 @@ mod tests {
         );
         assert_eq!(translate(&m, PML4_ADDR, DIRECT_MAP_BASE + (6 << 30)), None);
         assert_eq!(
-            translate(&m, PML4_ADDR, KERNEL_VIRT_BASE + (1 << 30) - 1)
-                .unwrap()
-                .phys,
-            (1 << 30) - 1
+            translate(&m, PML4_ADDR, KERNEL_VIRT_BASE + (1 << 30) - 1),
+            None,
+            "the kernel window maps the image only"
+        );
+        assert_eq!(
+            rights(&m, KERNEL_VIRT_BASE + 0x20_0000),
+            Some((false, true))
         );
     }
 

@@ -256,6 +256,17 @@ pub enum BootError {
     /// Writing boot structures into guest memory failed.
     #[error("cannot write boot structures: {0}")]
     GuestWrite(String),
+    /// The image spans more 2 MiB chunks than the boot page tables have
+    /// room to map page by page.
+    #[error(
+        "the image spans {chunks} 2 MiB chunks of memory; the boot page tables map at most {max}"
+    )]
+    ImageTooLargeForPageTables {
+        /// Chunks the image touches.
+        chunks: usize,
+        /// Most chunks the tables can map.
+        max: usize,
+    },
     /// `--volume` was given for a Vessel image (only the vessel-linux
     /// kernel unpacks initial files).
     #[error("--volume needs a Linux program: Vessel images have no file system to copy into")]

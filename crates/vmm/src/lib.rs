@@ -22,7 +22,7 @@
 //! The modules are organised by concern:
 //! * [`memory`]: guest RAM layout and the lazily mapped backing memory;
 //! * [`loader`]: the ELF loader;
-//! * [`boot`]: GDT, early page tables, boot info and the memory map;
+//! * [`boot`]: GDT, the kernel page tables, boot info and the memory map;
 //! * [`cpu`]: CPUID, special and general registers, register dumps;
 //! * [`hypercall`]: decoding and serving hypercalls;
 //! * [`console`]: where guest console output goes and input comes from;

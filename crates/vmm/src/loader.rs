@@ -20,7 +20,7 @@ use std::io::{Read, Seek, SeekFrom};
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::ProgramHeader;
 use goblin::elf::header::{self, EM_X86_64, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{PF_X, PT_DYNAMIC, PT_LOAD};
+use goblin::elf::program_header::{PF_W, PF_X, PT_DYNAMIC, PT_LOAD};
 use tracing::debug;
 use vessel_abi::layout::{IMAGE_MIN_PHYS, KERNEL_VIRT_BASE, KERNEL_WINDOW_SIZE, MEMORY_GRANULE};
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap, ReadVolatile};
@@ -66,6 +66,8 @@ pub struct Segment {
     pub virt: u64,
     /// Executable?
     pub executable: bool,
+    /// Writable?
+    pub writable: bool,
 }
 
 /// A validated, placed image (nothing written yet).
@@ -99,7 +101,7 @@ impl ImagePlan {
 }
 
 /// What the loader produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoadedImage {
     /// Virtual entry point.
     pub entry: u64,
@@ -109,6 +111,22 @@ pub struct LoadedImage {
     pub phys_end: u64,
     /// `R_X86_64_RELATIVE` relocations applied.
     pub relocations: u64,
+    /// The loaded segments, sorted by address and disjoint: what the
+    /// kernel page tables map (see [`crate::boot::write_page_tables`]).
+    pub segments: Vec<ImageSegment>,
+}
+
+/// A loaded segment as the page tables map it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageSegment {
+    /// Guest-physical start (the image runs at `KERNEL_VIRT_BASE + phys`).
+    pub phys: u64,
+    /// Length in memory (`p_memsz`).
+    pub len: u64,
+    /// `PF_W`.
+    pub writable: bool,
+    /// `PF_X`.
+    pub executable: bool,
 }
 
 fn read_err(e: std::io::Error) -> LoadError {
@@ -296,6 +314,7 @@ pub fn plan_segments(
             // phys < 1 GiB: cannot overflow.
             virt: KERNEL_VIRT_BASE + phys,
             executable: ph.p_flags & PF_X != 0,
+            writable: ph.p_flags & PF_W != 0,
         });
     }
     if segments.is_empty() {
@@ -378,6 +397,16 @@ pub fn load<S: ImageSource>(
         phys_start: plan.phys_start(),
         phys_end: plan.phys_end(),
         relocations,
+        segments: plan
+            .segments
+            .iter()
+            .map(|s| ImageSegment {
+                phys: s.phys,
+                len: s.memsz,
+                writable: s.writable,
+                executable: s.executable,
+            })
+            .collect(),
     })
 }
 

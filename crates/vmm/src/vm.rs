@@ -342,7 +342,7 @@ impl Vm {
             }
         };
         boot::write_gdt(ram.memory())?;
-        boot::write_page_tables(ram.memory(), ram.ranges())?;
+        boot::write_page_tables(ram.memory(), ram.ranges(), &image.segments)?;
         let t_loaded = Instant::now();
 
         // vCPU.

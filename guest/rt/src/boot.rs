@@ -11,12 +11,24 @@ use vessel_abi::layout::IMAGE_MIN_PHYS;
 /// disabled.
 pub(crate) extern "C" fn boot(boot_info_phys: u64, tsc_entry: u64) -> ! {
     crate::console::init();
-    boot_with(read_boot_info(boot_info_phys), tsc_entry)
+    boot_with(
+        read_boot_info(boot_info_phys),
+        tsc_entry,
+        KernelTables::FromVmm,
+    )
+}
+
+/// Where the kernel's page tables come from.
+pub(crate) enum KernelTables {
+    /// The Vessel VMM built them, final (vessel-abi's layout): kept.
+    FromVmm,
+    /// The tables at entry only serve the boot (PVH): build the kernel's.
+    Build,
 }
 
 /// The boot path common to every entry: from boot info (copied out of host
 /// memory, or built from PVH start info) to the application's `main`.
-pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64) -> ! {
+pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64, tables: KernelTables) -> ! {
     let params = boot_info::validate(&info)
         .unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")));
     gdt::init();
@@ -24,7 +36,10 @@ pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64) -> ! {
     crate::user::init();
     time::init(&params, tsc_entry);
     mem::frames::init(&params);
-    paging::init(&params);
+    match tables {
+        KernelTables::FromVmm => paging::adopt(),
+        KernelTables::Build => paging::init(&params),
+    }
     env::init(&params);
     if let Err(e) = apic::init() {
         fatal(format_args!("the local APIC cannot be used: {e}"));
@@ -46,7 +61,7 @@ fn read_boot_info(phys: u64) -> BootInfo {
             "boot info at {phys:#x} is outside the boot-data area"
         ));
     }
-    // SAFETY: the early page tables direct-map all RAM, which includes the
+    // SAFETY: the page tables at entry direct-map all RAM, which includes the
     // boot-data area checked above; the struct is plain integers, so any bit
     // pattern is a valid value, and it is read once, by value.
     unsafe { core::ptr::read_volatile(mem::phys_to_virt(phys) as *const BootInfo) }

@@ -1,7 +1,6 @@
-//! vessel-rt's own page tables.
+//! The kernel's page tables.
 //!
-//! The VMM's early tables map everything read-write-execute. At boot
-//! vessel-rt replaces them with tables of its own:
+//! They hold:
 //! * the image, page by page, W^X: text read+execute, rodata read-only,
 //!   data and bss read-write and non-executable, guard pages below the
 //!   static stacks left unmapped;
@@ -11,6 +10,11 @@
 //! * later, on demand, task stacks (see `mem::stack`) and device (MMIO)
 //!   pages, the latter at their direct-map address, in the holes the direct
 //!   map leaves between and above RAM, uncached (see [`map_mmio`]).
+//!
+//! The Vessel VMM builds the first two itself (vessel-abi's layout), so on
+//! it the kernel [`adopt`]s them and only unmaps the guard pages. Entered
+//! through PVH, the tables at entry only cover the boot (everything
+//! read-write-execute), and [`init`] builds the kernel's own.
 
 use crate::boot_info::{BootParams, MAX_MEMORY};
 use crate::mem::frames;
@@ -102,6 +106,34 @@ pub fn init(params: &BootParams) {
     // the same virtual addresses as the early tables did (image, direct map),
     // with stricter rights, so no live reference is invalidated.
     unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+    flush_global_tlb();
+    *KERNEL_TABLES.lock() = Some(tables);
+    KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);
+}
+
+/// Takes over the kernel page tables the Vessel VMM built, final as
+/// vessel-abi's layout describes them (the image W^X in 4 KiB pages, the
+/// direct map without a writable alias of it), and unmaps the guard pages
+/// of the static stacks, which the VMM does not know of. Nothing to build:
+/// under an emulating hypervisor, building them was most of the boot.
+pub fn adopt() {
+    let (frame, _) = Cr3::read();
+    let pml4_phys = frame.start_address().as_u64();
+    // SAFETY: CR3 holds the VMM's PML4, a valid table in the boot-data
+    // area: reserved in the memory map, so the frame allocator never hands
+    // out its frames, and reachable through the direct map it describes.
+    // Nothing else refers to it as a Rust reference.
+    let mut tables = unsafe {
+        let pml4 = &mut *(phys_to_virt(pml4_phys) as *mut PageTable);
+        OffsetPageTable::new(pml4, VirtAddr::new(DIRECT_MAP_BASE))
+    };
+    for guard in super::stacks::guard_pages() {
+        let Ok(table) = table_for(&mut tables, guard, 3) else {
+            map_failed(guard)
+        };
+        // Flushed below, with every other TLB entry.
+        table[VirtAddr::new(guard).p1_index()].set_unused();
+    }
     flush_global_tlb();
     *KERNEL_TABLES.lock() = Some(tables);
     KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);
