@@ -877,6 +877,26 @@ fn sigqueue_values_reach_handlers_and_waiters() {
 }
 
 #[test]
+fn extended_attributes_are_refused_after_the_lookup() {
+    // The host's file systems keep extended attributes, so this is checked
+    // against what Linux answers on one without them, not run natively.
+    let out = vessel(&musl_program("xattr"), &[], &[], b"");
+    assert_eq!(out.status, Some(0));
+    assert_eq!(
+        out.stdout,
+        "getxattr /tmp: -1 Not supported\n\
+         getxattr missing: -1 No such file or directory\n\
+         lgetxattr /tmp: -1 Not supported\n\
+         listxattr /tmp: -1 Not supported\n\
+         setxattr /tmp: -1 Not supported\n\
+         removexattr /tmp: -1 Not supported\n\
+         fgetxattr fd: -1 Not supported\n\
+         fgetxattr bad fd: -1 Bad file descriptor\n\
+         getxattr bad path: -1 Bad address\n"
+    );
+}
+
+#[test]
 fn clocks_sleeps_and_cpu_time_agree() {
     same_with_zeros("timeofday", &[], &[]);
     let out = same_with_zeros("sleep", &[], &["nanosleep 0: 0"]);

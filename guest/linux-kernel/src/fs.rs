@@ -693,6 +693,23 @@ pub fn faccessat(p: &mut Process, dirfd: u64, path: u64, mode: u64, flags: u64) 
     Ok(0)
 }
 
+/// The extended-attribute calls (`getxattr`, `setxattr`, `listxattr`,
+/// `removexattr`; `target` is a path, followed or not, or a descriptor
+/// for their `l` and `f` forms): no file system here keeps extended
+/// attributes, so, as on a Linux file system mounted without them, they
+/// fail with `EOPNOTSUPP` once the file is found (its lookup errors first).
+pub fn no_xattrs(p: &mut Process, target: Target) -> SysResult {
+    match target {
+        Target::Path { dirfd, path, flags } => {
+            resolve_at(p, dirfd, path, flags, flags & AT_SYMLINK_NOFOLLOW == 0)?;
+        }
+        Target::Fd(fd) => {
+            p.fds().get(fd)?;
+        }
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
 /// `getdents64`: the next directory entries that fit in `len` bytes.
 pub fn getdents64(p: &mut Process, fd: u64, buf: u64, len: u64) -> SysResult {
     let file = p.fds().get(fd)?;

@@ -289,6 +289,78 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     ),
     (Sysno::umask, Support::Full),
     (
+        Sysno::setxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::lsetxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::getxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::lgetxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::listxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::llistxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::removexattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::lremovexattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP once the file is found (its lookup errors first), as on a Linux file system without them",
+        ),
+    ),
+    (
+        Sysno::fsetxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP for an open descriptor, EBADF otherwise",
+        ),
+    ),
+    (
+        Sysno::fgetxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP for an open descriptor, EBADF otherwise",
+        ),
+    ),
+    (
+        Sysno::flistxattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP for an open descriptor, EBADF otherwise",
+        ),
+    ),
+    (
+        Sysno::fremovexattr,
+        Support::Partial(
+            "no file system here keeps extended attributes: EOPNOTSUPP for an open descriptor, EBADF otherwise",
+        ),
+    ),
+    (
         Sysno::statfs,
         Support::Partial(
             "a tmpfs of the tree (its size= and nr_inodes= limits; where it has none, sizes from the guest's free memory) and procfs, f_flags from the mount (ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC, ST_NOATIME, ST_RELATIME, …); f_fsid 0",
