@@ -877,6 +877,21 @@ fn sigqueue_values_reach_handlers_and_waiters() {
 }
 
 #[test]
+fn fionread_counts_what_pipes_and_files_hold() {
+    let out = same_natively_and_under_vessel(&musl_program("fionread"), &[], &[]);
+    assert!(
+        out.stdout.contains("pipe write end: 0 5 \n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("file past its end: 0 -100 \n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn extended_attributes_are_refused_after_the_lookup() {
     // The host's file systems keep extended attributes, so this is checked
     // against what Linux answers on one without them, not run natively.

@@ -627,6 +627,21 @@ impl File {
         }
     }
 
+    /// `FIONREAD` on a file that is not the console: the bytes a pipe
+    /// holds (either end, as Linux), or a regular file's size minus the
+    /// offset (negative past the end, as Linux computes it); `None`
+    /// (`ENOTTY`) for anything else.
+    pub fn unread_bytes(&self) -> Result<Option<i64>, Errno> {
+        Ok(match self {
+            File::Pipe(end) => Some(end.pipe.state().bytes.len() as i64),
+            File::Node(node) if node.file_type == FileType::Regular => {
+                let size = node.fs().lock().stat(node.ino)?.size;
+                Some(size as i64 - *node.position() as i64)
+            }
+            _ => None,
+        })
+    }
+
     /// The file type bits of `st_mode`.
     pub fn mode(&self) -> u32 {
         const S_IFCHR: u32 = 0o020_000;

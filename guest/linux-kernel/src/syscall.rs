@@ -401,6 +401,16 @@ fn ioctl(p: &Process, fd: u64, request: u64, arg: u64) -> SysResult {
             return Ok(0);
         }
         FIOASYNC => return file.set_async(on()?).map(|()| 0),
+        FIONREAD if !file.is_console() => {
+            let unread = file.unread_bytes()?.ok_or(Errno::ENOTTY)?;
+            // An int, as Linux stores it (truncated beyond 2 GiB).
+            let count = unread as u32;
+            p.memory()
+                .space
+                .write_bytes(arg, &count.to_le_bytes())
+                .map_err(efault)?;
+            return Ok(0);
+        }
         _ if !file.is_console() => return Err(Errno::ENOTTY),
         _ => {}
     }

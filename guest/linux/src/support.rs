@@ -55,7 +55,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::ioctl,
         Support::Partial(
-            "on every descriptor FIONBIO, FIOCLEX, FIONCLEX and FIOASYNC (ENOTTY on files with no O_ASYNC: all but pipes, FIFOs, the console and the random devices; O_ASYNC is recorded, SIGIO never sent: there is no F_SETOWN); terminal requests on the console with `vessel run -t`: TCGETS, TCSETS/W/F, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIONREAD; ENOTTY otherwise (and on every descriptor without -t); EBADF on O_PATH descriptors; no pseudo-terminals",
+            "on every descriptor FIONBIO, FIOCLEX, FIONCLEX and FIOASYNC (ENOTTY on files with no O_ASYNC: all but pipes, FIFOs, the console and the random devices; O_ASYNC is recorded, SIGIO never sent: there is no F_SETOWN); FIONREAD on pipes (either end) and regular files (size minus offset); terminal requests on the console with `vessel run -t`: TCGETS, TCSETS/W/F, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, FIONREAD; ENOTTY otherwise (and on every descriptor without -t); EBADF on O_PATH descriptors; no pseudo-terminals",
         ),
     ),
     (
