@@ -892,6 +892,21 @@ fn fionread_counts_what_pipes_and_files_hold() {
 }
 
 #[test]
+fn cpu_time_interval_timers_count_cpu_not_sleep() {
+    let out = same_natively_and_under_vessel(&musl_program("cputimers"), &[], &[]);
+    assert_eq!(out.status, Some(0));
+    for line in [
+        "virtual armed: left in (20, 24] ms 1, interval 20000 us\n",
+        "virtual fired 3 times while spinning\n",
+        "after sleeping 200 ms: 0\n",
+        "prof fired 3 times; old interval 20000 us\n",
+        "child's virtual timer: 0 0\n",
+    ] {
+        assert!(out.stdout.contains(line), "{line:?} in {}", out.stdout);
+    }
+}
+
+#[test]
 fn extended_attributes_are_refused_after_the_lookup() {
     // The host's file systems keep extended attributes, so this is checked
     // against what Linux answers on one without them, not run natively.

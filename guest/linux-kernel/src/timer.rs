@@ -1,15 +1,20 @@
-//! Interval timers: `alarm`, `setitimer` and `getitimer` for `ITIMER_REAL`
-//! (`SIGALRM`, on the monotonic clock).
+//! Interval timers: `alarm`, `setitimer` and `getitimer` for
+//! `ITIMER_REAL` (`SIGALRM`, on the monotonic clock), `ITIMER_VIRTUAL`
+//! (`SIGVTALRM`, on the process's user CPU time) and `ITIMER_PROF`
+//! (`SIGPROF`, on its user and system CPU time).
 //!
-//! One kernel thread serves every process's timer, started with the
-//! first: it sleeps until the earliest expiry, sends `SIGALRM`, re-arms
-//! interval timers, and is woken when a timer changes. A timer belongs to
-//! the process: `execve` keeps it, `fork` does not copy it, the end of
-//! the process cancels it. The CPU-time timers (`ITIMER_VIRTUAL`,
-//! `ITIMER_PROF`) are not implemented (`EINVAL`).
+//! One kernel thread serves every process's timers, started with the
+//! first: it sleeps until the earliest time a timer can expire, sends the
+//! signals of those that did, re-arms interval timers, and is woken when a
+//! timer changes. A CPU-time timer cannot expire sooner than its time left
+//! on the wall clock (one CPU), so the thread sleeps that long, then looks
+//! at the CPU time the process was charged (at its last switch between
+//! user mode and the kernel: the expiry is seen within a time slice, about
+//! Linux's tick). A timer belongs to the process: `execve` keeps it,
+//! `fork` does not copy it, the end of the process cancels it.
 
 use crate::kernel::Kernel;
-use crate::process::Process;
+use crate::process::{Group, Process};
 use crate::signal::{self, Cause};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -20,58 +25,140 @@ use vessel_linux::{Errno, SysResult};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 use vessel_std::time::Instant;
 
-/// An armed `ITIMER_REAL`.
+/// Which of a process's interval timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Which {
+    /// `ITIMER_REAL`: wall-clock (monotonic) time, `SIGALRM`.
+    Real,
+    /// `ITIMER_VIRTUAL`: user CPU time, `SIGVTALRM`.
+    Virtual,
+    /// `ITIMER_PROF`: user and system CPU time, `SIGPROF`.
+    Prof,
+}
+
+impl Which {
+    /// The timer a `which` argument names (`EINVAL` for another).
+    fn from_raw(which: u64) -> Result<Which, Errno> {
+        match which as u32 {
+            0 => Ok(Which::Real),
+            1 => Ok(Which::Virtual),
+            2 => Ok(Which::Prof),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// What it sends when it expires.
+    fn signal(self) -> u8 {
+        const SIGVTALRM: u8 = 26;
+        const SIGPROF: u8 = 27;
+        match self {
+            Which::Real => signal::SIGALRM,
+            Which::Virtual => SIGVTALRM,
+            Which::Prof => SIGPROF,
+        }
+    }
+}
+
+/// A point on a timer's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Clock {
+    /// The monotonic clock (`ITIMER_REAL`).
+    Wall(Instant),
+    /// CPU time the process used (the CPU-time timers).
+    Cpu(Duration),
+}
+
+/// An armed timer.
 #[derive(Clone, Copy, Debug)]
-struct RealTimer {
-    /// When it next sends `SIGALRM`.
-    expires: Instant,
+struct Armed {
+    /// When it next expires.
+    expires: Clock,
     /// The period after that (zero: once).
     interval: Duration,
 }
 
-/// Every process's `ITIMER_REAL`, and the thread that serves them.
+/// Every process's interval timers, and the thread that serves them.
 #[derive(Default)]
 pub struct Timers {
-    /// Armed timers by pid.
-    armed: Mutex<BTreeMap<u32, RealTimer>>,
+    /// Armed timers by pid and kind.
+    armed: Mutex<BTreeMap<(u32, Which), Armed>>,
     /// Signalled when a timer changes.
     changed: Condvar,
     /// The serving thread has started.
     started: AtomicBool,
 }
 
+/// The time on `which`'s clock for process `group`.
+fn clock_now(group: &Group, which: Which) -> Clock {
+    let (user, system) = group.cpu_times();
+    match which {
+        Which::Real => Clock::Wall(Instant::now()),
+        Which::Virtual => Clock::Cpu(user),
+        Which::Prof => Clock::Cpu(user + system),
+    }
+}
+
+/// How long from `now` until `expires` (zero if it passed).
+fn time_left(expires: Clock, now: Clock) -> Duration {
+    match (expires, now) {
+        (Clock::Wall(at), Clock::Wall(now)) => at.saturating_duration_since(now),
+        (Clock::Cpu(at), Clock::Cpu(now)) => at.saturating_sub(now),
+        _ => Duration::ZERO,
+    }
+}
+
+/// `now` plus `delay` on the same clock; beyond what the clock can hold,
+/// decades ahead (never, in practice).
+fn later(now: Clock, delay: Duration) -> Clock {
+    const FAR: Duration = Duration::from_secs(1 << 30);
+    match now {
+        Clock::Wall(now) => Clock::Wall(
+            now.checked_add(delay)
+                .or_else(|| now.checked_add(FAR))
+                .unwrap_or(now),
+        ),
+        Clock::Cpu(now) => Clock::Cpu(now.checked_add(delay).unwrap_or(Duration::MAX)),
+    }
+}
+
 impl Timers {
-    fn armed(&self) -> MutexGuard<'_, BTreeMap<u32, RealTimer>> {
+    fn armed(&self) -> MutexGuard<'_, BTreeMap<(u32, Which), Armed>> {
         self.armed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Disarms the timer of `pid` (it ended).
+    /// Disarms the timers of `pid` (it ended).
     pub fn cancel(&self, pid: u32) {
-        if self.armed().remove(&pid).is_some() {
+        let mut armed = self.armed();
+        let before = armed.len();
+        armed.retain(|(owner, _), _| *owner != pid);
+        if armed.len() != before {
             self.changed.notify_all();
         }
     }
 
-    /// The time left on `pid`'s timer and its interval (zero: disarmed).
-    fn get(&self, pid: u32) -> (Duration, Duration) {
-        let timer = self.armed().get(&pid).copied();
+    /// The time left on `group`'s timer `which` and its interval (zero:
+    /// disarmed).
+    fn get(&self, group: &Group, which: Which) -> (Duration, Duration) {
+        let timer = self.armed().get(&(group.pid, which)).copied();
         timer.map_or((Duration::ZERO, Duration::ZERO), |t| {
             // An expired timer about to fire reads 1 µs, as on Linux.
-            let left = t
-                .expires
-                .checked_duration_since(Instant::now())
-                .filter(|left| !left.is_zero())
-                .unwrap_or(Duration::from_micros(1));
+            let left = time_left(t.expires, clock_now(group, which));
+            let left = if left.is_zero() {
+                Duration::from_micros(1)
+            } else {
+                left
+            };
             (left, t.interval)
         })
     }
 
-    /// Arms (or, with a zero `value`, disarms) `pid`'s timer; returns what
-    /// it was, as [`Timers::get`].
+    /// Arms (or, with a zero `value`, disarms) `group`'s timer `which`;
+    /// returns what it was, as [`Timers::get`].
     fn set(
         &self,
         kernel: &Arc<Kernel>,
-        pid: u32,
+        group: &Group,
+        which: Which,
         value: Duration,
         interval: Duration,
     ) -> Result<(Duration, Duration), Errno> {
@@ -85,16 +172,23 @@ impl Timers {
                 return Err(Errno::ENOMEM);
             }
         }
-        let old = self.get(pid);
+        let old = self.get(group, which);
         {
             let mut armed = self.armed();
             if value.is_zero() {
-                armed.remove(&pid);
+                armed.remove(&(group.pid, which));
             } else {
-                let expires = Instant::now()
-                    .checked_add(value)
-                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40));
-                armed.insert(pid, RealTimer { expires, interval });
+                // Linux adds a tick (4 ms at its usual 250 Hz) to the
+                // first expiry of a CPU-time timer, so that tick-based
+                // accounting never fires it early; reads show it too.
+                const TICK: Duration = Duration::from_millis(4);
+                let value = if which == Which::Real {
+                    value
+                } else {
+                    value + TICK
+                };
+                let expires = later(clock_now(group, which), value);
+                armed.insert((group.pid, which), Armed { expires, interval });
             }
         }
         self.changed.notify_all();
@@ -102,47 +196,58 @@ impl Timers {
     }
 }
 
-/// The timer thread: sends `SIGALRM` to processes whose timer expired.
+/// The timer thread: sends the signals of the timers that expired.
 fn serve(kernel: &Arc<Kernel>) {
     let timers = &kernel.timers;
     let mut armed = timers.armed();
     loop {
-        let now = Instant::now();
-        let due: Vec<u32> = armed
-            .iter()
-            .filter(|(_, t)| t.expires <= now)
-            .map(|(pid, _)| *pid)
-            .collect();
-        if !due.is_empty() {
-            for pid in &due {
-                if let Some(timer) = armed.get_mut(pid) {
-                    if timer.interval.is_zero() {
-                        armed.remove(pid);
-                    } else {
-                        timer.expires = timer.expires + timer.interval;
-                        if timer.expires <= now {
-                            // Expiries missed (the VM did not run): skip.
-                            timer.expires = now + timer.interval;
-                        }
-                    }
-                }
+        // Each timer's time left on its clock, re-arming those that
+        // expired; then their signals, without the lock.
+        let mut due = Vec::new();
+        let mut next_check: Option<Duration> = None;
+        let mut ended = Vec::new();
+        for (&(pid, which), timer) in armed.iter_mut() {
+            let Ok(Some(group)) = kernel.process(pid) else {
+                ended.push((pid, which));
+                continue;
+            };
+            let now = clock_now(&group, which);
+            let left = time_left(timer.expires, now);
+            if !left.is_zero() {
+                next_check = Some(next_check.map_or(left, |next| next.min(left)));
+                continue;
             }
+            due.push((group, which));
+            if timer.interval.is_zero() {
+                ended.push((pid, which));
+                continue;
+            }
+            timer.expires = later(timer.expires, timer.interval);
+            if time_left(timer.expires, now).is_zero() {
+                // Expiries missed (the VM or the process did not run):
+                // skip them.
+                timer.expires = later(now, timer.interval);
+            }
+            let left = time_left(timer.expires, now);
+            next_check = Some(next_check.map_or(left, |next| next.min(left)));
+        }
+        for key in ended {
+            armed.remove(&key);
+        }
+        if !due.is_empty() {
             drop(armed);
-            for pid in due {
-                if let Ok(Some(group)) = kernel.process(pid) {
-                    signal::send_from_kernel(kernel, &group, signal::SIGALRM, Cause::Kernel);
-                }
+            for (group, which) in due {
+                signal::send_from_kernel(kernel, &group, which.signal(), Cause::Kernel);
             }
             armed = timers.armed();
             continue;
         }
-        armed = match armed.values().map(|t| t.expires).min() {
+        armed = match next_check {
             None => timers
                 .changed
                 .wait(armed)
                 .unwrap_or_else(|e| e.into_inner()),
-            Some(next) => {
-                let left = next.saturating_duration_since(now);
+            Some(left) => {
                 let (guard, _) = timers
                     .changed
                     .wait_timeout(armed, left)
@@ -152,8 +257,6 @@ fn serve(kernel: &Arc<Kernel>) {
         };
     }
 }
-
-const ITIMER_REAL: u64 = 0;
 
 /// A `struct timeval`.
 fn timeval(time: Duration) -> [u8; 16] {
@@ -181,20 +284,10 @@ fn itimerval((value, interval): (Duration, Duration)) -> [u8; 32] {
     bytes
 }
 
-/// The timer `which` names: `ITIMER_REAL`; the CPU-time ones
-/// (`ITIMER_VIRTUAL`, `ITIMER_PROF`) are not implemented and are `EINVAL`,
-/// as an unknown one.
-fn check(which: u64) -> Result<(), Errno> {
-    match which as u32 as u64 {
-        ITIMER_REAL => Ok(()),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
 /// `getitimer(which, value)`.
 pub fn getitimer(p: &mut Process, which: u64, value: u64) -> SysResult {
-    check(which)?;
-    let current = p.kernel.timers.get(p.pid());
+    let which = Which::from_raw(which)?;
+    let current = p.kernel.timers.get(&p.group, which);
     p.memory()
         .space
         .write_bytes(value, &itimerval(current))
@@ -214,8 +307,11 @@ pub fn setitimer(p: &mut Process, which: u64, new: u64, old: u64) -> SysResult {
             .map_err(|_| Errno::EFAULT)?;
         (read_timeval(&bytes[16..])?, read_timeval(&bytes[..16])?)
     };
-    check(which)?;
-    let previous = p.kernel.timers.set(&p.kernel, p.pid(), value, interval)?;
+    let which = Which::from_raw(which)?;
+    let previous = p
+        .kernel
+        .timers
+        .set(&p.kernel, &p.group, which, value, interval)?;
     if old != 0 {
         p.memory()
             .space
@@ -230,10 +326,10 @@ pub fn setitimer(p: &mut Process, which: u64, new: u64, old: u64) -> SysResult {
 /// 0 for one still pending).
 pub fn alarm(p: &mut Process, seconds: u64) -> SysResult {
     let seconds = Duration::from_secs(u64::from(seconds as u32));
-    let (left, _) = p
-        .kernel
-        .timers
-        .set(&p.kernel, p.pid(), seconds, Duration::ZERO)?;
+    let (left, _) =
+        p.kernel
+            .timers
+            .set(&p.kernel, &p.group, Which::Real, seconds, Duration::ZERO)?;
     let nanos = left.subsec_nanos();
     let mut secs = left.as_secs();
     if (secs == 0 && nanos != 0) || nanos >= 500_000_000 {

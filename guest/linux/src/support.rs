@@ -111,12 +111,12 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::setitimer,
         Support::Partial(
-            "ITIMER_REAL (SIGALRM on the monotonic clock; kept across execve, not inherited by fork); the CPU-time timers ITIMER_VIRTUAL and ITIMER_PROF are EINVAL",
+            "ITIMER_REAL (SIGALRM on the monotonic clock), ITIMER_VIRTUAL (SIGVTALRM on user CPU time) and ITIMER_PROF (SIGPROF on user and system CPU time), kept across execve, not inherited by fork; a CPU-time timer's first expiry gets a 4 ms tick added, as Linux does, and its expiry is seen within a time slice (CPU time is charged when a thread enters or leaves the kernel)",
         ),
     ),
     (
         Sysno::getitimer,
-        Support::Partial("ITIMER_REAL, as setitimer"),
+        Support::Partial("the three timers, as setitimer"),
     ),
     (
         Sysno::restart_syscall,
