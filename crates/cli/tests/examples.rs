@@ -126,8 +126,15 @@ fn usermode_runs_ring3_code_and_catches_its_faults(hv: Hypervisor) {
          hlt: fault vector 13, error code 0x0, address 0x0, rip 0x400000\n\
          spinning program preempted: true, still at 0x400000\n\
          after the child wrote: shared c, private p\n\
-         child's read-only view: shared true, sees P, zero kept it\n\
-         after the child went: parent's page !, shared true\n"
+         child's read-only view: shared true, sees P, discard kept it\n\
+         after the child went: parent's page !, shared true\n\
+         reserved 64 pages, 2 with frames, reads 0\n\
+         user program exited with code 0\n\
+         user write served by 1 fault: byte 42, 3 pages with frames\n\
+         read-only reserved page: write Ok(Denied), read Ok(Resolved); unmapped: Ok(Unmapped)\n\
+         fork: child has 61 reserved and 5 with frames, wrote c, parent sees 0\n\
+         discard: 64 reserved, 2 with frames, reads 0\n\
+         unmap: 0 reserved, mapped false\n"
     );
 }
 

@@ -5,11 +5,19 @@
 //! truth about what is mapped. Where Linux asks about one VMA, a range of
 //! mapped pages with the same access rights and sharing stands for it
 //! (Linux merges adjacent anonymous mappings with the same rights into one
-//! VMA anyway). Every mapping is mapped eagerly (no demand paging yet).
-//! Memory is private (copied on write after `fork`), or shared
-//! (`MAP_SHARED` anonymous memory: vessel-rt's shared pages, which `fork`
-//! keeps shared). A private mapping of a file is a private copy of its
-//! bytes; nothing records which file a page came from.
+//! VMA anyway). Memory is private (copied on write after `fork`), or
+//! shared (`MAP_SHARED` anonymous memory: vessel-rt's shared pages, which
+//! `fork` keeps shared). A private mapping of a file is a private copy of
+//! its bytes; nothing records which file a page came from.
+//!
+//! Private anonymous memory is paged on demand: `mmap` (and `brk`, the
+//! stack and a program's bss) only reserve the pages, and each gets a
+//! zeroed frame when first touched (vessel-rt's reserved pages; the fault
+//! path in `process` serves the faults). `MAP_POPULATE` maps eagerly.
+//! Shared anonymous memory and private copies of files are mapped eagerly:
+//! a shared page must be one frame in every process that maps it, which a
+//! page reserved separately in each would not be, and a file's copy is
+//! filled when mapped.
 //!
 //! [`UserSpace`]: vessel_std::os::user::UserSpace
 
@@ -68,14 +76,24 @@ impl Backing {
 }
 
 /// Maps `[start, start + len)` to fresh pages with `rights`, holding what
-/// `backing` says; on failure nothing of the range stays mapped.
+/// `backing` says (private zeros only reserved, unless `populate`); on
+/// failure nothing of the range stays mapped.
 fn map_fresh(
     m: &Memory,
     start: u64,
     len: u64,
     rights: Access,
     backing: &Backing,
+    populate: bool,
 ) -> Result<(), MapError> {
+    if matches!(backing, Backing::Private) && !populate {
+        let reserved = m.space.reserve(start, len, rights);
+        if reserved == Err(MapError::OutOfMemory) {
+            // The pages reserved before page tables ran out.
+            let _ = m.space.unmap(start, len);
+        }
+        return reserved;
+    }
     let (writable, executable) = (rights.writable, rights.executable);
     let mapped = match backing {
         Backing::Shared => m.space.map_shared(start, len, writable, executable),
@@ -110,19 +128,16 @@ fn map_fresh(
 
 /// Whether no page of `[start, start + len)` is mapped.
 fn is_free(m: &Memory, start: u64, len: u64) -> bool {
-    (start..start + len)
-        .step_by(PAGE_SIZE as usize)
-        .all(|page| m.space.query(page).is_none())
+    m.space.regions(start..start + len).is_empty()
 }
 
 /// How `[start, start + len)` is mapped if every page of it is mapped the
 /// same way (what Linux would see as one VMA), else `None`.
 fn uniform(m: &Memory, start: u64, len: u64) -> Option<Mapping> {
-    let how = m.space.query(start)?;
-    (start..start + len)
-        .step_by(PAGE_SIZE as usize)
-        .all(|page| m.space.query(page) == Some(how))
-        .then_some(how)
+    match m.space.regions(start..start + len)[..] {
+        [(first, end, how)] if first == start && end == start + len => Some(how),
+        _ => None,
+    }
 }
 
 /// A free range of `len` bytes below the lowest mapping the kernel placed
@@ -134,14 +149,10 @@ fn find_free(m: &Memory, len: u64) -> Result<u64, Errno> {
             .checked_sub(len)
             .filter(|&s| s > m.heap_mapped_end)
             .ok_or(Errno::ENOMEM)?;
-        // From the top down: the highest mapped page bounds the next try.
-        let mut page = top;
-        while page > start {
-            page -= PAGE_SIZE;
-            if m.space.query(page).is_some() {
-                top = page;
-                continue 'search;
-            }
+        // From the top down: the highest mapped run bounds the next try.
+        if let Some(&(run, _, _)) = m.space.regions(start..top).last() {
+            top = run;
+            continue 'search;
         }
         return Ok(start);
     }
@@ -177,6 +188,7 @@ pub fn mmap(
     const MAP_FIXED: u64 = 0x10;
     const MAP_ANONYMOUS: u64 = 0x20;
     const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+    const MAP_POPULATE: u64 = 0x8000;
     if !offset.is_multiple_of(PAGE_SIZE) {
         return Err(Errno::EINVAL);
     }
@@ -208,6 +220,9 @@ pub fn mmap(
         Some(file) => file_backing(p, &file, flags, prot, offset, len)?,
     };
     let rights = access(prot);
+    // Private anonymous memory is reserved, its pages given frames as they
+    // are touched, unless MAP_POPULATE asks for them now.
+    let populate = flags & MAP_POPULATE != 0;
     let mut memory = p.memory();
     let m = &mut *memory;
     if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
@@ -221,7 +236,7 @@ pub fn mmap(
             // MAP_FIXED: whatever was there goes.
             m.space.unmap(addr, len).map_err(|_| Errno::EINVAL)?;
         }
-        return match map_fresh(m, addr, len, rights, &backing) {
+        return match map_fresh(m, addr, len, rights, &backing, populate) {
             Ok(()) => Ok(addr as usize),
             Err(MapError::AlreadyMapped) => Err(Errno::EEXIST),
             Err(_) => Err(Errno::ENOMEM),
@@ -234,14 +249,14 @@ pub fn mmap(
         hint = MMAP_MIN_ADDR;
     }
     if hint != 0 && hint <= TASK_SIZE - len {
-        match map_fresh(m, hint, len, rights, &backing) {
+        match map_fresh(m, hint, len, rights, &backing, populate) {
             Ok(()) => return Ok(hint as usize),
             Err(MapError::OutOfMemory) => return Err(Errno::ENOMEM),
             Err(_) => {} // in use: placed like any other mapping
         }
     }
     let start = find_free(m, len)?;
-    map_fresh(m, start, len, rights, &backing).map_err(|_| Errno::ENOMEM)?;
+    map_fresh(m, start, len, rights, &backing, populate).map_err(|_| Errno::ENOMEM)?;
     m.mmap_next = m.mmap_next.min(start);
     Ok(start as usize)
 }
@@ -449,7 +464,7 @@ pub fn mremap(
         // Grow in place when the pages after are free.
         let grown = new_len - old_len;
         if old + new_len <= TASK_SIZE && is_free(m, old_end, grown) {
-            return match map_fresh(m, old_end, grown, rights, &fresh) {
+            return match map_fresh(m, old_end, grown, rights, &fresh, false) {
                 Ok(()) => Ok(old as usize),
                 Err(_) => Err(Errno::ENOMEM),
             };
@@ -469,8 +484,15 @@ pub fn mremap(
         start
     };
     if new_len > old_len {
-        map_fresh(m, target + old_len, new_len - old_len, rights, &fresh)
-            .map_err(|_| Errno::ENOMEM)?;
+        map_fresh(
+            m,
+            target + old_len,
+            new_len - old_len,
+            rights,
+            &fresh,
+            false,
+        )
+        .map_err(|_| Errno::ENOMEM)?;
     }
     if m.space.move_pages(old, target, old_len).is_err() {
         if new_len > old_len {
@@ -480,14 +502,15 @@ pub fn mremap(
     }
     if flags & MREMAP_DONTUNMAP != 0 {
         // The old range stays mapped, and reads as fresh zero pages.
-        map_fresh(m, old, old_len, rights, &Backing::Private).map_err(|_| Errno::ENOMEM)?;
+        map_fresh(m, old, old_len, rights, &Backing::Private, false).map_err(|_| Errno::ENOMEM)?;
     }
     Ok(target as usize)
 }
 
-/// `madvise(addr, len, advice)`: `MADV_DONTNEED` zero-fills the private
-/// pages (as Linux's private anonymous pages read back after it; a private
-/// copy of a file reads zeros too, where Linux reads the file again) and
+/// `madvise(addr, len, advice)`: `MADV_DONTNEED` gives back the frames of
+/// the private pages, which read zeros after it (as Linux's private
+/// anonymous pages do; a private copy of a file reads zeros too, where
+/// Linux reads the file again) and get fresh frames when touched, and
 /// leaves shared ones as they are (Linux reads them back from the shared
 /// memory); advice that only tunes paging is accepted and changes nothing.
 pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
@@ -516,14 +539,10 @@ pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
     // Unmapped pages are an error (ENOMEM) reported after the mapped ones
     // were advised.
     let last = end.min(TASK_SIZE);
-    let (mut mapped, mut all_mapped) = (false, end <= TASK_SIZE);
-    for page in (addr..last).step_by(PAGE_SIZE as usize) {
-        if memory.space.query(page).is_some() {
-            mapped = true;
-        } else {
-            all_mapped = false;
-        }
-    }
+    let regions = memory.space.regions(addr..last);
+    let covered: u64 = regions.iter().map(|(start, end, _)| end - start).sum();
+    let mapped = covered > 0;
+    let all_mapped = end <= TASK_SIZE && covered == last.saturating_sub(addr);
     match advice {
         // Private anonymous memory has no file to punch holes in (EINVAL,
         // as Linux); freeing shared memory's pages (Linux zeroes them for
@@ -535,7 +554,7 @@ pub fn madvise(p: &mut Process, addr: u64, len: u64, advice: u64) -> SysResult {
         MADV_DONTNEED | MADV_DONTNEED_LOCKED if mapped => {
             memory
                 .space
-                .zero(addr, last - addr)
+                .discard(addr, last - addr)
                 .map_err(|_| Errno::EINVAL)?;
         }
         _ => {}

@@ -16,7 +16,10 @@ use core::time::Duration;
 use vessel_linux::elf::{self, ElfError, InterpreterError, LoadPlan, Perms};
 use vessel_linux::vfs::Vfs;
 use vessel_linux::{Errno, PAGE_SIZE, stack};
-use vessel_std::os::user::{Fault, MapError, UserContext, UserExit, UserSpace, run_user};
+use vessel_std::os::user::{
+    Access, AccessKind, Fault, FaultResolution, MapError, UserContext, UserExit, UserSpace,
+    run_user,
+};
 use vessel_std::sync::{Condvar, Mutex, MutexGuard};
 
 /// One past the top of the main thread's stack.
@@ -479,16 +482,27 @@ impl Process {
                     error_code,
                     address,
                 } => {
-                    if is_write_to_present_page(vector, error_code) {
-                        // A copy-on-write page after fork: copy and retry.
+                    // A page fault: a reserved page to give a frame, a
+                    // copy-on-write page to copy, or a real fault (and
+                    // its si_code).
+                    let mut code = signal::fault_code(vector);
+                    if vector == PAGE_FAULT {
+                        let access = AccessKind::of_page_fault(error_code);
                         let space = self.memory().space.clone();
-                        match space.resolve_write_fault(address) {
-                            Ok(true) => continue,
-                            Ok(false) => {}
+                        match space.resolve_fault(address, access) {
+                            Ok(FaultResolution::Resolved) => continue,
+                            Ok(FaultResolution::Unmapped) => code = SEGV_MAPERR,
+                            Ok(FaultResolution::Denied) => code = SEGV_ACCERR,
                             Err(_) => {
-                                // Out of memory for the copy: the process
+                                // Out of memory for the page: the process
                                 // dies, as Linux's OOM killer would end it.
                                 const SIGKILL: u8 = 9;
+                                vessel_std::eprintln!(
+                                    "[vessel-linux] out of memory: killed process {} \
+                                     (page fault at {address:#x}, {} KiB resident)",
+                                    self.pid(),
+                                    space.mapped_pages() * (PAGE_SIZE / 1024)
+                                );
                                 self.group.end(Ended::Signaled(SIGKILL));
                                 break Ended::Signaled(SIGKILL);
                             }
@@ -496,7 +510,6 @@ impl Process {
                     }
                     let signal = signal_for(vector);
                     let how = if signal::is_caught(&self, signal) {
-                        let code = signal::fault_code(vector, error_code);
                         signal::raise(&mut self, signal, Cause::Fault { code, address });
                         signal::deliver(&mut self)
                     } else {
@@ -709,8 +722,15 @@ fn load_image(
         map_image(&space, interpreter, file)?;
     }
 
+    // The stack's pages get frames as they are touched (the arguments'
+    // pages at the top right away, as they are written).
+    let stack_rights = Access {
+        readable: true,
+        writable: true,
+        executable: plan.exec_stack,
+    };
     space
-        .map(STACK_TOP - STACK_SIZE, STACK_SIZE, true, plan.exec_stack)
+        .reserve(STACK_TOP - STACK_SIZE, STACK_SIZE, stack_rights)
         .map_err(LoadError::Map)?;
     let mut random_bytes = [0u8; 16];
     random::fill(&mut random_bytes);
@@ -744,21 +764,45 @@ fn load_image(
     Ok((memory, UserContext::new(entry, image.rsp)))
 }
 
-/// Maps the segments `plan` describes and copies `file`'s bytes in.
+/// Maps the segments `plan` describes and copies `file`'s bytes in. Pages
+/// that hold file bytes get frames now; the pages after them (bss: zeros)
+/// are reserved, and get frames when touched.
 fn map_image(space: &UserSpace, plan: &LoadPlan, file: &[u8]) -> Result<(), LoadError> {
-    // A page shared by two segments gets the union of their rights.
-    let mut pages: BTreeMap<u64, Perms> = BTreeMap::new();
+    // A page shared by two segments gets the union of their rights; it is
+    // backed now if either has file bytes in it.
+    let mut pages: BTreeMap<u64, (Perms, bool)> = BTreeMap::new();
     for segment in &plan.segments {
+        let file_pages = segment.file_page_range();
         for page in segment.page_range().step_by(PAGE_SIZE as usize) {
-            let perms = pages.entry(page).or_default();
+            let (perms, backed) = pages.entry(page).or_default();
             perms.write |= segment.perms.write;
             perms.exec |= segment.perms.exec;
+            *backed |= file_pages.contains(&page);
         }
     }
-    for (&page, perms) in &pages {
-        space
-            .map(page, PAGE_SIZE, perms.write, perms.exec)
-            .map_err(LoadError::Map)?;
+    // Runs of consecutive pages mapped the same way, one call each.
+    let mut runs: Vec<(u64, u64, Perms, bool)> = Vec::new();
+    for (&page, &(perms, backed)) in &pages {
+        match runs.last_mut() {
+            Some((_, end, p, b)) if *end == page && (*p, *b) == (perms, backed) => {
+                *end += PAGE_SIZE;
+            }
+            _ => runs.push((page, page + PAGE_SIZE, perms, backed)),
+        }
+    }
+    for (start, end, perms, backed) in runs {
+        let len = end - start;
+        let mapped = if backed {
+            space.map(start, len, perms.write, perms.exec)
+        } else {
+            let rights = Access {
+                readable: true,
+                writable: perms.write,
+                executable: perms.exec,
+            };
+            space.reserve(start, len, rights)
+        };
+        mapped.map_err(LoadError::Map)?;
     }
     for segment in &plan.segments {
         space
@@ -768,12 +812,12 @@ fn map_image(space: &UserSpace, plan: &LoadPlan, file: &[u8]) -> Result<(), Load
     Ok(())
 }
 
-/// Whether an exception is a page fault from writing a present page (error
-/// code bits P and W): possibly a copy-on-write page.
-fn is_write_to_present_page(vector: u8, error_code: u64) -> bool {
-    const PAGE_FAULT: u8 = 14;
-    vector == PAGE_FAULT && error_code & 0b11 == 0b11
-}
+/// The page-fault exception vector.
+const PAGE_FAULT: u8 = 14;
+/// `si_code` of a SIGSEGV for an address nothing maps.
+const SEGV_MAPERR: i32 = 1;
+/// `si_code` of a SIGSEGV for an access the page's rights refuse.
+const SEGV_ACCERR: i32 = 2;
 
 /// The signal Linux sends for a CPU exception in user mode.
 fn signal_for(vector: u8) -> u8 {

@@ -842,11 +842,13 @@ fn ticks(time: Duration) -> u128 {
     time.as_millis() * HZ / 1000
 }
 
-/// What a process's memory looks like: pages mapped now and at most, the
-/// start of its heap and the program break.
+/// What a process's memory looks like: pages with a frame now (resident)
+/// and at most, pages mapped in all (resident or reserved: the virtual
+/// size), the start of its heap and the program break.
 struct MemoryFigures {
     pages: u64,
     peak: u64,
+    size: u64,
     brk_start: u64,
     brk: u64,
 }
@@ -857,6 +859,7 @@ fn memory(group: &Group) -> MemoryFigures {
     MemoryFigures {
         pages: memory.space.mapped_pages(),
         peak: memory.space.peak_pages(),
+        size: memory.space.mapped_pages() + memory.space.reserved_pages(),
         brk_start: memory.brk_start,
         brk: memory.brk,
     }
@@ -878,7 +881,7 @@ fn pid_stat(p: &Process, target: &Target) -> String {
                 ticks(children.system),
                 group.threads(),
                 ticks(group.started.saturating_duration_since(p.kernel.booted)),
-                memory.pages * 4096,
+                memory.size * 4096,
                 memory.pages,
                 memory.brk_start,
             )
@@ -910,7 +913,7 @@ fn statm(target: &Target) -> String {
     };
     let memory = memory(group);
     let data = (memory.brk - memory.brk_start).div_ceil(4096);
-    format!("{0} {0} 0 0 0 {data} 0\n", memory.pages)
+    format!("{} {} 0 0 0 {data} 0\n", memory.size, memory.pages)
 }
 
 /// `/proc/PID/status`.
@@ -946,8 +949,10 @@ fn status(p: &Process, target: &Target) -> String {
             let memory = memory(group);
             let kib = |pages: u64| pages * 4;
             let lines = [
-                ("VmPeak", kib(memory.peak)),
-                ("VmSize", kib(memory.pages)),
+                // No peak of the virtual size is kept: the resident peak
+                // or the size now, whichever is more, bounds it from below.
+                ("VmPeak", kib(memory.peak.max(memory.size))),
+                ("VmSize", kib(memory.size)),
                 ("VmLck", 0),
                 ("VmPin", 0),
                 ("VmHWM", kib(memory.peak)),
@@ -990,7 +995,7 @@ fn maps(target: &Target) -> String {
         let mm = group.mm();
         let memory = mm.lock().unwrap_or_else(|e| e.into_inner());
         (
-            memory.space.regions(),
+            memory.space.regions(0..vessel_std::os::user::USER_END),
             memory.brk_start,
             memory.heap_mapped_end,
         )

@@ -1238,14 +1238,13 @@ pub fn sigreturn(p: &mut Process) -> Option<Ended> {
     deliver(p)
 }
 
-/// The `si_code` Linux reports with the signal of CPU exception `vector`.
-pub fn fault_code(vector: u8, error_code: u64) -> i32 {
+/// The `si_code` Linux reports with the signal of CPU exception `vector`
+/// (a page fault's depends on the page: the fault path knows it).
+pub fn fault_code(vector: u8) -> i32 {
     match vector {
-        0 => 1,                         // FPE_INTDIV
-        6 => 2,                         // ILL_ILLOPN
-        14 if error_code & 1 != 0 => 2, // SEGV_ACCERR
-        14 => 1,                        // SEGV_MAPERR
-        _ => 0x80,                      // SI_KERNEL
+        0 => 1,    // FPE_INTDIV
+        6 => 2,    // ILL_ILLOPN
+        _ => 0x80, // SI_KERNEL
     }
 }
 

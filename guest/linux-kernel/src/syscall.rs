@@ -18,7 +18,7 @@ use core::sync::atomic::Ordering;
 use vessel_linux::open_flags::{O_NONBLOCK, O_PATH, O_RDONLY, O_WRONLY};
 use vessel_linux::{Errno, SysResult, Sysno, errno};
 use vessel_std::eprintln;
-use vessel_std::os::user::Fault;
+use vessel_std::os::user::{Access, Fault, MapError};
 
 /// Largest single read of user memory for a `write` (longer writes are
 /// short writes, as Linux allows).
@@ -523,8 +523,20 @@ fn brk(p: &mut Process, requested: u64) -> u64 {
     let needed = vessel_linux::elf::page_up(requested);
     if needed > m.heap_mapped_end {
         let len = needed - m.heap_mapped_end;
-        if m.space.map(m.heap_mapped_end, len, true, false).is_err() {
-            return m.brk;
+        // The heap's new pages get frames as they are touched.
+        let rights = Access {
+            readable: true,
+            writable: true,
+            executable: false,
+        };
+        match m.space.reserve(m.heap_mapped_end, len, rights) {
+            Ok(()) => {}
+            Err(MapError::OutOfMemory) => {
+                // No page tables for the rest: what was reserved goes.
+                let _ = m.space.unmap(m.heap_mapped_end, len);
+                return m.brk;
+            }
+            Err(_) => return m.brk,
         }
         m.heap_mapped_end = needed;
     }

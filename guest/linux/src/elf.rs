@@ -279,6 +279,18 @@ impl LoadSegment {
     pub const fn page_range(&self) -> Range<u64> {
         page_down(self.vaddr)..page_up(self.end())
     }
+
+    /// The pages holding some of the segment's file bytes (empty when it
+    /// has none): the pages after them, up to [`LoadSegment::page_range`]'s
+    /// end, are all zeros (bss) and need no frame until touched.
+    pub const fn file_page_range(&self) -> Range<u64> {
+        let start = page_down(self.vaddr);
+        if self.file_size == 0 {
+            start..start
+        } else {
+            start..page_up(self.vaddr + self.file_size)
+        }
+    }
 }
 
 /// How to load a validated executable or interpreter, and what the
@@ -925,6 +937,7 @@ mod tests {
         assert_eq!(data.mem_size, 0x5000);
         assert_eq!(data.file_range(), 0x2100..0x2200);
         assert_eq!(data.page_range(), 0x6c2000..0x6c8000);
+        assert_eq!(data.file_page_range(), 0x6c2000..0x6c3000);
         assert_eq!(
             data.perms,
             Perms {

@@ -68,7 +68,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::mmap,
         Support::Partial(
-            "anonymous memory, private or MAP_SHARED (stays shared with children across fork), the same from /dev/zero, and private mappings of regular files (a copy of the file's bytes at map time: later changes to the file do not show, pages wholly past its end read zeros where Linux raises SIGBUS), all mapped eagerly (no demand paging): placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; Linux's EACCES, EBADF (O_PATH), EPERM (PROT_EXEC of a file on a noexec mount or in /proc), ENODEV (pipes, directories, devices), EOVERFLOW and MAP_SHARED_VALIDATE's EOPNOTSUPP; no MAP_SHARED of a regular file (ENODEV: writes would not reach the file); MAP_POPULATE/MAP_NORESERVE and the like ignored",
+            "anonymous memory, private or MAP_SHARED (stays shared with children across fork), the same from /dev/zero, and private mappings of regular files (a copy of the file's bytes at map time: later changes to the file do not show, pages wholly past its end read zeros where Linux raises SIGBUS), private anonymous memory paged on demand (reserved at mmap, each page zeroed when first touched; MAP_POPULATE maps at once), MAP_SHARED anonymous memory and file copies mapped at once: placed top-down, at a free hint, or with MAP_FIXED (replacing) and MAP_FIXED_NOREPLACE (EEXIST); PROT_NONE included; Linux's EACCES, EBADF (O_PATH), EPERM (PROT_EXEC of a file on a noexec mount or in /proc), ENODEV (pipes, directories, devices), EOVERFLOW and MAP_SHARED_VALIDATE's EOPNOTSUPP; no MAP_SHARED of a regular file (ENODEV: writes would not reach the file); MAP_NORESERVE and the like ignored",
         ),
     ),
     (Sysno::munmap, Support::Full),
@@ -87,7 +87,7 @@ const SUPPORTED: &[(Sysno, Support)] = &[
     (
         Sysno::madvise,
         Support::Partial(
-            "MADV_DONTNEED (and _LOCKED) zero-fill private pages in place, as private anonymous memory reads back (memory is not freed; ELF segments and private file mappings read zeros too, not the file's contents), and leave MAP_SHARED pages' contents as Linux does; paging advice (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP, COLD, PAGEOUT, POPULATE_*, COLLAPSE...) is accepted and does nothing (DONTFORK ranges are still copied by fork); MADV_WIPEONFORK and MADV_REMOVE are EINVAL (MADV_REMOVE of MAP_SHARED memory, which Linux frees and zeroes, too); unmapped pages are ENOMEM",
+            "MADV_DONTNEED (and _LOCKED) give back the frames of private pages, which read zeros and get fresh frames when touched again, as private anonymous memory does (ELF segments and private file mappings read zeros too, not the file's contents), and leave MAP_SHARED pages' contents as Linux does; paging advice (NORMAL, RANDOM, SEQUENTIAL, WILLNEED, FREE, DONTFORK, DOFORK, KEEPONFORK, MERGEABLE, HUGEPAGE, DONTDUMP, COLD, PAGEOUT, POPULATE_*, COLLAPSE...) is accepted and does nothing (DONTFORK ranges are still copied by fork); MADV_WIPEONFORK and MADV_REMOVE are EINVAL (MADV_REMOVE of MAP_SHARED memory, which Linux frees and zeroes, too); unmapped pages are ENOMEM",
         ),
     ),
     (

@@ -13,8 +13,9 @@
 //!
 //! Modules that touch hardware exist only when building for the bare-metal
 //! target (`target_os = "none"`); the pure logic below them (boot-info
-//! validation, the frame bitmap, time conversion) also builds on the host so
-//! it can be unit-tested there.
+//! validation, the frame bitmap, time conversion, the rules of user
+//! page-table entries) also builds on the host so it can be unit-tested
+//! there.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -47,6 +48,8 @@ pub mod time;
 
 #[cfg(target_os = "none")]
 pub mod user;
+#[cfg(any(target_os = "none", test))]
+mod user_entry;
 
 #[cfg(target_os = "none")]
 pub use platform::exit;

@@ -4,7 +4,7 @@
 /// run programs (see `vessel_rt::user`).
 pub mod user {
     pub use vessel_rt::user::{
-        Access, FPU_IMAGE_SIZE, Fault, MapError, Mapping, USER_END, UserContext, UserExit,
-        UserSpace, run_user,
+        Access, AccessKind, FPU_IMAGE_SIZE, Fault, FaultResolution, MapError, Mapping, USER_END,
+        UserContext, UserExit, UserSpace, run_user,
     };
 }

@@ -43,6 +43,9 @@ int main(int argc, char **argv) {
         block[i] = 1;
     long touched = freeram();
     munmap(block, len);
-    printf("munmap returned %ld KiB of 8192\n", (freeram() - touched) / 1024);
+    /* The page tables it emptied may come back too: up to 5 level-1 tables
+     * (4 KiB each) for 8 MiB, and a few above them. */
+    long returned = (freeram() - touched) / 1024;
+    printf("munmap returned %s of 8192 KiB\n", returned >= 8192 && returned <= 8192 + 32 ? "all" : "not all");
     return 0;
 }

@@ -3,14 +3,17 @@
 //! Linux-style system calls (`write`, `exit`), one that touches an unmapped
 //! address (#PF), one that executes a privileged instruction (#GP), and one
 //! that spins until the timer preempts it while a kernel thread runs; and
-//! checks what `fork` does to shared and private memory.
+//! checks what `fork` does to shared and private memory, and how reserved
+//! memory gets its frames on demand.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use vessel_std::os::user::{Access, UserContext, UserExit, UserSpace, run_user};
+use vessel_std::os::user::{
+    Access, AccessKind, FaultResolution, UserContext, UserExit, UserSpace, run_user,
+};
 use vessel_std::prelude::*;
 use vessel_std::sync::Arc;
 use vessel_std::thread;
@@ -98,7 +101,7 @@ fn byte_at(space: &UserSpace, addr: u64) -> char {
 }
 
 /// A page mapped with `map_shared` stays shared with a fork's copy (writes
-/// by either show in the other, through mprotect, zero and unmap in the
+/// by either show in the other, through mprotect, discard and unmap in the
 /// other); a page mapped with `map` is copied on write.
 fn shared_and_private_memory_across_fork() {
     const SHARED: u64 = 0x100_0000;
@@ -126,11 +129,11 @@ fn shared_and_private_memory_across_fork() {
         executable: false,
     };
     child.protect(SHARED, 4096, read_only).expect("protect");
-    child.zero(SHARED, 4096).expect("zero");
+    child.discard(SHARED, 4096).expect("discard");
     parent.write_bytes(SHARED, b"P").expect("write");
     let how = child.query(SHARED).expect("mapped");
     println!(
-        "child's read-only view: shared {}, sees {}, zero kept it",
+        "child's read-only view: shared {}, sees {}, discard kept it",
         how.shared,
         byte_at(&child, SHARED)
     );
@@ -141,6 +144,88 @@ fn shared_and_private_memory_across_fork() {
         "after the child went: parent's page {}, shared {}",
         byte_at(&parent, SHARED),
         parent.query(SHARED).is_some_and(|how| how.shared)
+    );
+}
+
+/// Reserved memory: no frame until touched, zeros until then, a user
+/// write served by `resolve_fault` within the rights it was reserved with,
+/// and kept reserved by `protect`, `fork` (each space gets its own frame)
+/// and `discard`.
+fn reserved_memory_on_demand() {
+    const HEAP: u64 = 0x1000_0000;
+    const PAGE: u64 = 4096;
+    // mov byte ptr [HEAP + 2 pages], 42; exit(0)
+    let mut code = vec![0xc6, 0x04, 0x25];
+    code.extend_from_slice(&((HEAP + 2 * PAGE) as u32).to_le_bytes());
+    code.extend_from_slice(&[0x2a, 0xb8, 0x3c, 0, 0, 0, 0xbf, 0, 0, 0, 0, 0x0f, 0x05]);
+    let (space, mut ctx) = load(&code);
+    let read_write = Access {
+        readable: true,
+        writable: true,
+        executable: false,
+    };
+    space.reserve(HEAP, 64 * PAGE, read_write).expect("reserve");
+    println!(
+        "reserved {} pages, {} with frames, reads {}",
+        space.reserved_pages(),
+        space.mapped_pages(),
+        u32::from(byte_at(&space, HEAP + 5))
+    );
+    let mut faults = 0;
+    loop {
+        match run(&space, &mut ctx) {
+            UserExit::Fault {
+                vector: 14,
+                error_code,
+                address,
+            } => match space.resolve_fault(address, AccessKind::of_page_fault(error_code)) {
+                Ok(FaultResolution::Resolved) => faults += 1,
+                other => panic!("fault at {address:#x} not resolved: {other:?}"),
+            },
+            UserExit::Syscall => break,
+            other => panic!("the program stopped: {other:?}"),
+        }
+    }
+    println!(
+        "user write served by {faults} fault: byte {}, {} pages with frames",
+        u32::from(byte_at(&space, HEAP + 2 * PAGE)),
+        space.mapped_pages()
+    );
+    let read_only = Access {
+        writable: false,
+        ..read_write
+    };
+    space
+        .protect(HEAP + 3 * PAGE, PAGE, read_only)
+        .expect("protect");
+    println!(
+        "read-only reserved page: write {:?}, read {:?}; unmapped: {:?}",
+        space.resolve_fault(HEAP + 3 * PAGE, AccessKind::Write),
+        space.resolve_fault(HEAP + 3 * PAGE, AccessKind::Read),
+        space.resolve_fault(HEAP + 64 * PAGE, AccessKind::Read)
+    );
+    let child = space.fork().expect("memory for the fork");
+    child.write_bytes(HEAP + 40 * PAGE, b"c").expect("write");
+    println!(
+        "fork: child has {} reserved and {} with frames, wrote {}, parent sees {}",
+        child.reserved_pages(),
+        child.mapped_pages(),
+        byte_at(&child, HEAP + 40 * PAGE),
+        u32::from(byte_at(&space, HEAP + 40 * PAGE))
+    );
+    drop(child);
+    space.discard(HEAP, 64 * PAGE).expect("discard");
+    println!(
+        "discard: {} reserved, {} with frames, reads {}",
+        space.reserved_pages(),
+        space.mapped_pages(),
+        u32::from(byte_at(&space, HEAP + 2 * PAGE))
+    );
+    space.unmap(HEAP, 64 * PAGE).expect("unmap");
+    println!(
+        "unmap: {} reserved, mapped {}",
+        space.reserved_pages(),
+        space.query(HEAP).is_some()
     );
 }
 
@@ -209,4 +294,5 @@ fn main() {
     );
 
     shared_and_private_memory_across_fork();
+    reserved_memory_on_demand();
 }

@@ -29,8 +29,10 @@
 
 mod owners;
 mod space;
+mod tables;
 
-pub use space::{Access, Fault, MapError, Mapping, UserSpace};
+pub use crate::user_entry::{Access, AccessKind};
+pub use space::{Fault, FaultResolution, MapError, Mapping, UserSpace};
 
 use crate::arch::cpu;
 use crate::arch::gdt::{TSS, TSS_RSP0_OFFSET};

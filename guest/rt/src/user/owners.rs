@@ -1,5 +1,5 @@
-//! Frames mapped by more than one leaf entry, and the software flags that
-//! say how.
+//! Frames mapped by more than one leaf entry (the software flags that say
+//! how are in `user_entry`).
 //!
 //! A user frame normally has one owner: the one leaf entry that maps it.
 //! Two kinds of entries share their frame with others:
@@ -18,19 +18,9 @@
 
 use crate::mem::frames;
 use crate::sync::SpinLock;
+use crate::user_entry::{COW, SHARED};
 use alloc::collections::BTreeMap;
 use x86_64::structures::paging::PageTableFlags as Flags;
-
-/// Leaf-entry flag (ignored by the CPU): the frame may be shared, copy it
-/// before writing.
-pub(super) const COW: Flags = Flags::BIT_9;
-/// Leaf-entry flag (ignored by the CPU): on a [`COW`] entry, whether the
-/// page is writable for its owner (the hardware bit stays clear while the
-/// frame may be shared).
-pub(super) const COW_WRITABLE: Flags = Flags::BIT_10;
-/// Leaf-entry flag (ignored by the CPU): the frame is shared by design;
-/// every owner maps it with its own rights and writes it in place.
-pub(super) const SHARED: Flags = Flags::BIT_11;
 
 /// Whether the frame of a leaf entry with `flags` may have other owners,
 /// counted here (else the entry is its only owner).
