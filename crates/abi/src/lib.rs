@@ -91,7 +91,8 @@ pub mod boot {
     #[repr(u32)]
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum MemoryKind {
-        /// Free RAM the guest may use as it likes.
+        /// Free RAM the guest may use as it likes. It reads as zero at entry
+        /// (the VMM never writes there), so the guest need not zero it.
         Usable = 1,
         /// Boot structures written by the VMM (page tables, GDT, boot info,
         /// argument strings). The guest may reclaim it once it has copied out

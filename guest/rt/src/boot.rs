@@ -11,34 +11,38 @@ use vessel_abi::layout::IMAGE_MIN_PHYS;
 /// disabled.
 pub(crate) extern "C" fn boot(boot_info_phys: u64, tsc_entry: u64) -> ! {
     crate::console::init();
-    boot_with(
-        read_boot_info(boot_info_phys),
-        tsc_entry,
-        KernelTables::FromVmm,
-    )
+    boot_with(read_boot_info(boot_info_phys), tsc_entry, Loader::VesselVmm)
 }
 
-/// Where the kernel's page tables come from.
-pub(crate) enum KernelTables {
-    /// The Vessel VMM built them, final (vessel-abi's layout): kept.
-    FromVmm,
-    /// The tables at entry only serve the boot (PVH): build the kernel's.
-    Build,
+/// What loaded the kernel, and so what the boot may take as given.
+pub(crate) enum Loader {
+    /// The Vessel VMM: the page tables at entry are final (vessel-abi's
+    /// layout) and free RAM reads as zero.
+    VesselVmm,
+    /// A PVH loader (QEMU, Firecracker...): the tables at entry only serve
+    /// the boot, and free RAM holds whatever it holds.
+    Pvh,
 }
 
 /// The boot path common to every entry: from boot info (copied out of host
 /// memory, or built from PVH start info) to the application's `main`.
-pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64, tables: KernelTables) -> ! {
+pub(crate) fn boot_with(info: BootInfo, tsc_entry: u64, loader: Loader) -> ! {
     let params = boot_info::validate(&info)
         .unwrap_or_else(|e| fatal(format_args!("invalid boot info: {e}")));
     gdt::init();
     trap::init();
     crate::user::init();
     time::init(&params, tsc_entry);
-    mem::frames::init(&params);
-    match tables {
-        KernelTables::FromVmm => paging::adopt(),
-        KernelTables::Build => paging::init(&params),
+    mem::frames::init(
+        &params,
+        match loader {
+            Loader::VesselVmm => mem::frames::FreeRam::Zeroed,
+            Loader::Pvh => mem::frames::FreeRam::Unknown,
+        },
+    );
+    match loader {
+        Loader::VesselVmm => paging::adopt(),
+        Loader::Pvh => paging::init(&params),
     }
     env::init(&params);
     if let Err(e) = apic::init() {

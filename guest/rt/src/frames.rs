@@ -16,6 +16,11 @@ pub struct FrameBitmap<'a> {
     free: usize,
     /// Where the next search starts (next fit keeps allocation O(1) on average).
     hint: usize,
+    /// Free frames from here up have never been handed out since they last
+    /// read as zero (see [`FrameBitmap::assume_free_frames_zeroed`]), so
+    /// they need no zeroing: under an emulating hypervisor, zeroing a page
+    /// costs about as much as a VM exit. `frames` when nothing is known.
+    pristine_from: usize,
 }
 
 impl<'a> FrameBitmap<'a> {
@@ -31,6 +36,7 @@ impl<'a> FrameBitmap<'a> {
             frames,
             free: 0,
             hint: 0,
+            pristine_from: frames,
         }
     }
 
@@ -79,6 +85,26 @@ impl<'a> FrameBitmap<'a> {
     pub fn release(&mut self, first: usize, count: usize) {
         self.set_range(first, count, false);
         self.hint = self.hint.min(first);
+        // The frames may have been written: no free frame at or below them
+        // counts as pristine any more (the frames between lose nothing but
+        // a zeroing they could have skipped).
+        let end = first.saturating_add(count).min(self.frames);
+        self.pristine_from = self.pristine_from.max(end);
+    }
+
+    /// Records that every frame free right now reads as zero (the platform
+    /// guarantees it for RAM it hands over, as the Vessel VMM does), so
+    /// [`FrameBitmap::is_pristine`] can vouch for them until they are freed
+    /// again.
+    pub fn assume_free_frames_zeroed(&mut self) {
+        self.pristine_from = 0;
+    }
+
+    /// Whether the run `[first, first + count)`, just allocated, still reads
+    /// as zero: none of it was handed out (and freed) since the platform
+    /// zeroed it.
+    pub fn is_pristine(&self, first: usize) -> bool {
+        first >= self.pristine_from
     }
 
     /// Marks `[first, first + count)` in use.
@@ -235,6 +261,34 @@ mod tests {
         assert_eq!(bulk_free, slow.free_frames());
         assert_eq!(bulk_free, 5 + 64 + 200 + 100);
         assert_eq!(bulk_words, slow_words);
+    }
+
+    #[test]
+    fn frames_are_pristine_until_freed_once() {
+        let mut words = vec![0; FrameBitmap::words_for(256)];
+        let mut bm = FrameBitmap::with_free_ranges(&mut words, 256, [(16, 240)].into_iter());
+        let a = bm.allocate(4, 1).unwrap();
+        assert!(
+            !bm.is_pristine(a),
+            "nothing is known until the platform says so"
+        );
+        bm.release(a, 4);
+        bm.assume_free_frames_zeroed();
+        let a = bm.allocate(4, 1).unwrap();
+        assert!(bm.is_pristine(a));
+        let b = bm.allocate(4, 1).unwrap();
+        assert!(bm.is_pristine(b));
+        bm.release(a, 4);
+        assert_eq!(bm.allocate(4, 1), Some(a), "freed frames are reused first");
+        assert!(!bm.is_pristine(a), "a freed frame may hold old data");
+        let c = bm.allocate(4, 1).unwrap();
+        assert_eq!(c, b + 4);
+        assert!(bm.is_pristine(c), "above every freed frame: untouched");
+        bm.release(c, 4);
+        assert_eq!(bm.allocate(4, 1), Some(c));
+        assert!(!bm.is_pristine(c));
+        let high = bm.allocate(8, 16).unwrap();
+        assert!(high >= c + 4 && bm.is_pristine(high));
     }
 
     #[test]

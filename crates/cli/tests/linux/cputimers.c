@@ -57,7 +57,11 @@ int main(void) {
     struct itimerval old;
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_PROF, &off, &old);
-    printf("prof fired %d times; old interval %ld us\n", (int)prof, (long)old.it_interval.tv_usec);
+    /* At least, not exactly: system time counts too, so delivering one
+       SIGPROF (and disarming) may reach the next expiry where the kernel
+       is slow, as under an emulating hypervisor on a loaded machine. */
+    printf("prof fired at least 3 times: %d; old interval %ld us\n", prof >= 3,
+           (long)old.it_interval.tv_usec);
 
     /* Not inherited by a child. */
     arm(ITIMER_VIRTUAL, 500, 0);

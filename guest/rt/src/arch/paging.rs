@@ -23,11 +23,13 @@ use crate::sync::SpinLock;
 use vessel_abi::layout::{DIRECT_MAP_BASE, KERNEL_VIRT_BASE};
 use x86_64::registers::control::{Cr3, Cr3Flags, Cr4, Cr4Flags};
 use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size4KiB,
+    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags as Flags, PhysFrame, Size2MiB,
+    Size4KiB,
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-const HUGE_PAGE: u64 = 2 << 20;
+/// Size of a large (2 MiB) page.
+pub const HUGE_PAGE: u64 = 2 << 20;
 /// Flags of every non-leaf entry: the leaf entries alone decide access
 /// rights, so a table made for a read-only page can later map writable ones.
 const TABLE_FLAGS: Flags = Flags::PRESENT.union(Flags::WRITABLE);
@@ -131,10 +133,11 @@ pub fn adopt() {
         let Ok(table) = table_for(&mut tables, guard, 3) else {
             map_failed(guard)
         };
-        // Flushed below, with every other TLB entry.
         table[VirtAddr::new(guard).p1_index()].set_unused();
+        // One page, not the whole TLB: under a shadow-paging hypervisor a
+        // global flush throws away every shadow table built so far.
+        x86_64::instructions::tlb::flush(VirtAddr::new(guard));
     }
-    flush_global_tlb();
     *KERNEL_TABLES.lock() = Some(tables);
     KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);
 }
@@ -359,6 +362,39 @@ pub fn map_mmio(page: u64) -> Result<(), MapError> {
     let mut guard = KERNEL_TABLES.lock();
     let tables = guard.as_mut().ok_or(MapError)?;
     map_run(tables, phys_to_virt(page), core::iter::once((page, flags)))
+}
+
+/// Maps the 2 MiB kernel page at `virt` (outside the image and the direct
+/// map: task stacks) to the 2 MiB of frames from `phys`, which the caller
+/// owns: one page-table write where 4 KiB pages take 512. Fails if either
+/// address is not 2 MiB aligned or the page is already mapped.
+pub fn map_kernel_huge_page(virt: u64, phys: u64, protection: Protection) -> Result<(), MapError> {
+    let aligned = virt.is_multiple_of(HUGE_PAGE) && phys.is_multiple_of(HUGE_PAGE);
+    if !aligned || !is_kernel_heap_range(virt, virt.saturating_add(HUGE_PAGE)) {
+        return Err(MapError);
+    }
+    let mut guard = KERNEL_TABLES.lock();
+    let tables = guard.as_mut().ok_or(MapError)?;
+    let entry = &mut table_for(tables, virt, 2)?[VirtAddr::new(virt).p2_index()];
+    if !entry.is_unused() {
+        return Err(MapError);
+    }
+    // Not-present entries are never cached, so no TLB flush is needed.
+    entry.set_addr(PhysAddr::new(phys), protection.flags() | Flags::HUGE_PAGE);
+    Ok(())
+}
+
+/// Unmaps a 2 MiB page mapped by [`map_kernel_huge_page`]; returns the
+/// address of its first frame.
+pub fn unmap_kernel_huge_page(virt: u64) -> Option<u64> {
+    if !virt.is_multiple_of(HUGE_PAGE) || !is_kernel_heap_range(virt, virt + HUGE_PAGE) {
+        return None;
+    }
+    let page = Page::<Size2MiB>::containing_address(VirtAddr::new(virt));
+    let mut guard = KERNEL_TABLES.lock();
+    let (frame, flush) = guard.as_mut()?.unmap(page).ok()?;
+    flush.flush();
+    Some(frame.start_address().as_u64())
 }
 
 /// Unmaps one kernel page mapped by [`map_kernel_range`]; returns its frame.

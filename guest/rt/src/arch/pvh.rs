@@ -150,5 +150,5 @@ extern "C" fn boot_pvh(start_info_phys: u64, tsc_entry: u64) -> ! {
     crate::platform::select_pc();
     crate::console::init();
     let info = crate::platform::pc::boot_info_from_pvh(start_info_phys);
-    crate::boot::boot_with(info, tsc_entry, crate::boot::KernelTables::Build)
+    crate::boot::boot_with(info, tsc_entry, crate::boot::Loader::Pvh)
 }

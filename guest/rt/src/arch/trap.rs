@@ -10,6 +10,7 @@
 //! the unstable `x86-interrupt` ABI, while our handlers are assembly stubs.
 
 use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
+use core::cell::UnsafeCell;
 use core::fmt;
 use spin::Once;
 use vessel_abi::layout::GDT_CODE_SELECTOR;
@@ -265,15 +266,26 @@ impl Gate {
 #[repr(C, align(16))]
 struct Idt([Gate; 256]);
 
-static IDT: Once<Idt> = Once::new();
+/// The IDT, in `.bss` (an absent gate is all zeros): filled in place once,
+/// gate by gate, rather than built whole and copied, since under an
+/// emulating hypervisor every boot instruction and every byte copied counts.
+struct IdtCell(UnsafeCell<Idt>);
 
-/// Builds and loads the IDT.
+// SAFETY: the table is written only by `init`, once (guarded by
+// `IDT_FILLED`), before `lidt` hands it to the CPU; afterwards nothing
+// writes it and only the CPU reads it.
+unsafe impl Sync for IdtCell {}
+
+static IDT: IdtCell = IdtCell(UnsafeCell::new(Idt([Gate::ABSENT; 256])));
+static IDT_FILLED: Once = Once::new();
+
+/// Fills and loads the IDT.
 pub fn init() {
-    let idt = IDT.call_once(|| {
-        let mut idt = Idt([Gate::ABSENT; 256]);
+    IDT_FILLED.call_once(|| {
         // SAFETY: `vessel_trap_table` is an initialised, read-only array
         // emitted by the assembly above, with exactly INSTALLED_VECTORS rows.
         let table = unsafe { &vessel_trap_table };
+        let idt = IDT.0.get();
         for &[vector, handler] in table {
             let ist = match vector {
                 2 => IST_NMI,
@@ -281,13 +293,14 @@ pub fn init() {
                 18 => IST_MACHINE_CHECK,
                 _ => 0,
             };
-            idt.0[vector as usize] = Gate::interrupt(handler, ist);
+            // SAFETY: this runs once, before the table is loaded, so nothing
+            // else reads or writes it (the index is bounds-checked).
+            unsafe { (*idt).0[vector as usize] = Gate::interrupt(handler, ist) };
         }
-        idt
     });
     let pointer = DescriptorTablePointer {
         limit: (size_of::<Idt>() - 1) as u16,
-        base: VirtAddr::from_ptr(idt),
+        base: VirtAddr::from_ptr(IDT.0.get()),
     };
     // SAFETY: the IDT is 'static and every present gate points at a stub
     // that saves state, calls `dispatch` and returns with IRETQ.

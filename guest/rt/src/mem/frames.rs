@@ -8,8 +8,18 @@ use crate::sync::SpinLock;
 
 static FRAMES: SpinLock<Option<FrameBitmap<'static>>> = SpinLock::new(None);
 
+/// What free RAM holds when the kernel starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreeRam {
+    /// Zeros: the loader guarantees it (the Vessel VMM hands over fresh
+    /// anonymous memory), so frames need no zeroing until first freed.
+    Zeroed,
+    /// Whatever the firmware or a previous boot left there.
+    Unknown,
+}
+
 /// Sets up the allocator from the validated memory map.
-pub fn init(params: &BootParams) {
+pub fn init(params: &BootParams, free_ram: FreeRam) {
     let total_frames = (params.ram_end() / PAGE_SIZE) as usize;
     let words = FrameBitmap::words_for(total_frames);
     let storage_bytes = (words as u64 * 8).next_multiple_of(PAGE_SIZE);
@@ -34,6 +44,9 @@ pub fn init(params: &BootParams) {
     );
     // Physical page 0 is never handed out, so a zero address is never valid.
     bitmap.reserve(0, 1);
+    if free_ram == FreeRam::Zeroed {
+        bitmap.assume_free_frames_zeroed();
+    }
     TOTAL_USABLE.store(
         params.usable().map(|r| r.end - r.start).sum(),
         core::sync::atomic::Ordering::Relaxed,
@@ -52,12 +65,21 @@ pub fn allocate(count: usize, align: usize) -> Option<u64> {
     Some(first as u64 * PAGE_SIZE)
 }
 
-/// Allocates one frame and zeroes it.
+/// Allocates one frame that reads as zero: zeroed, unless it was never
+/// handed out since the platform zeroed it.
 pub fn allocate_zeroed() -> Option<u64> {
-    let phys = allocate(1, 1)?;
-    // SAFETY: the frame was just allocated, so nothing else refers to it, and
-    // the direct map covers it read-write.
-    unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, PAGE_SIZE as usize) };
+    let (first, pristine) = {
+        let mut guard = FRAMES.lock();
+        let bitmap = guard.as_mut()?;
+        let first = bitmap.allocate(1, 1)?;
+        (first, bitmap.is_pristine(first))
+    };
+    let phys = first as u64 * PAGE_SIZE;
+    if !pristine {
+        // SAFETY: the frame was just allocated, so nothing else refers to
+        // it, and the direct map covers it read-write.
+        unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, PAGE_SIZE as usize) };
+    }
     Some(phys)
 }
 

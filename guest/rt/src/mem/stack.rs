@@ -35,11 +35,19 @@ pub enum StackError {
     OutOfMemory,
 }
 
+/// Stacks at least this large get one 2 MiB page, when a 2 MiB-aligned run
+/// of frames is free: one page-table write instead of 128 or more, which
+/// under an emulating hypervisor is most of the cost of starting `main`.
+/// The stack is then 2 MiB, with the rest of its slot (2 MiB) as guard.
+const HUGE_STACK_THRESHOLD: u64 = 512 * 1024;
+
 /// A mapped kernel stack with a guard page below it; unmapped on drop.
 pub struct KernelStack {
     slot: u64,
     /// Lowest mapped address; `[bottom, top())` is mapped.
     bottom: u64,
+    /// Mapped as one 2 MiB page rather than 4 KiB pages.
+    huge: bool,
 }
 
 impl KernelStack {
@@ -60,6 +68,11 @@ impl KernelStack {
             }
         };
         let top = slot_top(slot);
+        if size as u64 >= HUGE_STACK_THRESHOLD
+            && let Some(stack) = Self::new_huge(slot)
+        {
+            return Ok(stack);
+        }
         let pages = (size as u64).div_ceil(PAGE_SIZE);
         let bottom = top - pages * PAGE_SIZE;
         // One contiguous run when memory allows (one bitmap search), else
@@ -74,7 +87,11 @@ impl KernelStack {
             taken += 1;
             Some(frame)
         });
-        let stack = KernelStack { slot, bottom };
+        let stack = KernelStack {
+            slot,
+            bottom,
+            huge: false,
+        };
         if mapped < pages {
             // Out of frames (or of memory for page tables): dropping the
             // stack unmaps and frees what was mapped; frames of the run that
@@ -87,6 +104,25 @@ impl KernelStack {
             return Err(StackError::OutOfMemory);
         }
         Ok(stack)
+    }
+
+    /// A 2 MiB stack at the top of `slot`, mapped as one page, if a
+    /// 2 MiB-aligned run of frames is free.
+    fn new_huge(slot: u64) -> Option<Self> {
+        let frames_per_page = (paging::HUGE_PAGE / PAGE_SIZE) as usize;
+        let phys = frames::allocate(frames_per_page, frames_per_page)?;
+        let bottom = slot_top(slot) - paging::HUGE_PAGE;
+        match paging::map_kernel_huge_page(bottom, phys, paging::Protection::ReadWrite) {
+            Ok(()) => Some(KernelStack {
+                slot,
+                bottom,
+                huge: true,
+            }),
+            Err(_) => {
+                frames::free(phys, frames_per_page);
+                None
+            }
+        }
     }
 
     /// One past the highest byte of the stack (16-byte aligned).
@@ -106,6 +142,13 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
+        if self.huge {
+            if let Some(frame) = paging::unmap_kernel_huge_page(self.bottom) {
+                frames::free(frame, (paging::HUGE_PAGE / PAGE_SIZE) as usize);
+            }
+            SLOTS.lock().free.push(self.slot);
+            return;
+        }
         for virt in (self.bottom..self.top()).step_by(PAGE_SIZE as usize) {
             if let Some(frame) = paging::unmap_kernel_page(virt) {
                 frames::free(frame, 1);
