@@ -62,7 +62,7 @@ impl BootParams {
     }
 
     /// The regions of free RAM.
-    pub fn usable(&self) -> impl Iterator<Item = &Region> {
+    pub fn usable(&self) -> impl Iterator<Item = &Region> + Clone {
         self.regions()
             .iter()
             .filter(|r| r.kind == MemoryKind::Usable)

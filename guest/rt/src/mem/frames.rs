@@ -37,7 +37,10 @@ pub fn init(params: &BootParams, free_ram: FreeRam) {
             ((r.end - r.start) / PAGE_SIZE) as usize,
         )
     });
-    let mut bitmap = FrameBitmap::with_free_ranges(storage, total_frames, free);
+    let mut bitmap = match free_ram {
+        FreeRam::Zeroed => FrameBitmap::with_free_ranges_on_zeroed(storage, total_frames, free),
+        FreeRam::Unknown => FrameBitmap::with_free_ranges(storage, total_frames, free),
+    };
     bitmap.reserve(
         frame_number(home.start),
         (storage_bytes / PAGE_SIZE) as usize,
