@@ -29,6 +29,8 @@
  *   createdelete   create an empty file, close it, unlink it
  *   pipebw         64 KiB written into a pipe a child drains (ns per 64 KiB;
  *                  bandwidth = 65536 / ns GB/s)
+ *   compute        1,000 steps of a dependent integer chain, no system
+ *                  call: the cost of plain user-mode code
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -202,6 +204,14 @@ static void op_createdelete(void)
 		die("create/delete");
 }
 
+static void op_compute(void)
+{
+	unsigned long x = (unsigned long)sink;
+	for (int i = 0; i < 1000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = (long)x;
+}
+
 /* pipebw: a child drains the pipe; each op writes 64 KiB into it. */
 #define CHUNK (64 * 1024)
 static int bw_pipe[2];
@@ -272,7 +282,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: %s getppid|clock_gettime|mmap|pipe|ctxsw|fork|"
 			"forkexec|openclose|stat|read4k|write4k|createdelete|"
-			"pipebw ITERATIONS\n",
+			"pipebw|compute ITERATIONS\n",
 			argv[0]);
 		return 2;
 	}
@@ -324,6 +334,9 @@ int main(int argc, char **argv)
 		warmup = iterations / 10;
 	} else if (strcmp(measure, "createdelete") == 0) {
 		op = op_createdelete;
+		warmup = iterations / 10;
+	} else if (strcmp(measure, "compute") == 0) {
+		op = op_compute;
 		warmup = iterations / 10;
 	} else if (strcmp(measure, "pipebw") == 0) {
 		op = op_pipebw;

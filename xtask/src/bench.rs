@@ -6,7 +6,10 @@
 //! --verbose <hello>` under GNU time for vessel's own breakdown, VM exits,
 //! touched guest memory and the process's peak RSS, (d) the same image on
 //! QEMU's `microvm` machine through the PVH entry (`tools/qemu-run`, KVM,
-//! minimal devices). Results are printed and written to
+//! minimal devices). Then (e) `kvm-floor --spin`: what one guest
+//! kernel-mode instruction costs on this host's KVM, the figure that
+//! explains the others where the host emulates kernel mode. Results are
+//! printed and written to
 //! `target/bench/boot.json`. Benchmarks report; they never fail because a
 //! target is missed. `--linux` runs the OS-latency benchmark of Linux
 //! programs instead ([`crate::bench_linux`], `target/bench/linux.json`).
@@ -315,7 +318,37 @@ pub fn measure(project: &Project, args: &BenchArgs) -> Result<Value> {
         verbose.push(verbose_run(&vessel, &args.memory, &image, &rss_file)?);
     }
     let _ = fs::remove_file(&rss_file);
+    for _ in 0..SPIN_RUNS {
+        samples
+            .ring0_ns
+            .push(spin_ns_per_instruction(&floor, &args.memory)?);
+    }
     summarize(project, args, &image, &samples, &verbose)
+}
+
+/// Runs of `kvm-floor --spin` (its figure is steady; three give a median).
+const SPIN_RUNS: usize = 3;
+/// Loop iterations of `kvm-floor --spin`: 0.2 ms where the CPU runs the
+/// guest, a few hundred ms where the host emulates kernel-mode code.
+const SPIN_ITERATIONS: u32 = 100_000;
+
+/// What one guest kernel-mode instruction costs on this host's KVM, in ns
+/// (`kvm-floor --spin`).
+fn spin_ns_per_instruction(floor: &Path, memory: &str) -> Result<f64> {
+    let mut cmd = Command::new(floor);
+    cmd.args(["--memory", memory, "--spin", &SPIN_ITERATIONS.to_string()]);
+    let out = cmd
+        .output()
+        .with_context(|| format!("starting `{}`", cmd::describe(&cmd)))?;
+    if !out.status.success() {
+        bail!("`{}` exited with {}", cmd::describe(&cmd), out.status);
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("guest_ns_per_instruction="))
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no guest_ns_per_instruction in `{}`", stdout.trim()))
 }
 
 /// Wall times (ms) of the three measures.
@@ -324,6 +357,8 @@ struct Samples {
     hello: Vec<f64>,
     floor: Vec<f64>,
     qemu: Vec<f64>,
+    /// ns per guest kernel-mode instruction (`kvm-floor --spin`).
+    ring0_ns: Vec<f64>,
 }
 
 fn summarize(
@@ -338,6 +373,7 @@ fn summarize(
     let vs_qemu = qemu.p50 / hello.p50;
     let floor = Stats::of(&samples.floor).context("no floor samples")?;
     let ratio = hello.p50 / floor.p50;
+    let ring0 = Stats::of(&samples.ring0_ns).context("no spin samples")?;
     let exits = Stats::of(&field(verbose, "exits", "total"));
     let touched = Stats::of(&field(verbose, "memory", "guest_touched_kib"));
     let rss_values: Vec<f64> = verbose
@@ -397,6 +433,7 @@ fn summarize(
         "qemu_microvm_ms_p90": round(qemu.p90, 3),
         "qemu_microvm_ms_min": round(qemu.min, 3),
         "vessel_vs_qemu_ratio": round(vs_qemu, 3),
+        "guest_kernel_ns_per_instruction": round(ring0.p50, 1),
         "exits": exits_max,
         "rss_kib": rss_kib,
         "rss_kib_stats": rss.map(|s| s.to_json(0)),
@@ -506,6 +543,10 @@ pub fn print_report(report: &Value) {
             &report[format!("{key}_ms_min")],
         );
     }
+    println!(
+        "\none guest kernel-mode instruction (kvm-floor --spin): {} ns",
+        cell(&report["guest_kernel_ns_per_instruction"])
+    );
     if let Some(timing) = report["verbose_breakdown"]["timing"].as_object() {
         println!("\nvessel --verbose breakdown (µs):");
         println!("{:<28} {:>10} {:>10} {:>10}", "phase", "p50", "p90", "min");

@@ -185,6 +185,13 @@ pub const MEASURES: &[Measure] = &[
         vessel_iterations: 50,
     },
     Measure {
+        key: "user_compute",
+        oslat: "compute",
+        what: "1,000 dependent multiply-adds in user mode, no system call",
+        native_iterations: 100_000,
+        vessel_iterations: 100_000,
+    },
+    Measure {
         key: "pipe_bandwidth_64k",
         oslat: "pipebw",
         what: "64 KiB through a pipe to a child process (GB/s = 65536 / ns)",
