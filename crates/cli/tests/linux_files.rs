@@ -147,7 +147,7 @@ fn busybox_jobs_and_signals() {
         "sleep 5 & kill $!; wait $!; echo $?",
         "trap 'echo got' USR1; kill -USR1 $$; echo after",
         "sleep 1 & sleep 1 & wait; echo done",
-        "sleep 5 & sleep 0.1; kill -STOP $!; sleep 0.1; kill -CONT $!; kill -TERM $!; wait $!; echo $?",
+        "sleep 30 & sleep 0.1; kill -STOP $!; sleep 0.1; kill -CONT $!; kill -TERM $!; wait $!; echo $?",
         "trap 'echo child ended' CHLD; sleep 0.2 & wait; echo waited",
         "(trap 'echo term in subshell; exit 3' TERM; kill -TERM $(sh -c 'echo $PPID'); sleep 5); echo $?",
         "kill -9 $$; echo not reached",
