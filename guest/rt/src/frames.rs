@@ -101,10 +101,10 @@ impl<'a> FrameBitmap<'a> {
         };
         let mut used_from = 0;
         for (first, count) in free {
-            bitmap.reserve(used_from, first.saturating_sub(used_from));
+            bitmap.take(used_from, first.saturating_sub(used_from));
             used_from = first.saturating_add(count);
         }
-        bitmap.reserve(used_from, frames.saturating_sub(used_from));
+        bitmap.take(used_from, frames.saturating_sub(used_from));
         // Bits past the last frame, in the last word: in use, as `new` has them.
         if !frames.is_multiple_of(64) {
             bitmap.words[frames / 64] |= u64::MAX << (frames % 64);
@@ -155,6 +155,28 @@ impl<'a> FrameBitmap<'a> {
         self.set_range(first, count, true);
     }
 
+    /// Marks `[first, first + count)` in use, knowing all of it is free (a
+    /// run just found free, a gap of a bitmap that starts all free): no
+    /// bit counting, which without POPCNT in the baseline target costs
+    /// dozens of instructions a word, emulated at boot.
+    fn take(&mut self, first: usize, count: usize) {
+        let end = first.saturating_add(count).min(self.frames);
+        if first >= end {
+            return;
+        }
+        let (first_word, last_word) = (first / 64, (end - 1) / 64);
+        let head = u64::MAX << (first % 64);
+        let tail = u64::MAX >> (63 - (end - 1) % 64);
+        if first_word == last_word {
+            self.words[first_word] |= head & tail;
+        } else {
+            self.words[first_word] |= head;
+            self.words[first_word + 1..last_word].fill(u64::MAX);
+            self.words[last_word] |= tail;
+        }
+        self.free -= end - first;
+    }
+
     /// Sets or clears a range of bits a whole word at a time where it can:
     /// boot marks all of RAM free, and on a small VM this is most of its work.
     fn set_range(&mut self, first: usize, count: usize, used: bool) {
@@ -169,11 +191,22 @@ impl<'a> FrameBitmap<'a> {
                 ((1u64 << bits) - 1) << bit
             };
             let old = self.words[word];
-            let new = if used { old | mask } else { old & !mask };
-            self.words[word] = new;
-            let was_free = (!old & mask).count_ones() as usize;
-            let now_free = (!new & mask).count_ones() as usize;
-            self.free = self.free + now_free - was_free;
+            // The bits that change state; counted only when some but not
+            // all of them do (no POPCNT in the baseline target: counting
+            // is dozens of instructions, and freeing frames is common).
+            let changing = if used { !old & mask } else { old & mask };
+            let changed = match changing {
+                0 => 0,
+                c if c == mask => bits,
+                c => c.count_ones() as usize,
+            };
+            if used {
+                self.words[word] = old | mask;
+                self.free -= changed;
+            } else {
+                self.words[word] = old & !mask;
+                self.free += changed;
+            }
             frame += bits;
         }
     }
@@ -187,7 +220,7 @@ impl<'a> FrameBitmap<'a> {
         let found = self
             .find_run(self.hint, self.frames, count, align)
             .or_else(|| self.find_run(0, self.hint.saturating_add(count), count, align))?;
-        self.reserve(found, count);
+        self.take(found, count);
         self.hint = found + count;
         Some(found)
     }

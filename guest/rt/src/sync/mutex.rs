@@ -4,11 +4,15 @@ use crate::task::WaitQueue;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A mutex whose waiters sleep on a wait queue.
 pub struct Mutex<T: ?Sized> {
     locked: AtomicBool,
+    /// Tasks in the slow path of [`Mutex::lock`]: while none is, unlocking
+    /// skips the wait queue (its interrupt-disabling lock is dozens of
+    /// instructions, emulated one by one on some hosts, on every unlock).
+    contenders: AtomicUsize,
     waiters: WaitQueue,
     data: UnsafeCell<T>,
 }
@@ -24,6 +28,7 @@ impl<T> Mutex<T> {
     pub const fn new(value: T) -> Self {
         Self {
             locked: AtomicBool::new(false),
+            contenders: AtomicUsize::new(0),
             waiters: WaitQueue::new(),
             data: UnsafeCell::new(value),
         }
@@ -41,13 +46,19 @@ impl<T: ?Sized> Mutex<T> {
         if let Some(guard) = self.try_lock() {
             return guard;
         }
-        self.waiters.wait_until(|| self.try_lock())
+        // Announced before the locked flag is tried again (both SeqCst):
+        // an unlock either sees this count and wakes the queue, or
+        // happened before the retry, which then succeeds.
+        self.contenders.fetch_add(1, Ordering::SeqCst);
+        let guard = self.waiters.wait_until(|| self.try_lock());
+        self.contenders.fetch_sub(1, Ordering::SeqCst);
+        guard
     }
 
     /// Locks the mutex if it is free.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
             // Lazily: a guard built for a failed attempt would be dropped,
             // and its drop would unlock the mutex its owner holds.
@@ -60,8 +71,10 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn unlock(&self) {
-        self.locked.store(false, Ordering::Release);
-        self.waiters.wake_one();
+        self.locked.store(false, Ordering::SeqCst);
+        if self.contenders.load(Ordering::SeqCst) > 0 {
+            self.waiters.wake_one();
+        }
     }
 }
 
