@@ -42,7 +42,10 @@ int main(void) {
            (long)now.it_interval.tv_usec);
     spin_until(&vtalrm, 3);
     arm(ITIMER_VIRTUAL, 0, 0);
-    printf("virtual fired %d times while spinning\n", (int)vtalrm);
+    /* At least, not exactly: where the kernel is slow (an emulating
+       hypervisor on a loaded machine), a second expiry can be delivered
+       before the loop looks again. */
+    printf("virtual fired at least 3 times while spinning: %d\n", vtalrm >= 3);
 
     /* Sleeping uses no CPU time: a 30 ms virtual timer does not fire. */
     vtalrm = 0;
@@ -57,9 +60,7 @@ int main(void) {
     struct itimerval old;
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_PROF, &off, &old);
-    /* At least, not exactly: system time counts too, so delivering one
-       SIGPROF (and disarming) may reach the next expiry where the kernel
-       is slow, as under an emulating hypervisor on a loaded machine. */
+    /* At least, not exactly, as above; system time counts too. */
     printf("prof fired at least 3 times: %d; old interval %ld us\n", prof >= 3,
            (long)old.it_interval.tv_usec);
 
