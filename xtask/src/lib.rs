@@ -12,6 +12,7 @@ pub mod check;
 pub mod cmd;
 pub mod framekernel;
 pub mod prereq;
+pub mod profile;
 pub mod project;
 pub mod run;
 pub mod source;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::project::Project;
-use xtask::{bench, build, check, prereq, run, tcb, test};
+use xtask::{bench, build, check, prereq, profile, run, tcb, test};
 
 /// Vessel developer tooling.
 #[derive(Debug, Parser)]
@@ -30,6 +30,9 @@ enum Command {
     Test,
     /// Boot-time, VM-exit, RSS and image-size benchmarks.
     Bench(bench::BenchArgs),
+    /// Which guest functions execute the most instructions (a single-step
+    /// trace of a guest example or of vessel-linux running a program).
+    Profile(profile::ProfileArgs),
     /// Only check (and install where possible) the prerequisites.
     Prereq {
         /// What to prepare for.
@@ -64,6 +67,10 @@ fn dispatch(command: Command) -> Result<i32> {
         Command::Tcb(args) => tcb::run(&project, &args)?,
         Command::Test => test::run(&project)?,
         Command::Bench(args) => bench::run(&project, &args)?,
+        Command::Profile(args) => {
+            prereq::ensure(&project, prereq::Purpose::Build)?;
+            profile::run(&project, &args)?;
+        }
         Command::Prereq { purpose } => prereq::ensure(&project, purpose)?,
     }
     Ok(0)

@@ -343,6 +343,54 @@ fn vessel_verbose_reports_timing_exits_and_memory() {
     );
 }
 
+#[test]
+fn trace_instructions_records_every_guest_instruction_from_entry_to_exit() {
+    let dir = repo().join("target/tmp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("hello-trace.txt");
+    let out = boot(
+        Hypervisor::Vessel,
+        &["--trace-instructions", trace.to_str().unwrap()],
+        "hello",
+        &["traced"],
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "Hello, world! This is a Vessel unikernel.\nargs: [\"hello\", \"traced\"]\n"
+    );
+    let rips: Vec<u64> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| u64::from_str_radix(l, 16).expect("one hexadecimal RIP per line"))
+        .collect();
+    assert!(
+        out.stderr
+            .contains(&format!("traced {} guest instructions", rips.len())),
+        "{}",
+        out.stderr
+    );
+    // Boot to exit is thousands of instructions, all in the image, which
+    // runs in the top 2 GiB.
+    assert!(rips.len() > 1_000, "{} instructions", rips.len());
+    assert!(rips.iter().all(|&rip| rip >= 0xffff_ffff_8000_0000));
+
+    let bad = boot(
+        Hypervisor::Vessel,
+        &["--trace-instructions", "/nonexistent/dir/trace.txt"],
+        "hello",
+        &[],
+    );
+    assert_eq!(bad.status, Some(125));
+    assert!(bad.stdout.is_empty(), "refused before the guest runs");
+    assert!(
+        bad.stderr
+            .contains("cannot create /nonexistent/dir/trace.txt"),
+        "{}",
+        bad.stderr
+    );
+}
+
 /// Runs `image_name` on the Vessel VMM with `input` on its standard input.
 fn boot_with_input(image_name: &str, input: &[u8]) -> Run {
     use std::io::Write;

@@ -52,4 +52,7 @@ pub use cpu::{CrashReport, RegisterDump};
 pub use error::{BootError, LoadError, MemoryError, VmmError};
 pub use stats::{ExitCounts, RunStats};
 pub use vessel_abi as abi;
-pub use vm::{DEFAULT_MEMORY_BYTES, GuestEnd, IrqChip, RunOutcome, Vm, VmConfig};
+pub use vm::{
+    DEFAULT_MEMORY_BYTES, GuestEnd, InstructionTrace, IrqChip, MAX_TRACED_INSTRUCTIONS, RunOutcome,
+    Vm, VmConfig,
+};

@@ -74,6 +74,11 @@ pub struct VmConfig {
     /// guest learns them as `VESSEL_COPY_OUT_<slot>=<path>` in its
     /// environment, and [`RunOutcome::copied_out`] holds what it sent.
     pub copy_out: Vec<CopyOutTarget>,
+    /// Single-step the guest (`KVM_GUESTDBG_SINGLESTEP`) and record where
+    /// each instruction it executes leaves RIP, into [`RunOutcome::trace`]:
+    /// a profile of guest code on hosts that emulate it, where its cost
+    /// is its instruction count. Slow (a VM exit per instruction).
+    pub trace_instructions: bool,
 }
 
 impl VmConfig {
@@ -91,6 +96,7 @@ impl VmConfig {
             linux_kernel: None,
             volumes: Vec::new(),
             copy_out: Vec::new(),
+            trace_instructions: false,
         }
     }
 
@@ -182,6 +188,44 @@ pub struct RunOutcome {
     /// sent nothing complete), to be written with
     /// [`files::write_copy_outs`].
     pub copied_out: Vec<Option<Transfer>>,
+    /// With [`VmConfig::trace_instructions`]: the guest's instruction trace.
+    pub trace: Option<InstructionTrace>,
+}
+
+/// Guest instructions to record at most (8 bytes each): about 5 minutes of
+/// single-stepping at 20 µs per step.
+pub const MAX_TRACED_INSTRUCTIONS: usize = 16 << 20;
+
+/// The guest's instruction trace ([`VmConfig::trace_instructions`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InstructionTrace {
+    /// RIP after each single step, in order: the guest-virtual address of
+    /// the next instruction (a fault or interrupt shows its handler).
+    pub rips: Vec<u64>,
+    /// The guest ran past [`MAX_TRACED_INSTRUCTIONS`]; the rest was not
+    /// recorded.
+    pub truncated: bool,
+}
+
+impl InstructionTrace {
+    /// Room for a million instructions, allocated before the vCPU thread
+    /// is confined: a buffer this large is its own mapping, which grows
+    /// with `mremap`, where a small one would grow its thread's heap arena
+    /// with `mprotect`, which the seccomp filter forbids.
+    fn new() -> Self {
+        Self {
+            rips: Vec::with_capacity(1 << 20),
+            truncated: false,
+        }
+    }
+
+    fn record(&mut self, rip: u64) {
+        if self.rips.len() < MAX_TRACED_INSTRUCTIONS {
+            self.rips.push(rip);
+        } else {
+            self.truncated = true;
+        }
+    }
 }
 
 /// A VM with one vCPU, ready to run its guest once.
@@ -203,6 +247,8 @@ pub struct Vm {
     seccomp: bool,
     timeout: Option<Duration>,
     copy_out_slots: usize,
+    /// The instruction trace being recorded, if asked for.
+    trace: Option<InstructionTrace>,
     stats: RunStats,
     started: Instant,
 }
@@ -409,6 +455,7 @@ impl Vm {
             seccomp: config.seccomp,
             timeout: config.timeout,
             copy_out_slots: config.copy_out.len(),
+            trace: config.trace_instructions.then(InstructionTrace::new),
             stats,
             started,
         })
@@ -438,6 +485,15 @@ impl Vm {
             Some(limit) => Some(Watchdog::arm(limit).map_err(VmmError::Watchdog)?),
             None => None,
         };
+        if self.trace.is_some() {
+            let single_step = kvm_bindings::kvm_guest_debug {
+                control: kvm_bindings::KVM_GUESTDBG_ENABLE | kvm_bindings::KVM_GUESTDBG_SINGLESTEP,
+                ..Default::default()
+            };
+            self.vcpu
+                .set_guest_debug(&single_step)
+                .map_err(|e| VmmError::kvm("KVM_SET_GUEST_DEBUG", e))?;
+        }
         if self.seccomp {
             crate::seccomp::apply(self.vcpu.as_raw_fd())?;
         }
@@ -496,6 +552,7 @@ impl Vm {
             end,
             stats: self.stats,
             copied_out: server.into_copy_outs(),
+            trace: self.trace.take(),
         })
     }
 
@@ -543,6 +600,12 @@ impl Vm {
                 LoopExit::Continue
             }
             VcpuExit::Intr => LoopExit::Continue,
+            VcpuExit::Debug(step) if self.trace.is_some() => {
+                if let Some(trace) = self.trace.as_mut() {
+                    trace.record(step.pc);
+                }
+                LoopExit::Continue
+            }
             VcpuExit::Hlt => {
                 counts.hlt += 1;
                 LoopExit::Crash("guest halted (HLT with no way to wake up)".into())
