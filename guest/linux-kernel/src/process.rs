@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 use vessel_linux::elf::{self, ElfError, InterpreterError, LoadPlan, Perms};
 use vessel_linux::vfs::Vfs;
@@ -72,6 +72,11 @@ pub struct Group {
     /// Its threads' masks and pending signals, what the process has
     /// pending, whether it is stopped (what senders see).
     pub signals: Mutex<Shared>,
+    /// Whether [`Group::signals`] may hold something to deliver: set (under
+    /// that lock) when a signal is queued or the process stops, cleared
+    /// by `signal::deliver` when it finds every queue empty. While clear,
+    /// the way back to user mode takes no lock (most system calls).
+    pub signals_waiting: AtomicBool,
     /// Signalled when the stopped process continues or ends.
     pub resumed: Condvar,
     /// Threads still running.
@@ -344,6 +349,7 @@ impl Process {
             ending: Mutex::new(None),
             actions: Mutex::new(Actions::default()),
             signals: Mutex::new(Shared::default()),
+            signals_waiting: AtomicBool::new(true),
             resumed: Condvar::new(),
             threads: AtomicUsize::new(1),
             dumpable: AtomicU8::new(1),

@@ -21,6 +21,7 @@ use crate::process::{Group, Process};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use core::time::Duration;
 use vessel_linux::{Errno, SysResult};
 use vessel_std::os::user::FPU_IMAGE_SIZE;
@@ -318,6 +319,13 @@ impl Shared {
             .iter()
             .filter(|(tid, _)| Some(**tid) != except)
             .for_each(|(_, t)| t.interrupt());
+    }
+
+    /// Whether no signal is queued anywhere and the process is not stopped.
+    fn is_quiet(&self) -> bool {
+        self.stopped.is_none()
+            && self.pending.is_empty()
+            && self.threads.values().all(|t| t.pending.is_empty())
     }
 
     /// Removes the pending signals in `set` from every queue.
@@ -804,8 +812,10 @@ fn set_altstack(p: &mut Process, sp: u64, flags: u32, size: u64) -> Result<(), E
 /// Raises `signal` for the calling thread (a fault, `SIGPIPE`); it is
 /// delivered by [`deliver`] on the way back to user mode unless blocked.
 pub fn raise(p: &mut Process, signal: u8, cause: Cause) {
-    if let Some(me) = shared(&p.group).threads.get_mut(&p.tid) {
+    let mut shared = shared(&p.group);
+    if let Some(me) = shared.threads.get_mut(&p.tid) {
         enqueue(&mut me.pending, signal, cause);
+        p.group.signals_waiting.store(true, Ordering::SeqCst);
     }
 }
 
@@ -877,6 +887,9 @@ pub fn send_to(group: &Group, tid: Option<u32>, signal: u8, cause: Cause) -> Res
         }
         None => enqueue(&mut shared.pending, signal, cause),
     }
+    // Before the target is interrupted: its way back to user mode clears
+    // its interrupt, then reads this.
+    group.signals_waiting.store(true, Ordering::SeqCst);
     // The thread to wake: the one named, else the main thread, else any
     // that does not block the signal; none while the process is stopped
     // (the signal waits for SIGCONT), unless it is SIGKILL.
@@ -912,6 +925,15 @@ pub fn send_to(group: &Group, tid: Option<u32>, signal: u8, cause: Cause) -> Res
 /// Settles an interrupted system call: `EINTR`, or started again.
 pub fn deliver(p: &mut Process) -> Option<Ended> {
     vessel_std::thread::clear_interrupt();
+    // Nothing queued, nothing to settle or restore: most system calls.
+    // A signal sent from now on interrupts the thread again, which sends
+    // it back here before it runs user code.
+    if !p.group.signals_waiting.load(Ordering::SeqCst)
+        && p.signals.interrupted.is_none()
+        && p.signals.saved_mask.is_none()
+    {
+        return None;
+    }
     loop {
         if p.group.ending().is_some() {
             // The thread ends at the top of its loop.
@@ -927,7 +949,11 @@ pub fn deliver(p: &mut Process) -> Option<Ended> {
                     .unwrap_or_else(|e| e.into_inner());
             }
             let mask = shared.threads.get(&p.tid).map_or(0, |t| t.mask);
-            dequeue(&mut shared, p.tid, !mask)
+            let next = dequeue(&mut shared, p.tid, !mask);
+            if next.is_none() && shared.is_quiet() {
+                p.group.signals_waiting.store(false, Ordering::SeqCst);
+            }
+            next
         };
         let Some(Pending { signal, cause }) = next else {
             break;
@@ -1018,6 +1044,7 @@ fn stop(p: &mut Process, signal: u8) {
             return;
         }
         shared.stopped = Some(signal);
+        p.group.signals_waiting.store(true, Ordering::SeqCst);
         shared.interrupt_all(Some(p.tid));
     }
     p.kernel.child_stopped(p.pid(), signal);
