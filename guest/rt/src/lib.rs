@@ -46,6 +46,8 @@ pub mod task;
 #[cfg(target_os = "none")]
 pub mod time;
 
+#[cfg(any(target_os = "none", test))]
+mod table_scan;
 #[cfg(target_os = "none")]
 pub mod user;
 #[cfg(any(target_os = "none", test))]

@@ -8,6 +8,7 @@ use super::USER_END;
 use super::owners;
 use super::space::{FaultResolution, MapError, Mapping};
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
+use crate::table_scan;
 use crate::user_entry::{
     Access, AccessKind, COW, COW_WRITABLE, SHARED, allows, fault_around, is_reserved,
     logically_writable, materialised, reserved, rights,
@@ -888,15 +889,16 @@ impl Tables {
 impl Drop for Tables {
     fn drop(&mut self) {
         /// Frees the tables below `phys` (at `level`, 4 = PML4) and their frames.
-        fn free_tree(phys: u64, level: u8, entries: Range<usize>) {
-            for index in entries {
-                // SAFETY: `phys` is a table of this space, being torn down
-                // with exclusive access (`&mut self` in drop); the entry is
-                // copied out.
-                let entry = unsafe { (&*table(phys))[index].clone() };
-                if entry.is_unused() {
-                    continue;
-                }
+        fn free_tree(phys: u64, level: u8, range: Range<usize>) {
+            // SAFETY: `phys` is a table of this space, being torn down with
+            // exclusive access (`&mut self` in drop), only read here; a
+            // PageTableEntry is a transparent u64, so the words view is the
+            // same memory, also only read.
+            let (table, words) = unsafe { (&*entries(phys), &*entries(phys).cast::<[u64; 512]>()) };
+            let mut from = range.start;
+            while let Some(index) = table_scan::first_used(words, from).filter(|&i| i < range.end) {
+                from = index + 1;
+                let entry = &table[index];
                 let child = entry.addr().as_u64();
                 if level > 1 {
                     free_tree(child, level - 1, 0..512);
