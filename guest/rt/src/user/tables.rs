@@ -36,6 +36,20 @@ fn table(phys: u64) -> *mut PageTable {
     phys_to_virt(phys) as *mut PageTable
 }
 
+/// The index of the first used entry of the table at `phys` at or after
+/// `from` (see [`table_scan`]).
+///
+/// The table must be one of a space whose lock the caller holds, so that
+/// nothing writes it during the call.
+fn next_used(phys: u64, from: usize) -> Option<usize> {
+    // SAFETY: `phys` is a page table reachable through the direct map; a
+    // PageTableEntry is a transparent u64, so this is its 512 words, only
+    // read, and the reference ends with the call (the caller holds the
+    // space's lock: no one writes the table meanwhile).
+    let words = unsafe { &*entries(phys).cast::<[u64; 512]>() };
+    table_scan::first_used(words, from)
+}
+
 /// The entries of the table at `phys` (a `PageTable` is `repr(C)`: its 512
 /// entries and nothing else).
 fn entries(phys: u64) -> *mut [PageTableEntry; 512] {
@@ -824,15 +838,14 @@ impl Tables {
             entries: Range<usize>,
         ) -> Option<()> {
             let span = PAGE_SIZE << (9 * (u32::from(level) - 1));
-            for index in entries {
+            let mut from = entries.start;
+            while let Some(index) = next_used(phys, from).filter(|&i| i < entries.end) {
+                from = index + 1;
                 // SAFETY: `phys` is a table of this space, reachable through
                 // the direct map; `&mut self` (the space's mutex, held by
                 // the caller) gives exclusive access to its lower half. The
                 // entry is copied out.
                 let entry = unsafe { (&*table(phys))[index].clone() };
-                if entry.is_unused() {
-                    continue;
-                }
                 let address = base + index as u64 * span;
                 if level > 2 {
                     share_tree(child, entry.addr().as_u64(), level - 1, address, 0..512)?;
@@ -846,17 +859,22 @@ impl Tables {
         /// `base`, with `child`.
         fn share_level1(child: &mut Tables, phys: u64, base: u64) -> Option<()> {
             let slots = child.make_level1(base).ok()?;
-            // SAFETY: `phys` is a level-1 table of this space and `slots`
-            // one of `child`'s, both reachable through the direct map and
-            // distinct (each space has tables of its own); `&mut self` and
-            // `&mut child` (both spaces' mutexes, held by the caller) give
-            // exclusive access to each.
-            let (entries, slots) = unsafe { (&mut *table(phys), &mut *table(slots)) };
             let (mut present, mut kept) = (0, 0);
-            for (entry, slot) in entries.iter_mut().zip(slots.iter_mut()) {
-                if entry.is_unused() {
-                    continue;
-                }
+            let mut from = 0;
+            while let Some(index) = next_used(phys, from) {
+                from = index + 1;
+                // SAFETY: `phys` is a level-1 table of this space and
+                // `slots` one of `child`'s, both reachable through the
+                // direct map and distinct (each space has tables of its
+                // own); `&mut self` and `&mut child` (both spaces' mutexes,
+                // held by the caller) give exclusive access to each, and no
+                // other reference to either lives across this iteration.
+                let (entry, slot) = unsafe {
+                    (
+                        &mut (&mut *table(phys))[index],
+                        &mut (&mut *table(slots))[index],
+                    )
+                };
                 let mut flags = entry.flags();
                 if is_reserved(flags) {
                     slot.set_addr(PhysAddr::zero(), flags);
@@ -890,15 +908,13 @@ impl Drop for Tables {
     fn drop(&mut self) {
         /// Frees the tables below `phys` (at `level`, 4 = PML4) and their frames.
         fn free_tree(phys: u64, level: u8, range: Range<usize>) {
-            // SAFETY: `phys` is a table of this space, being torn down with
-            // exclusive access (`&mut self` in drop), only read here; a
-            // PageTableEntry is a transparent u64, so the words view is the
-            // same memory, also only read.
-            let (table, words) = unsafe { (&*entries(phys), &*entries(phys).cast::<[u64; 512]>()) };
             let mut from = range.start;
-            while let Some(index) = table_scan::first_used(words, from).filter(|&i| i < range.end) {
+            while let Some(index) = next_used(phys, from).filter(|&i| i < range.end) {
                 from = index + 1;
-                let entry = &table[index];
+                // SAFETY: `phys` is a table of this space, being torn down
+                // with exclusive access (`&mut self` in drop); the entry is
+                // copied out.
+                let entry = unsafe { (&*table(phys))[index].clone() };
                 let child = entry.addr().as_u64();
                 if level > 1 {
                     free_tree(child, level - 1, 0..512);
