@@ -562,6 +562,14 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key}");
         }
-        assert!(MEASURES.iter().all(|m| m.vessel_iterations <= 2_000));
+        // Kernel work may be emulated under vessel: few iterations. Plain
+        // user-mode code is not (that is what `user_compute` shows).
+        assert!(
+            MEASURES
+                .iter()
+                .filter(|m| m.key != "user_compute")
+                .all(|m| m.vessel_iterations <= 2_000)
+        );
+        assert!(keys.contains(&"user_compute"));
     }
 }
