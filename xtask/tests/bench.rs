@@ -31,7 +31,12 @@ fn bench_summarizes_fake_runs() {
 esac
 echo hello"#,
     );
-    script(&project.host_release_bin("kvm-floor"), "exit 0");
+    script(
+        &project.host_release_bin("kvm-floor"),
+        r#"case "$3" in
+--spin) echo "kvm-floor: spin iterations=$4 instructions=200000 guest_ns_per_instruction=712.50";;
+esac"#,
+    );
     script(&root.join("tools/qemu-run"), "sleep 0.05; echo hello");
     let image = project.guest_image("hello");
     fs::create_dir_all(image.parent().unwrap()).unwrap();
@@ -69,6 +74,7 @@ echo hello"#,
         assert!(report["rss_above_touched_kib"].is_i64());
     }
     assert!(report["machine"]["cpu"].is_string());
+    assert_eq!(report["guest_kernel_ns_per_instruction"], 712.5);
 }
 
 #[test]
