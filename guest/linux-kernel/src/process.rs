@@ -66,7 +66,11 @@ pub struct Group {
     /// Set by `exit_group` (or a fatal signal): how the whole process
     /// ends; its other threads are interrupted and stop before they run
     /// user code again.
-    pub ending: Mutex<Option<Ended>>,
+    ending: Mutex<Option<Ended>>,
+    /// Whether [`Group::ending`] holds a value (set with it, never
+    /// cleared): its threads read this on every way back to user mode
+    /// without taking the lock.
+    ended: AtomicBool,
     /// What each signal does.
     actions: Mutex<Actions>,
     /// Its threads' masks and pending signals, what the process has
@@ -124,6 +128,9 @@ impl Group {
 
     /// How the process ends, once `exit_group` or a fatal signal said so.
     pub fn ending(&self) -> Option<Ended> {
+        if !self.ended.load(Ordering::SeqCst) {
+            return None;
+        }
         *self.ending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -139,6 +146,7 @@ impl Group {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_or_insert(how);
+        self.ended.store(true, Ordering::SeqCst);
         signal::interrupt_all(self);
     }
 
@@ -347,6 +355,7 @@ impl Process {
             reported: Mutex::new(BTreeSet::new()),
             name: Mutex::new([0; 16]),
             ending: Mutex::new(None),
+            ended: AtomicBool::new(false),
             actions: Mutex::new(Actions::default()),
             signals: Mutex::new(Shared::default()),
             signals_waiting: AtomicBool::new(true),

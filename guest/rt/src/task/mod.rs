@@ -27,6 +27,7 @@ pub use wait_queue::WaitQueue;
 use crate::arch::context;
 use crate::mem::stack::{KernelStack, StackError};
 use crate::sync::SpinLock;
+use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -85,7 +86,9 @@ type Entry = Box<dyn FnOnce() + Send>;
 /// handles each hold a reference.
 pub(crate) struct Task {
     id: u64,
-    name: String,
+    /// Borrowed for the tasks vessel-rt names itself (no allocation at
+    /// boot, where each costs ~150 emulated instructions on some hosts).
+    name: Cow<'static, str>,
     state: AtomicU8,
     /// Stack pointer while suspended; only touched by the scheduler with
     /// interrupts disabled.
@@ -118,7 +121,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static MAIN_TASK_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Task {
-    fn new(name: String, stack: Option<KernelStack>, saved_rsp: u64, entry: Option<Entry>) -> Self {
+    fn new(
+        name: Cow<'static, str>,
+        stack: Option<KernelStack>,
+        saved_rsp: u64,
+        entry: Option<Entry>,
+    ) -> Self {
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
@@ -227,9 +235,10 @@ impl JoinHandle {
     }
 }
 
-/// Starts a new task running `f` with a stack of `stack_size` bytes.
+/// Starts a new task named `name` running `f` with a stack of
+/// `stack_size` bytes.
 pub fn spawn(
-    name: String,
+    name: impl Into<Cow<'static, str>>,
     stack_size: usize,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
@@ -238,7 +247,7 @@ pub fn spawn(
         StackError::OutOfMemory => SpawnError::OutOfMemory,
     })?;
     let rsp = context::prepare_stack(stack.words_mut(), task_entry);
-    let task = Arc::new(Task::new(name, Some(stack), rsp, Some(Box::new(f))));
+    let task = Arc::new(Task::new(name.into(), Some(stack), rsp, Some(Box::new(f))));
     sched::make_ready(task.clone());
     Ok(JoinHandle { task })
 }
@@ -275,7 +284,7 @@ impl Running {
 
     /// The task's name, copied.
     pub(crate) fn name_owned(&self) -> String {
-        self.0.name.clone()
+        self.0.name.clone().into_owned()
     }
 }
 

@@ -16,7 +16,6 @@ use crate::arch::{apic, context, cpu};
 use crate::sync::SpinLock;
 use crate::time::{self, Instant};
 use alloc::collections::{BinaryHeap, VecDeque};
-use alloc::string::String;
 use alloc::sync::Arc;
 use core::cmp::{Ordering, Reverse};
 use core::sync::atomic::Ordering as AtomicOrdering;
@@ -73,7 +72,7 @@ fn with_scheduler<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
 /// Turns the boot context into the idle task, starts `main` as the first
 /// task and runs the idle loop.
 pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
-    let idle = Arc::new(Task::new(String::from("idle"), None, 0, None));
+    let idle = Arc::new(Task::new("idle".into(), None, 0, None));
     idle.set_state(State::Running);
     *SCHEDULER.lock() = Some(Scheduler {
         current: idle.clone(),
@@ -84,7 +83,7 @@ pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
         slice_end: 0,
         slice_ticks: time::scale().ns_to_ticks(TIME_SLICE.as_nanos() as u64),
     });
-    match super::spawn(String::from("main"), super::MAIN_STACK_SIZE, main) {
+    match super::spawn("main", super::MAIN_STACK_SIZE, main) {
         Ok(handle) => {
             super::MAIN_TASK_ID.store(handle.task.id, core::sync::atomic::Ordering::Relaxed)
         }
