@@ -143,9 +143,9 @@ impl<'a> FrameBitmap<'a> {
         self.pristine_from = 0;
     }
 
-    /// Whether the run `[first, first + count)`, just allocated, still reads
-    /// as zero: none of it was handed out (and freed) since the platform
-    /// zeroed it.
+    /// Whether a run starting at frame `first`, just allocated, still reads
+    /// as zero: it lies wholly above every frame freed since the platform
+    /// zeroed RAM, so none of it was handed out before.
     pub fn is_pristine(&self, first: usize) -> bool {
         first >= self.pristine_from
     }
