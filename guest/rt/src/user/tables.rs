@@ -36,6 +36,14 @@ fn table(phys: u64) -> *mut PageTable {
     phys_to_virt(phys) as *mut PageTable
 }
 
+/// Where `[addr, end)` meets `addr`'s level-1 table: the index of `addr`'s
+/// entry, and how many entries from there up to `end` or the table's end.
+fn table_window(addr: u64, end: u64) -> (usize, usize) {
+    let first = indices(addr)[3];
+    let count = ((end - addr).div_ceil(PAGE_SIZE) as usize).min(512 - first);
+    (first, count)
+}
+
 /// The index of the first used entry of the table at `phys` at or after
 /// `from` (see [`table_scan`]).
 ///
@@ -221,8 +229,7 @@ impl Tables {
                     }
                 }
             };
-            let first = indices(addr)[3];
-            let count = ((pages.end - addr).div_ceil(PAGE_SIZE) as usize).min(512 - first);
+            let (first, count) = table_window(addr, pages.end);
             // SAFETY: `level1` is a level-1 table of this space, reachable
             // through the direct map (a `PageTable` is `repr(C)`: exactly
             // its 512 entries); `&mut self` gives exclusive access to the
@@ -266,8 +273,7 @@ impl Tables {
                     continue;
                 }
             };
-            let first = indices(addr)[3];
-            let count = ((pages.end - addr).div_ceil(PAGE_SIZE) as usize).min(512 - first);
+            let (first, count) = table_window(addr, pages.end);
             // SAFETY: `level1` is a level-1 table of this space, reachable
             // through the direct map (a `PageTable` is exactly its 512
             // entries); only this module writes it, through `&mut self`
