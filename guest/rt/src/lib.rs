@@ -47,6 +47,8 @@ pub mod task;
 pub mod time;
 
 #[cfg(any(target_os = "none", test))]
+mod size_classes;
+#[cfg(any(target_os = "none", test))]
 mod table_scan;
 #[cfg(target_os = "none")]
 pub mod user;

@@ -3,6 +3,7 @@
 //! even when the current stack is exhausted.
 
 use super::stacks::{DOUBLE_FAULT_STACK, MACHINE_CHECK_STACK, NMI_STACK};
+use super::trap_vectors::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::VirtAddr;
@@ -10,13 +11,6 @@ use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::tss::TaskStateSegment;
-
-/// IST slot (1-based, as the IDT encodes it) of the double-fault stack.
-pub const IST_DOUBLE_FAULT: u8 = 1;
-/// IST slot of the NMI stack.
-pub const IST_NMI: u8 = 2;
-/// IST slot of the machine-check stack.
-pub const IST_MACHINE_CHECK: u8 = 3;
 
 /// The TSS, written by the CPU's privilege-change logic and by
 /// [`set_kernel_stack`]; Rust code never forms a reference to it after boot.

@@ -11,4 +11,5 @@ pub mod paging;
 pub mod pvh;
 pub mod stacks;
 pub mod trap;
+pub mod trap_vectors;
 pub mod tsc;

@@ -1,16 +1,18 @@
 //! The kernel heap: the `talc` allocator, fed with physically contiguous
-//! runs of frames (through the direct map) whenever it runs out.
+//! runs of frames (through the direct map) whenever it runs out, behind
+//! per-size-class free lists for small requests (see `size_classes`).
 //!
 //! The heap starts empty and grows on demand, so a small program touches
 //! only the memory it uses. When no frames are left, allocation fails and
 //! Rust reports "memory allocation of N bytes failed" through the panic path.
 
 use super::{PAGE_SIZE, frames, phys_to_virt};
-use crate::sync::spin::RawIrqSpin;
-use core::alloc::Layout;
-use core::ptr::NonNull;
+use crate::size_classes::{ARENA_SIZE, SizeClasses, class_of};
+use crate::sync::spin::SpinLock;
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::{NonNull, null_mut};
 use talc::base::Talc;
-use talc::base::binning::Binning;
+use talc::base::binning::{Binning, DefaultBinning};
 use talc::source::Source;
 
 /// Smallest amount the heap grows by.
@@ -74,5 +76,140 @@ unsafe impl Source for FrameSource {
     }
 }
 
+/// Everything the heap owns: the small-block classes and the general
+/// allocator for every larger block.
+struct Heap {
+    small: SizeClasses,
+    talc: Talc<FrameSource, DefaultBinning>,
+}
+
+// SAFETY: the heap holds addresses of memory it owns exclusively (its
+// frames), not references into any task's data; it may move between CPUs
+// and tasks, always behind the lock.
+unsafe impl Send for Heap {}
+
+impl Heap {
+    /// A block for `layout` (of non-zero size), or `None` when memory is
+    /// exhausted.
+    ///
+    /// # Safety
+    /// `layout.size()` is non-zero.
+    unsafe fn allocate(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        let Some(class) = class_of(layout) else {
+            // SAFETY: the size is non-zero (the caller's promise).
+            return unsafe { self.allocate_large(layout) };
+        };
+        let block = self.small.allocate(
+            class,
+            // SAFETY: the head of a free list is a freed block of at
+            // least 16 bytes, aligned to its size, whose first word
+            // `deallocate` set to the next block's address.
+            |block| unsafe { (block as *const usize).read() },
+            // Fresh frames, owned from now on by the cache, read-write
+            // through the direct map and page aligned.
+            || {
+                let frames = ARENA_SIZE / PAGE_SIZE as usize;
+                frames::allocate(frames, 1).map(|phys| phys_to_virt(phys) as usize)
+            },
+        )?;
+        NonNull::new(block as *mut u8)
+    }
+
+    /// A block for a large `layout` from talc. Kept out of line so the
+    /// small path stays short (no register spills for talc's search).
+    ///
+    /// # Safety
+    /// `layout.size()` is non-zero.
+    #[inline(never)]
+    unsafe fn allocate_large(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        // SAFETY: the size is non-zero (the caller's promise).
+        unsafe { self.talc.allocate(layout) }
+    }
+
+    /// Frees `pointer`.
+    ///
+    /// # Safety
+    /// `pointer` came from [`Heap::allocate`] with this `layout` and is
+    /// not used after.
+    unsafe fn deallocate(&mut self, pointer: *mut u8, layout: Layout) {
+        match class_of(layout) {
+            Some(class) => self.small.free(class, pointer as usize, |block, next| {
+                // SAFETY: `block` is the caller's freed block of this
+                // class: at least 16 bytes, aligned to its size, and no
+                // longer used by anyone but the free list.
+                unsafe { (block as *mut usize).write(next) }
+            }),
+            // SAFETY: a large block came from talc with this layout.
+            None => unsafe { self.deallocate_large(pointer, layout) },
+        }
+    }
+
+    /// Frees a large block; out of line like [`Heap::allocate_large`].
+    ///
+    /// # Safety
+    /// `pointer` came from talc with this `layout` and is not used after.
+    #[inline(never)]
+    unsafe fn deallocate_large(&mut self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: the caller's promise.
+        unsafe { self.talc.deallocate(pointer, layout) }
+    }
+}
+
+/// The global allocator: the [`Heap`] behind an interrupt-safe lock.
+struct GlobalHeap(SpinLock<Heap>);
+
+// SAFETY: `alloc` hands out blocks the heap owns and no other live
+// allocation overlaps (talc's guarantee for large blocks; for small ones a
+// block is either carved once from a slab or reused after its free), each
+// aligned to `layout` (a class block is aligned to its power-of-two size,
+// which is at least the alignment) and at least `layout.size()` long.
+// `realloc` keeps the contents up to the smaller size.
+unsafe impl GlobalAlloc for GlobalHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: `GlobalAlloc` callers never ask for zero bytes.
+        unsafe { self.0.lock().allocate(layout) }.map_or(null_mut(), NonNull::as_ptr)
+    }
+
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        // SAFETY: the caller passes a block `alloc` returned for `layout`.
+        unsafe { self.0.lock().deallocate(pointer, layout) }
+    }
+
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller promises the new size, rounded up to the
+        // alignment, does not overflow `isize`.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let in_place = match (class_of(layout), class_of(new_layout)) {
+            // The block already fits the new size.
+            (Some(old), Some(new)) => old == new,
+            // SAFETY: a large block came from talc with `layout`, and the
+            // new size is non-zero (the caller's promise).
+            (None, None) => unsafe {
+                let mut heap = self.0.lock();
+                heap.talc.try_realloc_in_place(pointer, layout, new_size)
+            },
+            // Between a class and talc: always moves.
+            _ => false,
+        };
+        if in_place {
+            return pointer;
+        }
+        // SAFETY: the new size is non-zero (the caller's promise).
+        let moved = unsafe { self.alloc(new_layout) };
+        if !moved.is_null() {
+            // SAFETY: both blocks are live, distinct, and at least this
+            // long; then the old one is freed with the layout it had.
+            unsafe {
+                core::ptr::copy_nonoverlapping(pointer, moved, layout.size().min(new_size));
+                self.dealloc(pointer, layout);
+            }
+        }
+        moved
+    }
+}
+
 #[global_allocator]
-static ALLOCATOR: talc::TalcLock<RawIrqSpin, FrameSource> = talc::TalcLock::new(FrameSource::new());
+static ALLOCATOR: GlobalHeap = GlobalHeap(SpinLock::new(Heap {
+    small: SizeClasses::new(),
+    talc: Talc::new(FrameSource::new()),
+}));
