@@ -58,6 +58,7 @@ pub fn run(project: &Project, args: &ProfileArgs) -> Result<()> {
         cmd::guest_cargo(project)
             .env("CARGO_TARGET_DIR", &symbols_dir)
             .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "line-tables-only")
             .args(["build", "--release", "--package", package]),
     )?;
     let image_name = if args.linux.is_some() {

@@ -7,7 +7,7 @@
 
 use core::fmt;
 use vessel_abi::boot::{
-    BOOT_INFO_MAGIC, Blob, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, StringList,
+    BOOT_INFO_MAGIC, Blob, BootInfo, MAX_MEMORY_REGIONS, MemoryKind, MemoryRegion, StringList,
 };
 
 /// Size of a page frame.
@@ -33,7 +33,10 @@ pub struct Region {
 /// Boot information that passed validation.
 #[derive(Clone, Copy, Debug)]
 pub struct BootParams {
-    regions: [Region; MAX_MEMORY_REGIONS],
+    /// The memory map as the boot info gave it, the first `region_count`
+    /// validated (kept raw: building typed copies of every slot is a loop
+    /// of dozens of emulated instructions at boot).
+    regions: [MemoryRegion; MAX_MEMORY_REGIONS],
     region_count: usize,
     /// Total guest memory in bytes.
     pub memory_size: u64,
@@ -57,15 +60,21 @@ pub struct BootParams {
 
 impl BootParams {
     /// The memory map, sorted and non-overlapping.
-    pub fn regions(&self) -> &[Region] {
-        &self.regions[..self.region_count]
+    pub fn regions(&self) -> impl Iterator<Item = Region> + Clone {
+        self.regions[..self.region_count].iter().filter_map(|raw| {
+            // Every kind was checked by `validate`: none is skipped.
+            let kind = MemoryKind::from_raw(raw.kind)?;
+            Some(Region {
+                start: raw.start,
+                end: raw.start + raw.len,
+                kind,
+            })
+        })
     }
 
     /// The regions of free RAM.
-    pub fn usable(&self) -> impl Iterator<Item = &Region> + Clone {
-        self.regions()
-            .iter()
-            .filter(|r| r.kind == MemoryKind::Usable)
+    pub fn usable(&self) -> impl Iterator<Item = Region> + Clone {
+        self.regions().filter(|r| r.kind == MemoryKind::Usable)
     }
 
     /// Whether `[addr, addr + len)` lies inside one region of one of `kinds`.
@@ -152,14 +161,9 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
     if count == 0 || count as usize > MAX_MEMORY_REGIONS {
         return Err(BootInfoError::BadRegionCount(count));
     }
-    let mut regions = [Region {
-        start: 0,
-        end: 0,
-        kind: MemoryKind::BootData,
-    }; MAX_MEMORY_REGIONS];
     let mut previous_end = 0;
     for (i, raw) in info.memory_regions[..count as usize].iter().enumerate() {
-        let kind = MemoryKind::from_raw(raw.kind).ok_or(BootInfoError::UnknownKind(i))?;
+        MemoryKind::from_raw(raw.kind).ok_or(BootInfoError::UnknownKind(i))?;
         let end = raw
             .start
             .checked_add(raw.len)
@@ -172,14 +176,9 @@ pub fn validate(info: &BootInfo) -> Result<BootParams, BootInfoError> {
             return Err(BootInfoError::RegionsOverlap(i));
         }
         previous_end = end;
-        regions[i] = Region {
-            start: raw.start,
-            end,
-            kind,
-        };
     }
     let params = BootParams {
-        regions,
+        regions: info.memory_regions,
         region_count: count as usize,
         memory_size: size,
         args: info.args,
@@ -236,7 +235,6 @@ fn in_region(params: &BootParams, addr: u64, len: u64, kinds: &[MemoryKind]) -> 
     };
     params
         .regions()
-        .iter()
         .any(|r| kinds.contains(&r.kind) && r.start <= addr && end <= r.end)
 }
 
@@ -296,7 +294,7 @@ mod tests {
     #[test]
     fn accepts_a_good_boot_info() {
         let p = validate(&good()).unwrap();
-        assert_eq!(p.regions().len(), 3);
+        assert_eq!(p.regions().count(), 3);
         assert_eq!(p.usable().count(), 1);
         assert_eq!(p.ram_end(), 0x800_0000);
     }

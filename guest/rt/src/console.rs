@@ -64,7 +64,7 @@ impl Write for Console {
 
 impl Console {
     fn put(&mut self, mut bytes: &[u8]) {
-        self.saw_newline |= bytes.contains(&b'\n');
+        self.saw_newline |= crate::scan::contains_byte(bytes, b'\n');
         while !bytes.is_empty() {
             if self.len == BUFFER_SIZE {
                 self.flush();

@@ -47,9 +47,9 @@ pub mod task;
 pub mod time;
 
 #[cfg(any(target_os = "none", test))]
-mod size_classes;
+mod scan;
 #[cfg(any(target_os = "none", test))]
-mod table_scan;
+mod size_classes;
 #[cfg(target_os = "none")]
 pub mod user;
 #[cfg(any(target_os = "none", test))]

@@ -188,12 +188,7 @@ fn map_image(tables: &mut OffsetPageTable<'static>) {
 fn map_direct(tables: &mut OffsetPageTable<'static>, params: &BootParams) {
     let [(image_start, ..), _, (_, image_end, _)] = image_sections();
     let image = (image_start - KERNEL_VIRT_BASE)..(image_end - KERNEL_VIRT_BASE);
-    let is_ram = |chunk: u64| {
-        params
-            .regions()
-            .iter()
-            .any(|r| r.start <= chunk && chunk < r.end)
-    };
+    let is_ram = |chunk: u64| params.regions().any(|r| r.start <= chunk && chunk < r.end);
     for chunk in (0..params.ram_end())
         .step_by(HUGE_PAGE as usize)
         .filter(|&c| is_ram(c))

@@ -8,7 +8,7 @@ use super::USER_END;
 use super::owners;
 use super::space::{FaultResolution, MapError, Mapping};
 use crate::mem::{PAGE_SIZE, frames, phys_to_virt};
-use crate::table_scan;
+use crate::scan;
 use crate::user_entry::{
     Access, AccessKind, COW, COW_WRITABLE, SHARED, allows, fault_around, is_reserved,
     logically_writable, materialised, reserved, rights,
@@ -45,7 +45,7 @@ fn table_window(addr: u64, end: u64) -> (usize, usize) {
 }
 
 /// The index of the first used entry of the table at `phys` at or after
-/// `from` (see [`table_scan`]).
+/// `from` (see [`scan`]).
 ///
 /// The table must be one of a space whose lock the caller holds, so that
 /// nothing writes it during the call.
@@ -55,7 +55,7 @@ fn next_used(phys: u64, from: usize) -> Option<usize> {
     // read, and the reference ends with the call (the caller holds the
     // space's lock: no one writes the table meanwhile).
     let words = unsafe { &*entries(phys).cast::<[u64; 512]>() };
-    table_scan::first_used(words, from)
+    scan::first_used(words, from)
 }
 
 /// The entries of the table at `phys` (a `PageTable` is `repr(C)`: its 512
