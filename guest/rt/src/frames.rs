@@ -9,6 +9,8 @@
 //! This module is pure logic over a `&mut [u64]`, unit-tested on the host;
 //! `mem` wraps it in a lock and places it in guest memory.
 
+use crate::scan;
+
 /// A set bit means "in use or not RAM"; a clear bit means free.
 pub struct FrameBitmap<'a> {
     words: &'a mut [u64],
@@ -52,11 +54,13 @@ impl<'a> FrameBitmap<'a> {
         free: impl Iterator<Item = (usize, usize)>,
     ) -> Self {
         let mut bitmap = Self::new(words, frames);
+        bitmap.hint = frames;
         for (first, count) in free {
             let end = first.saturating_add(count).min(frames);
             if first >= end {
                 continue;
             }
+            bitmap.hint = bitmap.hint.min(first);
             let (head_end, tail_start) = (first.next_multiple_of(64).min(end), end / 64 * 64);
             if head_end < tail_start {
                 bitmap.set_range(first, head_end - first, false);
@@ -99,6 +103,9 @@ impl<'a> FrameBitmap<'a> {
             hint: 0,
             pristine_from: frames,
         };
+        // Searches start at the first free frame, not across the used
+        // frames below it (boot data and the image, on every boot).
+        bitmap.hint = free.clone().next().map_or(frames, |(first, _)| first);
         let mut used_from = 0;
         for (first, count) in free {
             bitmap.take(used_from, first.saturating_sub(used_from));
@@ -257,19 +264,24 @@ impl<'a> FrameBitmap<'a> {
         self.frames
     }
 
-    /// The first used frame in `[from, to)`, looking at whole words at once.
+    /// The first used frame in `[from, to)`: the bits of the first word,
+    /// then whole words with one string instruction (a 2 MiB run is eight
+    /// words), then the bits of the last.
     fn first_used(&self, from: usize, to: usize) -> Option<usize> {
-        let mut frame = from;
-        while frame < to {
-            let (word, bit) = (frame / 64, frame % 64);
-            let used = self.words[word] >> bit;
-            if used != 0 {
-                let found = frame + used.trailing_zeros() as usize;
-                return (found < to).then_some(found);
-            }
-            frame += 64 - bit;
+        if from >= to {
+            return None;
         }
-        None
+        let (first_word, last_word) = (from / 64, (to - 1) / 64);
+        let in_range = |found: usize| (found < to).then_some(found);
+        let head = self.words[first_word] >> (from % 64);
+        if head != 0 {
+            return in_range(from + head.trailing_zeros() as usize);
+        }
+        if first_word == last_word {
+            return None;
+        }
+        let word = first_word + 1 + scan::first_nonzero(&self.words[first_word + 1..=last_word])?;
+        in_range(word * 64 + self.words[word].trailing_zeros() as usize)
     }
 }
 

@@ -46,7 +46,6 @@ pub mod task;
 #[cfg(target_os = "none")]
 pub mod time;
 
-#[cfg(any(target_os = "none", test))]
 mod scan;
 #[cfg(any(target_os = "none", test))]
 mod size_classes;

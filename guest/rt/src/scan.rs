@@ -4,32 +4,39 @@
 //! hypervisor each costs about a microsecond, while a repeated string
 //! instruction (`repe scasq`, `repne scasb`) is emulated once and iterated
 //! inside the emulator, several times cheaper per element (and about as
-//! fast as the loop on hardware). Two scans are hot: the used entries of a
-//! page table (tearing down or walking an address space looks at every
-//! entry of each of its tables, most of them empty), and newlines in
-//! console output (the console is line buffered).
+//! fast as the loop on hardware). Three scans are hot: the used entries of
+//! a page table (tearing down or walking an address space looks at every
+//! entry of each of its tables, most of them empty), free runs of the frame
+//! bitmap, and newlines in console output (the console is line buffered).
 
 /// Index of the first non-zero word of `words` at or after `from`.
 pub(crate) fn first_used(words: &[u64; 512], from: usize) -> Option<usize> {
-    let rest = words.get(from..).filter(|rest| !rest.is_empty())?;
+    Some(from + first_nonzero(words.get(from..)?)?)
+}
+
+/// Index of the first non-zero word of `words`.
+pub(crate) fn first_nonzero(words: &[u64]) -> Option<usize> {
+    if words.is_empty() {
+        return None;
+    }
     let remaining: usize;
     // SAFETY: `repe scasq` compares RAX (zero) with the qwords from RDI
-    // upwards, at most RCX of them: exactly `rest`, which is borrowed for
+    // upwards, at most RCX of them: exactly `words`, which is borrowed for
     // the call. The direction flag is clear, as the ABI guarantees at an
     // `asm!` block. It writes no memory and touches no stack.
     unsafe {
         core::arch::asm!(
             "repe scasq",
-            inout("rcx") rest.len() => remaining,
-            inout("rdi") rest.as_ptr() => _,
+            inout("rcx") words.len() => remaining,
+            inout("rdi") words.as_ptr() => _,
             in("rax") 0u64,
             options(readonly, nostack),
         );
     }
     // RCX counts the words not compared: the last one compared is the
     // first non-zero one, or the last word if all were zero.
-    let last = rest.len() - remaining - 1;
-    (rest[last] != 0).then_some(from + last)
+    let last = words.len() - remaining - 1;
+    (words[last] != 0).then_some(last)
 }
 
 /// Whether `haystack` holds `byte`.

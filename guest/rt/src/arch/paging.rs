@@ -129,14 +129,26 @@ pub fn adopt() {
         let pml4 = &mut *(phys_to_virt(pml4_phys) as *mut PageTable);
         OffsetPageTable::new(pml4, VirtAddr::new(DIRECT_MAP_BASE))
     };
-    for guard in super::stacks::guard_pages() {
-        let Ok(table) = table_for(&mut tables, guard, 3) else {
-            map_failed(guard)
+    // One walk per page table the guards share (they lie in .bss, mostly
+    // within one 2 MiB region), not one per guard.
+    let guards = super::stacks::guard_pages();
+    let region_of = |page: u64| page / HUGE_PAGE;
+    for (i, &first) in guards.iter().enumerate() {
+        if guards[..i]
+            .iter()
+            .any(|&g| region_of(g) == region_of(first))
+        {
+            continue;
+        }
+        let Ok(table) = table_for(&mut tables, first, 3) else {
+            map_failed(first)
         };
-        table[VirtAddr::new(guard).p1_index()].set_unused();
-        // One page, not the whole TLB: under a shadow-paging hypervisor a
-        // global flush throws away every shadow table built so far.
-        x86_64::instructions::tlb::flush(VirtAddr::new(guard));
+        for &guard in guards.iter().filter(|&&g| region_of(g) == region_of(first)) {
+            table[VirtAddr::new(guard).p1_index()].set_unused();
+            // One page, not the whole TLB: under a shadow-paging hypervisor
+            // a global flush throws away every shadow table built so far.
+            x86_64::instructions::tlb::flush(VirtAddr::new(guard));
+        }
     }
     *KERNEL_TABLES.lock() = Some(tables);
     KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);

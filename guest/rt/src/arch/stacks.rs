@@ -1,6 +1,8 @@
-//! Statically allocated stacks: the boot stack and the interrupt stacks
-//! (IST) for faults that must not run on a possibly broken stack. Each has
-//! an unmapped guard page below it once vessel-rt's page tables are live.
+//! Statically allocated stacks: the boot stack, the `main` task's stack
+//! (in the image, so starting `main` maps nothing), and the interrupt
+//! stacks (IST) for faults that must not run on a possibly broken stack.
+//! Each has an unmapped guard page below it once vessel-rt's page tables
+//! are live.
 
 use core::cell::UnsafeCell;
 
@@ -8,6 +10,8 @@ use core::cell::UnsafeCell;
 pub const GUARD_SIZE: usize = 4096;
 /// Size of the boot stack (runs the early boot and then the idle loop).
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+/// Size of the `main` task's stack.
+pub const MAIN_STACK_SIZE: usize = 512 * 1024;
 /// Size of each interrupt stack.
 pub const IST_STACK_SIZE: usize = 16 * 1024;
 
@@ -37,6 +41,11 @@ impl<const N: usize> GuardedStack<N> {
         self.guard.get() as u64
     }
 
+    /// The lowest address of the stack proper (just above the guard page).
+    pub fn bottom(&self) -> u64 {
+        self.stack.get() as u64
+    }
+
     /// The initial stack pointer (one past the top, 16-byte aligned).
     pub fn top(&self) -> u64 {
         self.stack.get() as u64 + N as u64
@@ -45,6 +54,8 @@ impl<const N: usize> GuardedStack<N> {
 
 /// The stack `_start` runs on; later the idle loop's.
 pub static BOOT_STACK: GuardedStack<BOOT_STACK_SIZE> = GuardedStack::new();
+/// The `main` task's stack (see `mem::stack::KernelStack::main`).
+pub static MAIN_STACK: GuardedStack<MAIN_STACK_SIZE> = GuardedStack::new();
 /// Interrupt stack for double faults (IST1).
 pub static DOUBLE_FAULT_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
 /// Interrupt stack for NMIs (IST2).
@@ -53,9 +64,10 @@ pub static NMI_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
 pub static MACHINE_CHECK_STACK: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
 
 /// Guard pages of all static stacks, to be left unmapped.
-pub fn guard_pages() -> [u64; 4] {
+pub fn guard_pages() -> [u64; 5] {
     [
         BOOT_STACK.guard_page(),
+        MAIN_STACK.guard_page(),
         DOUBLE_FAULT_STACK.guard_page(),
         NMI_STACK.guard_page(),
         MACHINE_CHECK_STACK.guard_page(),

@@ -1,11 +1,15 @@
 //! Kernel stacks for tasks: each lives in its own slot of a dedicated
 //! virtual region, with an unmapped guard page below it, so an overflow
-//! faults (and is reported as one) instead of corrupting memory.
+//! faults (and is reported as one) instead of corrupting memory. The
+//! `main` task's stack is the exception: a static one in the image (with
+//! its own guard page), so booting maps no stack.
 
 use super::{PAGE_SIZE, frames};
 use crate::arch::paging;
+use crate::arch::stacks::MAIN_STACK;
 use crate::sync::SpinLock;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Start of the stack region (its own PML4 slot, away from everything else).
 const REGION_BASE: u64 = 0xffff_c000_0000_0000;
@@ -37,18 +41,32 @@ pub enum StackError {
 
 /// Stacks at least this large get one 2 MiB page, when a 2 MiB-aligned run
 /// of frames is free: one page-table write instead of 128 or more, which
-/// under an emulating hypervisor is most of the cost of starting `main`.
+/// under an emulating hypervisor is most of the cost of starting a task.
 /// The stack is then 2 MiB, with the rest of its slot (2 MiB) as guard.
 const HUGE_STACK_THRESHOLD: u64 = 512 * 1024;
 
-/// A mapped kernel stack with a guard page below it; unmapped on drop.
+/// A mapped kernel stack with a guard page below it; unmapped on drop
+/// (unless static).
 pub struct KernelStack {
-    slot: u64,
-    /// Lowest mapped address; `[bottom, top())` is mapped.
+    /// Lowest mapped address; `[bottom, top)` is mapped.
     bottom: u64,
-    /// Mapped as one 2 MiB page rather than 4 KiB pages.
-    huge: bool,
+    /// One past the highest byte (16-byte aligned).
+    top: u64,
+    backing: Backing,
 }
+
+/// Where a stack's memory comes from.
+enum Backing {
+    /// A slot of the stack region, mapped in 4 KiB pages.
+    Pages { slot: u64 },
+    /// A slot of the stack region, mapped as one 2 MiB page.
+    HugePage { slot: u64 },
+    /// The static `main` stack, never unmapped.
+    Static,
+}
+
+/// Whether the static `main` stack has been handed out.
+static MAIN_STACK_TAKEN: AtomicBool = AtomicBool::new(false);
 
 impl KernelStack {
     /// Maps a stack of `size` bytes (rounded up to whole pages).
@@ -88,9 +106,9 @@ impl KernelStack {
             Some(frame)
         });
         let stack = KernelStack {
-            slot,
             bottom,
-            huge: false,
+            top,
+            backing: Backing::Pages { slot },
         };
         if mapped < pages {
             // Out of frames (or of memory for page tables): dropping the
@@ -114,9 +132,9 @@ impl KernelStack {
         let bottom = slot_top(slot) - paging::HUGE_PAGE;
         match paging::map_kernel_huge_page(bottom, phys, paging::Protection::ReadWrite) {
             Ok(()) => Some(KernelStack {
-                slot,
                 bottom,
-                huge: true,
+                top: slot_top(slot),
+                backing: Backing::HugePage { slot },
             }),
             Err(_) => {
                 frames::free(phys, frames_per_page);
@@ -125,36 +143,50 @@ impl KernelStack {
         }
     }
 
-    /// One past the highest byte of the stack (16-byte aligned).
-    pub fn top(&self) -> u64 {
-        slot_top(self.slot)
+    /// The static stack of the `main` task, the first time it is asked
+    /// for (`None` after).
+    pub fn main() -> Option<Self> {
+        if MAIN_STACK_TAKEN.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        Some(KernelStack {
+            bottom: MAIN_STACK.bottom(),
+            top: MAIN_STACK.top(),
+            backing: Backing::Static,
+        })
     }
 
     /// The stack's memory, as words, for writing a task's initial frame.
     pub fn words_mut(&mut self) -> &mut [u64] {
-        let len = ((self.top() - self.bottom) / 8) as usize;
-        // SAFETY: `[bottom, top)` is mapped read-write to frames this stack
-        // owns exclusively, and `&mut self` guarantees no other reference from
-        // Rust code. (Once the task runs, the CPU uses it through RSP only.)
+        let len = ((self.top - self.bottom) / 8) as usize;
+        // SAFETY: `[bottom, top)` is mapped read-write, to frames this stack
+        // owns exclusively (a slot's, or the static `main` stack, handed out
+        // once), and `&mut self` guarantees no other reference from Rust
+        // code. (Once the task runs, the CPU uses it through RSP only.)
         unsafe { core::slice::from_raw_parts_mut(self.bottom as *mut u64, len) }
     }
 }
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        if self.huge {
-            if let Some(frame) = paging::unmap_kernel_huge_page(self.bottom) {
-                frames::free(frame, (paging::HUGE_PAGE / PAGE_SIZE) as usize);
+        let slot = match self.backing {
+            Backing::Static => return,
+            Backing::HugePage { slot } => {
+                if let Some(frame) = paging::unmap_kernel_huge_page(self.bottom) {
+                    frames::free(frame, (paging::HUGE_PAGE / PAGE_SIZE) as usize);
+                }
+                slot
             }
-            SLOTS.lock().free.push(self.slot);
-            return;
-        }
-        for virt in (self.bottom..self.top()).step_by(PAGE_SIZE as usize) {
-            if let Some(frame) = paging::unmap_kernel_page(virt) {
-                frames::free(frame, 1);
+            Backing::Pages { slot } => {
+                for virt in (self.bottom..self.top).step_by(PAGE_SIZE as usize) {
+                    if let Some(frame) = paging::unmap_kernel_page(virt) {
+                        frames::free(frame, 1);
+                    }
+                }
+                slot
             }
-        }
-        SLOTS.lock().free.push(self.slot);
+        };
+        SLOTS.lock().free.push(slot);
     }
 }
 

@@ -38,7 +38,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 /// Default stack size of a spawned task.
 pub const DEFAULT_STACK_SIZE: usize = 128 * 1024;
 /// Stack size of the `main` task.
-pub const MAIN_STACK_SIZE: usize = 512 * 1024;
+pub const MAIN_STACK_SIZE: usize = crate::arch::stacks::MAIN_STACK_SIZE;
 /// Largest stack a task may have.
 pub const MAX_STACK_SIZE: usize = crate::mem::stack::MAX_STACK_SIZE;
 
@@ -242,14 +242,26 @@ pub fn spawn(
     stack_size: usize,
     f: impl FnOnce() + Send + 'static,
 ) -> Result<JoinHandle, SpawnError> {
-    let mut stack = KernelStack::new(stack_size).map_err(|e| match e {
+    let stack = KernelStack::new(stack_size).map_err(|e| match e {
         StackError::BadSize => SpawnError::BadStackSize,
         StackError::OutOfMemory => SpawnError::OutOfMemory,
     })?;
+    Ok(start(name.into(), stack, Box::new(f)))
+}
+
+/// Starts the `main` task, running `f` on the static main stack (of
+/// [`MAIN_STACK_SIZE`] bytes), which only the first call gets.
+pub(crate) fn spawn_main(f: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
+    let stack = KernelStack::main().ok_or(SpawnError::OutOfMemory)?;
+    Ok(start("main".into(), stack, Box::new(f)))
+}
+
+/// Makes a task of `entry` on `stack` and puts it on the run queue.
+fn start(name: Cow<'static, str>, mut stack: KernelStack, entry: Entry) -> JoinHandle {
     let rsp = context::prepare_stack(stack.words_mut(), task_entry);
-    let task = Arc::new(Task::new(name.into(), Some(stack), rsp, Some(Box::new(f))));
+    let task = Arc::new(Task::new(name, Some(stack), rsp, Some(entry)));
     sched::make_ready(task.clone());
-    Ok(JoinHandle { task })
+    JoinHandle { task }
 }
 
 /// First code a new task runs (through the context-switch trampoline).

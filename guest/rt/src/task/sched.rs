@@ -83,7 +83,7 @@ pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
         slice_end: 0,
         slice_ticks: time::scale().ns_to_ticks(TIME_SLICE.as_nanos() as u64),
     });
-    match super::spawn("main", super::MAIN_STACK_SIZE, main) {
+    match super::spawn_main(main) {
         Ok(handle) => {
             super::MAIN_TASK_ID.store(handle.task.id, core::sync::atomic::Ordering::Relaxed)
         }
