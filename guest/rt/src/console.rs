@@ -7,9 +7,9 @@
 //! every write, after any pending standard output, so the two interleave in
 //! order.
 
-use crate::platform;
 use crate::sync::{Mutex, SpinLock};
 use crate::task::WaitQueue;
+use crate::{platform, scan};
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 pub use vessel_abi::hypercall::Stream;
@@ -20,6 +20,11 @@ struct Console {
     buffer: [u8; BUFFER_SIZE],
     len: usize,
     stream: Stream,
+    /// Where in `buffer` the current write began (0 once it was flushed
+    /// part way).
+    write_start: usize,
+    /// Whether the part of the current write flushed part way held a
+    /// newline.
     saw_newline: bool,
 }
 
@@ -29,6 +34,7 @@ impl Console {
             buffer: [0; BUFFER_SIZE],
             len: 0,
             stream: Stream::Stdout,
+            write_start: 0,
             saw_newline: false,
         }
     }
@@ -38,19 +44,56 @@ impl Console {
             platform::current().console_write(self.stream, &self.buffer[..self.len]);
             self.len = 0;
         }
-        self.saw_newline = false;
+        self.write_start = 0;
     }
 
-    fn switch_stream(&mut self, stream: Stream) {
+    /// Starts a write to `stream`.
+    fn begin_write(&mut self, stream: Stream) {
         if self.stream != stream {
             self.flush();
             self.stream = stream;
         }
+        self.write_start = self.len;
+        self.saw_newline = false;
     }
 
+    /// Whether the current write has written a newline so far. One scan
+    /// per write, not one per piece of a formatted write.
+    fn wrote_newline(&self) -> bool {
+        self.saw_newline || scan::contains_byte(&self.buffer[self.write_start..self.len], b'\n')
+    }
+
+    /// Ends a write: standard error is flushed, standard output if a line
+    /// was written.
     fn finish_write(&mut self) {
-        if self.stream == Stream::Stderr || self.saw_newline {
+        if self.stream == Stream::Stderr || self.wrote_newline() {
             self.flush();
+        }
+    }
+
+    fn put(&mut self, bytes: &[u8]) {
+        match self.buffer.get_mut(self.len..self.len + bytes.len()) {
+            // The common case: the bytes fit.
+            Some(room) => {
+                room.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.put_in_pieces(bytes),
+        }
+    }
+
+    /// Puts bytes that overflow the buffer: fills it, flushes, repeats.
+    #[inline(never)]
+    fn put_in_pieces(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.len == BUFFER_SIZE {
+                self.saw_newline = self.wrote_newline();
+                self.flush();
+            }
+            let n = bytes.len().min(BUFFER_SIZE - self.len);
+            self.buffer[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
         }
     }
 }
@@ -59,21 +102,6 @@ impl Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.put(s.as_bytes());
         Ok(())
-    }
-}
-
-impl Console {
-    fn put(&mut self, mut bytes: &[u8]) {
-        self.saw_newline |= crate::scan::contains_byte(bytes, b'\n');
-        while !bytes.is_empty() {
-            if self.len == BUFFER_SIZE {
-                self.flush();
-            }
-            let n = bytes.len().min(BUFFER_SIZE - self.len);
-            self.buffer[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-            self.len += n;
-            bytes = &bytes[n..];
-        }
     }
 }
 
@@ -105,7 +133,7 @@ pub fn eprint(args: fmt::Arguments<'_>) {
 
 fn write(stream: Stream, args: fmt::Arguments<'_>) {
     let mut console = CONSOLE.lock();
-    console.switch_stream(stream);
+    console.begin_write(stream);
     let _ = console.write_fmt(args);
     console.finish_write();
 }
@@ -115,7 +143,7 @@ fn write(stream: Stream, args: fmt::Arguments<'_>) {
 /// programs write.
 pub fn write_bytes(stream: Stream, bytes: &[u8]) {
     let mut console = CONSOLE.lock();
-    console.switch_stream(stream);
+    console.begin_write(stream);
     console.put(bytes);
     console.finish_write();
 }
@@ -167,7 +195,7 @@ pub fn flush() {
 /// the code that failed). Used by the panic and exception paths.
 pub(crate) fn report(args: fmt::Arguments<'_>) {
     if let Some(mut console) = CONSOLE.try_lock() {
-        console.switch_stream(Stream::Stderr);
+        console.begin_write(Stream::Stderr);
         let _ = console.write_fmt(args);
         console.flush();
         return;

@@ -61,6 +61,10 @@ fn copy_boot_data(params: &BootParams, addr: u64, len: u64) -> Vec<u8> {
 }
 
 fn read_list(params: &BootParams, list: &StringList, what: &str) -> impl Iterator<Item = String> {
+    // An empty list (validated: no bytes, no strings) needs no copy at all.
+    if list.len == 0 {
+        return Vec::new().into_iter();
+    }
     let bytes = copy_boot_data(params, list.addr, list.len);
     let strings: Vec<String> = match split_strings(&bytes, list.count) {
         Some(strings) => strings

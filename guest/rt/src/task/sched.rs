@@ -77,7 +77,9 @@ pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
     *SCHEDULER.lock() = Some(Scheduler {
         current: idle.clone(),
         idle,
-        ready: VecDeque::new(),
+        // Room for a few tasks up front: growing from empty on the first
+        // spawn costs more than this allocation.
+        ready: VecDeque::with_capacity(4),
         sleepers: BinaryHeap::new(),
         previous: None,
         slice_end: 0,
