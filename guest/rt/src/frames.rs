@@ -413,4 +413,44 @@ mod tests {
         assert_eq!(bm.allocate(4, 4), Some(60));
         assert_eq!(bm.allocate(1, 1), None);
     }
+
+    #[test]
+    fn used_frame_search_matches_a_bit_by_bit_search() {
+        // A xorshift generator: reproducible pseudo-random bitmaps.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let frames = 64 * 8;
+        for _ in 0..2000 {
+            let mut words: Vec<u64> = (0..8)
+                .map(|_| {
+                    if next() % 3 == 0 {
+                        next() & next() & next()
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let copy = words.clone();
+            let bitmap = FrameBitmap {
+                words: &mut words,
+                frames,
+                free: 0,
+                hint: 0,
+                pristine_from: frames,
+            };
+            let from = (next() % frames as u64) as usize;
+            let to = from + (next() % (frames - from) as u64) as usize;
+            let expected = (from..to).find(|&f| copy[f / 64] >> (f % 64) & 1 == 1);
+            assert_eq!(
+                bitmap.first_used(from, to),
+                expected,
+                "[{from}, {to}) of {copy:x?}"
+            );
+        }
+    }
 }

@@ -162,14 +162,21 @@ pub fn kernel_pml4() -> u64 {
 
 /// Copies the kernel half (PML4 entries 256..512) of the kernel's tables
 /// into `dest`, the PML4 of a user address space.
-pub fn copy_kernel_half(dest: &mut PageTable) {
+///
+/// A space sees kernel mappings made later only under PML4 entries that
+/// existed when it was made, so the one region the kernel fills later (task
+/// stacks) gets its entry first; at the first copy, not at boot, so a
+/// unikernel that never makes an address space never pays for it. Fails
+/// only when no frame is left for that entry's table.
+pub fn copy_kernel_half(dest: &mut PageTable) -> Result<(), MapError> {
     let mut guard = KERNEL_TABLES.lock();
-    if let Some(tables) = guard.as_mut() {
-        let source = tables.level_4_table_mut();
-        for index in 256..512 {
-            dest[index] = source[index].clone();
-        }
+    let tables = guard.as_mut().ok_or(MapError)?;
+    table_for(tables, crate::mem::stack::REGION_BASE, 1)?;
+    let source = tables.level_4_table_mut();
+    for index in 256..512 {
+        dest[index] = source[index].clone();
     }
+    Ok(())
 }
 
 /// Maps the image section by section, W^X, leaving static stacks' guard
@@ -321,7 +328,7 @@ fn map_run(
     Ok(())
 }
 
-/// The table `depth` levels below the PML4 (2: page directory, 3: page
+/// The table `depth` levels below the PML4 (1: PDPT, 2: page directory, 3: page
 /// table) on the way to `virt`, creating missing tables.
 fn table_for<'a>(
     tables: &'a mut OffsetPageTable<'static>,

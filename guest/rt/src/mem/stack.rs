@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Start of the stack region (its own PML4 slot, away from everything else).
-const REGION_BASE: u64 = 0xffff_c000_0000_0000;
+pub(crate) const REGION_BASE: u64 = 0xffff_c000_0000_0000;
 /// Virtual size of one slot: the largest stack plus its guard page.
 const SLOT_SIZE: u64 = 4 << 20;
 /// Number of slots (the region spans 512 GiB).

@@ -63,7 +63,7 @@ pub enum FaultResolution {
 ///
 /// The kernel half is copied when the space is made: kernel mappings that
 /// need a PML4 entry of their own after that are not seen while the space
-/// is loaded (vessel-rt makes all of them at boot).
+/// is loaded (vessel-rt makes all of them before the first space).
 pub struct UserSpace {
     /// Physical address of the PML4 (fixed for the life of the space).
     pml4: u64,

@@ -96,7 +96,10 @@ impl Tables {
         // SAFETY: the frame was just allocated and zeroed (a valid, empty
         // table), nothing else refers to it, and the direct map covers it.
         let top = unsafe { &mut *table(pml4) };
-        crate::arch::paging::copy_kernel_half(top);
+        if crate::arch::paging::copy_kernel_half(top).is_err() {
+            frames::free(pml4, 1);
+            return None;
+        }
         Some(Self {
             pml4,
             pages: 0,
