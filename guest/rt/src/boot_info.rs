@@ -84,7 +84,9 @@ impl BootParams {
 
     /// One past the highest RAM address in the memory map.
     pub fn ram_end(&self) -> u64 {
-        self.regions().last().map_or(0, |r| r.end)
+        self.regions[..self.region_count]
+            .last()
+            .map_or(0, |r| r.start + r.len)
     }
 }
 

@@ -103,6 +103,13 @@ impl Write for Console {
         self.put(s.as_bytes());
         Ok(())
     }
+
+    /// One character (formatting writes quotes and escapes this way):
+    /// without the default's round trip through `write_str`.
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.put(c.encode_utf8(&mut [0; 4]).as_bytes());
+        Ok(())
+    }
 }
 
 static CONSOLE: SpinLock<Console> = SpinLock::new(Console::new());
@@ -115,7 +122,8 @@ static EMERGENCY_IN_USE: AtomicBool = AtomicBool::new(false);
 /// guest memory private from the host, as confidential VMs do).
 pub(crate) fn init() {
     for console in [&CONSOLE, &EMERGENCY] {
-        let buffer = console.lock().buffer.as_ptr() as u64;
+        // The address only: no need to take the lock.
+        let buffer = console.data_ptr() as u64 + core::mem::offset_of!(Console, buffer) as u64;
         let phys = buffer - vessel_abi::layout::KERNEL_VIRT_BASE;
         platform::current().share_with_host(phys, BUFFER_SIZE as u64);
     }

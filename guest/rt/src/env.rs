@@ -9,28 +9,35 @@ use alloc::vec::Vec;
 use spin::Once;
 use vessel_abi::boot::{MemoryKind, StringList};
 
-static ARGS: Once<Vec<String>> = Once::new();
-static PROGRAM: Once<Vec<u8>> = Once::new();
+/// What the boot data handed over, copied once at boot.
+struct Environment {
+    program: Vec<u8>,
+    args: Vec<String>,
+    vars: Vec<(String, String)>,
+}
+
+static ENVIRONMENT: Once<Environment> = Once::new();
 static FILES: SpinLock<Option<Vec<u8>>> = SpinLock::new(None);
-static VARS: Once<Vec<(String, String)>> = Once::new();
 
 /// Copies arguments, environment and the initial program out of the boot
 /// data.
 pub(crate) fn init(params: &BootParams) {
-    let program = params.initial_program;
-    PROGRAM.call_once(|| copy_boot_data(params, program.addr, program.len));
     let files = params.initial_files;
     if files.len > 0 {
         *FILES.lock() = Some(copy_boot_data(params, files.addr, files.len));
     }
-    ARGS.call_once(|| read_list(params, &params.args, "arguments").collect());
-    VARS.call_once(|| {
-        read_list(params, &params.env, "environment")
-            .map(|entry| match entry.split_once('=') {
-                Some((key, value)) => (String::from(key), String::from(value)),
-                None => (entry, String::new()),
-            })
-            .collect()
+    ENVIRONMENT.call_once(|| {
+        let program = params.initial_program;
+        Environment {
+            program: copy_boot_data(params, program.addr, program.len),
+            args: read_list(params, &params.args, "arguments").collect(),
+            vars: read_list(params, &params.env, "environment")
+                .map(|entry| match entry.split_once('=') {
+                    Some((key, value)) => (String::from(key), String::from(value)),
+                    None => (entry, String::new()),
+                })
+                .collect(),
+        }
     });
 }
 
@@ -78,7 +85,10 @@ fn read_list(params: &BootParams, list: &StringList, what: &str) -> impl Iterato
 /// The program the VMM handed over for this kernel to run (the Linux
 /// executable given to `vessel run`), if any.
 pub fn initial_program() -> Option<&'static [u8]> {
-    PROGRAM.get().filter(|p| !p.is_empty()).map(Vec::as_slice)
+    ENVIRONMENT
+        .get()
+        .map(|env| env.program.as_slice())
+        .filter(|p| !p.is_empty())
 }
 
 /// Takes the initial files the VMM handed over (a cpio "newc" archive,
@@ -91,12 +101,12 @@ pub fn take_initial_files() -> Option<Vec<u8>> {
 /// The program's arguments, `argv[0]` first. Invalid UTF-8 is replaced by
 /// U+FFFD.
 pub fn args() -> &'static [String] {
-    ARGS.get().map_or(&[], Vec::as_slice)
+    ENVIRONMENT.get().map_or(&[], |env| &env.args)
 }
 
 /// The environment as `(key, value)` pairs, in the order given.
 pub fn vars() -> &'static [(String, String)] {
-    VARS.get().map_or(&[], Vec::as_slice)
+    ENVIRONMENT.get().map_or(&[], |env| &env.vars)
 }
 
 /// The value of environment variable `key`, if set.

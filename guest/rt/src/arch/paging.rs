@@ -131,24 +131,18 @@ pub fn adopt() {
     };
     // One walk per page table the guards share (they lie in .bss, mostly
     // within one 2 MiB region), not one per guard.
-    let guards = super::stacks::guard_pages();
-    let region_of = |page: u64| page / HUGE_PAGE;
-    for (i, &first) in guards.iter().enumerate() {
-        if guards[..i]
-            .iter()
-            .any(|&g| region_of(g) == region_of(first))
-        {
-            continue;
-        }
-        let Ok(table) = table_for(&mut tables, first, 3) else {
-            map_failed(first)
+    let mut current: Option<(u64, &mut PageTable)> = None;
+    for guard in super::stacks::guard_pages() {
+        let region = guard / HUGE_PAGE;
+        let table = match current.take() {
+            Some((last, table)) if last == region => table,
+            _ => table_for(&mut tables, guard, 3).unwrap_or_else(|_| map_failed(guard)),
         };
-        for &guard in guards.iter().filter(|&&g| region_of(g) == region_of(first)) {
-            table[VirtAddr::new(guard).p1_index()].set_unused();
-            // One page, not the whole TLB: under a shadow-paging hypervisor
-            // a global flush throws away every shadow table built so far.
-            x86_64::instructions::tlb::flush(VirtAddr::new(guard));
-        }
+        table[VirtAddr::new(guard).p1_index()].set_unused();
+        // One page, not the whole TLB: under a shadow-paging hypervisor a
+        // global flush throws away every shadow table built so far.
+        x86_64::instructions::tlb::flush(VirtAddr::new(guard));
+        current = Some((region, table));
     }
     *KERNEL_TABLES.lock() = Some(tables);
     KERNEL_PML4.store(pml4_phys, core::sync::atomic::Ordering::Release);
