@@ -32,9 +32,10 @@ pub(crate) const LARGEST_SMALL: usize = 512;
 pub(crate) const CLASS_COUNT: usize = 6;
 /// What a class takes when it runs dry: a slab, aligned to its size so that
 /// every block in it is aligned to its own (power-of-two) size.
-const SLAB_SIZE: usize = 4096;
-/// What the cache takes from the frame allocator when its slabs run out:
-/// an arena of slabs, aligned to [`SLAB_SIZE`]. One arena serves every
+pub(crate) const SLAB_SIZE: usize = 4096;
+/// What the cache asks the frame allocator for when its slabs run out: an
+/// arena of slabs, aligned to [`SLAB_SIZE`] (a single slab will do when
+/// memory is too fragmented for a whole arena). One arena serves every
 /// class, so booting costs one frame allocation, not one per class.
 pub(crate) const ARENA_SIZE: usize = 16 * SLAB_SIZE;
 
@@ -92,13 +93,14 @@ impl SizeClasses {
     /// A block of `class`: the head of its free list (whose link word
     /// `read_link` reads), else the next block of its slab, else the first
     /// block of a new slab, from a new arena if need be: `new_arena` gives
-    /// the address of [`ARENA_SIZE`] unused bytes aligned to a slab, or
-    /// `None` when memory is exhausted.
+    /// the address and size of unused memory aligned to a slab, a whole
+    /// number of slabs (at most [`ARENA_SIZE`] is asked for), or `None`
+    /// when memory is exhausted.
     pub(crate) fn allocate(
         &mut self,
         class: usize,
         read_link: impl FnOnce(usize) -> usize,
-        new_arena: impl FnOnce() -> Option<usize>,
+        new_arena: impl FnOnce() -> Option<(usize, usize)>,
     ) -> Option<usize> {
         let entry = &mut self.classes[class];
         let size = block_size(class);
@@ -110,8 +112,10 @@ impl SizeClasses {
         if entry.bump == entry.end {
             // Blocks divide a slab exactly: nothing of the old one is left.
             if self.arena_bump == self.arena_end {
-                self.arena_bump = new_arena()?;
-                self.arena_end = self.arena_bump + ARENA_SIZE;
+                let (start, size) = new_arena()?;
+                debug_assert!(size >= SLAB_SIZE && size.is_multiple_of(SLAB_SIZE));
+                self.arena_bump = start;
+                self.arena_end = start + size;
             }
             entry.bump = self.arena_bump;
             entry.end = self.arena_bump + SLAB_SIZE;
@@ -193,7 +197,7 @@ mod tests {
                         // A gap between arenas, so running past one shows.
                         *next_arena += 2 * ARENA_SIZE;
                         *arenas += 1;
-                        Some(arena)
+                        Some((arena, ARENA_SIZE))
                     },
                 )
                 .expect("the model never runs out")
@@ -265,14 +269,21 @@ mod tests {
         let mut classes = SizeClasses::new();
         assert_eq!(classes.allocate(3, |_| unreachable!(), || None), None);
         let arena = 0x20_0000;
+        let single_slab = || Some((arena, SLAB_SIZE));
         assert_eq!(
-            classes.allocate(3, |_| unreachable!(), || Some(arena)),
+            classes.allocate(3, |_| unreachable!(), single_slab),
             Some(arena)
         );
+        // A one-slab arena is used up by one class: the next class needs
+        // another, and memory is out.
+        assert_eq!(classes.allocate(4, |_| unreachable!(), || None), None);
+        let next = arena + 2 * SLAB_SIZE;
+        let whole = || Some((next, ARENA_SIZE));
+        assert_eq!(classes.allocate(4, |_| unreachable!(), whole), Some(next));
         // The next class takes the arena's next slab.
         assert_eq!(
-            classes.allocate(4, |_| unreachable!(), || None),
-            Some(arena + SLAB_SIZE)
+            classes.allocate(5, |_| unreachable!(), || None),
+            Some(next + SLAB_SIZE)
         );
     }
 

@@ -7,7 +7,7 @@
 //! Rust reports "memory allocation of N bytes failed" through the panic path.
 
 use super::{PAGE_SIZE, frames, phys_to_virt};
-use crate::size_classes::{ARENA_SIZE, SizeClasses, class_of};
+use crate::size_classes::{ARENA_SIZE, SLAB_SIZE, SizeClasses, class_of};
 use crate::sync::spin::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{NonNull, null_mut};
@@ -106,10 +106,13 @@ impl Heap {
             // `deallocate` set to the next block's address.
             |block| unsafe { (block as *const usize).read() },
             // Fresh frames, owned from now on by the cache, read-write
-            // through the direct map and page aligned.
+            // through the direct map and page aligned: an arena, or a
+            // single slab when no run that long is free.
             || {
-                let frames = ARENA_SIZE / PAGE_SIZE as usize;
-                frames::allocate(frames, 1).map(|phys| phys_to_virt(phys) as usize)
+                [ARENA_SIZE, SLAB_SIZE].into_iter().find_map(|size| {
+                    let phys = frames::allocate(size / PAGE_SIZE as usize, 1)?;
+                    Some((phys_to_virt(phys) as usize, size))
+                })
             },
         )?;
         NonNull::new(block as *mut u8)
