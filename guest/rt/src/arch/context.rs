@@ -32,12 +32,21 @@ core::arch::global_asm!(
     "    xor ebp, ebp",
     "    call r12",
     "    ud2",
+    // Leaves the current stack for good: RSP = RDI (16-byte aligned),
+    // then calls RSI (never returns).
+    ".global vessel_jump_to_stack",
+    "vessel_jump_to_stack:",
+    "    mov rsp, rdi",
+    "    xor ebp, ebp",
+    "    call rsi",
+    "    ud2",
     ".popsection",
 );
 
 unsafe extern "C" {
     fn vessel_switch_context(save_rsp: *mut u64, load_rsp: u64);
     fn vessel_task_trampoline();
+    fn vessel_jump_to_stack(top: u64, entry: extern "C" fn() -> !) -> !;
 }
 
 /// Number of 8-byte slots [`prepare_stack`] writes.
@@ -62,6 +71,18 @@ pub fn prepare_stack(stack: &mut [u64], entry: extern "C" fn() -> !) -> u64 {
     // `call` enters `entry` with RSP = 8 (mod 16), as the ABI expects.
     frame[6] = vessel_task_trampoline as *const () as u64;
     frame.as_ptr() as u64
+}
+
+/// Leaves the current stack for good and runs `entry` on the stack whose
+/// top is `top`.
+///
+/// # Safety
+/// `top` is the 16-byte aligned top of a mapped, writable stack that
+/// nothing else uses; nothing on the current stack is used again.
+pub unsafe fn jump_to_stack(top: u64, entry: extern "C" fn() -> !) -> ! {
+    // SAFETY: forwarded to the caller; `entry` never returns, so nothing
+    // returns onto the abandoned stack.
+    unsafe { vessel_jump_to_stack(top, entry) }
 }
 
 /// Saves the current context into `*save_rsp` and resumes the one at `load_rsp`.

@@ -50,9 +50,21 @@ impl<const N: usize> GuardedStack<N> {
     pub fn top(&self) -> u64 {
         self.stack.get() as u64 + N as u64
     }
+
+    /// The stack's memory as words, for writing a task's initial frame.
+    ///
+    /// # Safety
+    /// Nothing runs on this stack or refers into it, now or while the
+    /// returned slice is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn words_mut(&self) -> &mut [u64] {
+        // SAFETY: the stack is `N` bytes, page aligned, mapped read-write
+        // in .bss; the caller guarantees exclusive access.
+        unsafe { core::slice::from_raw_parts_mut(self.stack.get().cast::<u64>(), N / 8) }
+    }
 }
 
-/// The stack `_start` runs on; later the idle loop's.
+/// The stack `_start` runs on; the idle task's once `main` has started.
 pub static BOOT_STACK: GuardedStack<BOOT_STACK_SIZE> = GuardedStack::new();
 /// The `main` task's stack (see `mem::stack::KernelStack::main`).
 pub static MAIN_STACK: GuardedStack<MAIN_STACK_SIZE> = GuardedStack::new();

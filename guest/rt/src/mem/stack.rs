@@ -156,6 +156,11 @@ impl KernelStack {
         })
     }
 
+    /// One past the highest byte of the stack (16-byte aligned).
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+
     /// The stack's memory, as words, for writing a task's initial frame.
     pub fn words_mut(&mut self) -> &mut [u64] {
         let len = ((self.top - self.bottom) / 8) as usize;

@@ -93,8 +93,8 @@ pub(crate) struct Task {
     /// Stack pointer while suspended; only touched by the scheduler with
     /// interrupts disabled.
     saved_rsp: UnsafeCell<u64>,
-    /// `None` for the boot task, which runs on the static boot stack.
-    _stack: Option<KernelStack>,
+    /// `None` for the idle task, which runs on the static boot stack.
+    stack: Option<KernelStack>,
     entry: SpinLock<Option<Entry>>,
     outcome: SpinLock<Option<Outcome>>,
     joiners: WaitQueue,
@@ -132,7 +132,7 @@ impl Task {
             name,
             state: AtomicU8::new(State::Ready as u8),
             saved_rsp: UnsafeCell::new(saved_rsp),
-            _stack: stack,
+            stack,
             entry: SpinLock::new(entry),
             outcome: SpinLock::new(None),
             joiners: WaitQueue::new(),
@@ -151,6 +151,11 @@ impl Task {
             2 => State::Blocked,
             _ => State::Dead,
         }
+    }
+
+    /// One past the top of the task's own stack (`None` for idle).
+    fn stack_top(&self) -> Option<u64> {
+        self.stack.as_ref().map(KernelStack::top)
     }
 
     fn set_state(&self, state: State) {
@@ -249,13 +254,6 @@ pub fn spawn(
     Ok(start(name.into(), stack, Box::new(f)))
 }
 
-/// Starts the `main` task, running `f` on the static main stack (of
-/// [`MAIN_STACK_SIZE`] bytes), which only the first call gets.
-pub(crate) fn spawn_main(f: impl FnOnce() + Send + 'static) -> Result<JoinHandle, SpawnError> {
-    let stack = KernelStack::main().ok_or(SpawnError::OutOfMemory)?;
-    Ok(start("main".into(), stack, Box::new(f)))
-}
-
 /// Makes a task of `entry` on `stack` and puts it on the run queue.
 fn start(name: Cow<'static, str>, mut stack: KernelStack, entry: Entry) -> JoinHandle {
     let rsp = context::prepare_stack(stack.words_mut(), task_entry);
@@ -264,9 +262,26 @@ fn start(name: Cow<'static, str>, mut stack: KernelStack, entry: Entry) -> JoinH
     JoinHandle { task }
 }
 
+/// The `main` task, running `f` on the static main stack (of
+/// [`MAIN_STACK_SIZE`] bytes): made running, not ready, for the boot
+/// context to become it (see `sched::run`). `None` if called twice.
+fn main_task(f: impl FnOnce() + Send + 'static) -> Option<Arc<Task>> {
+    let stack = KernelStack::main()?;
+    // The saved stack pointer is written by the first switch away from it.
+    let task = Task::new("main".into(), Some(stack), 0, Some(Box::new(f)));
+    task.set_state(State::Running);
+    MAIN_TASK_ID.store(task.id, Ordering::Relaxed);
+    Some(Arc::new(task))
+}
+
 /// First code a new task runs (through the context-switch trampoline).
 extern "C" fn task_entry() -> ! {
     sched::finish_switch();
+    run_entry()
+}
+
+/// Runs the current task's entry with interrupts enabled, then ends it.
+fn run_entry() -> ! {
     crate::arch::cpu::enable_interrupts();
     let entry = sched::current_task().entry.lock().take();
     if let Some(entry) = entry {

@@ -69,28 +69,58 @@ fn with_scheduler<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
     f(scheduler)
 }
 
-/// Turns the boot context into the idle task, starts `main` as the first
-/// task and runs the idle loop.
+/// Starts scheduling: the boot context becomes the `main` task, by leaving
+/// the boot stack for main's static stack, and the idle task starts on the
+/// boot stack left behind. No context switch, no run-queue round trip: at
+/// boot, under an emulating hypervisor, those are hundreds of instructions.
 pub(crate) fn run(main: impl FnOnce() + Send + 'static) -> ! {
+    let Some(main) = super::main_task(main) else {
+        crate::panic::fatal(format_args!("the scheduler was started twice"));
+    };
+    let main_top = main
+        .stack_top()
+        .expect("the main task has a stack of its own");
+    // Its frame goes on the boot stack once the boot context has left it.
     let idle = Arc::new(Task::new("idle".into(), None, 0, None));
-    idle.set_state(State::Running);
+    let now = time::ticks();
+    let slice_ticks = time::scale().ns_to_ticks(TIME_SLICE.as_nanos() as u64);
     *SCHEDULER.lock() = Some(Scheduler {
-        current: idle.clone(),
+        current: main,
         idle,
         // Room for a few tasks up front: growing from empty on the first
         // spawn costs more than this allocation.
         ready: VecDeque::with_capacity(4),
         sleepers: BinaryHeap::new(),
         previous: None,
-        slice_end: 0,
-        slice_ticks: time::scale().ns_to_ticks(TIME_SLICE.as_nanos() as u64),
+        slice_end: now.saturating_add(slice_ticks),
+        slice_ticks,
     });
-    match super::spawn_main(main) {
-        Ok(handle) => {
-            super::MAIN_TASK_ID.store(handle.task.id, core::sync::atomic::Ordering::Relaxed)
-        }
-        Err(e) => crate::panic::fatal(format_args!("cannot start the main task: {e}")),
-    }
+    // SAFETY: main's stack is its own static one, mapped and unused (the
+    // task was just made and never ran); nothing of the boot stack is used
+    // after this: `start_main` does not return.
+    unsafe { context::jump_to_stack(main_top, start_main) }
+}
+
+/// The `main` task's first code, on its own stack (interrupts disabled):
+/// readies the idle task on the boot stack, then runs `main`.
+extern "C" fn start_main() -> ! {
+    // SAFETY: the boot context jumped off the boot stack for good (see
+    // `run`): nothing runs on it or refers into it until the idle task
+    // first runs from the frame written here.
+    let boot_stack = unsafe { crate::arch::stacks::BOOT_STACK.words_mut() };
+    let rsp = context::prepare_stack(boot_stack, idle_entry);
+    with_scheduler(|s| {
+        // SAFETY: the idle task has never run, so nothing else reads or
+        // writes its saved RSP; the scheduler lock is held.
+        unsafe { *s.idle.saved_rsp.get() = rsp };
+    });
+    super::run_entry()
+}
+
+/// The idle task: halts until an interrupt when nothing is ready, and
+/// gives the CPU to whatever is.
+extern "C" fn idle_entry() -> ! {
+    finish_switch();
     loop {
         cpu::disable_interrupts();
         if with_scheduler(|s| s.ready.is_empty()) {
