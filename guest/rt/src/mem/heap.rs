@@ -10,6 +10,7 @@ use super::{PAGE_SIZE, frames, phys_to_virt};
 use crate::size_classes::{ARENA_SIZE, SLAB_SIZE, SizeClasses, class_of};
 use crate::sync::spin::SpinLock;
 use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
 use core::ptr::{NonNull, null_mut};
 use talc::base::Talc;
 use talc::base::binning::{Binning, DefaultBinning};
@@ -80,8 +81,22 @@ unsafe impl Source for FrameSource {
 /// allocator for every larger block.
 struct Heap {
     small: SizeClasses,
+    /// Whether the small-block classes have had [`FIRST_ARENA`].
+    first_arena_taken: bool,
     talc: Talc<FrameSource, DefaultBinning>,
 }
+
+/// The small-block classes' first arena, in the image's .bss: the first
+/// allocations at boot need no frame allocation (a few hundred emulated
+/// instructions on some hosts).
+#[repr(C, align(4096))]
+struct FirstArena(UnsafeCell<[u8; ARENA_SIZE]>);
+
+// SAFETY: the heap hands the arena out once (`first_arena_taken`, under
+// the heap lock) and from then on owns it like frames it allocated.
+unsafe impl Sync for FirstArena {}
+
+static FIRST_ARENA: FirstArena = FirstArena(UnsafeCell::new([0; ARENA_SIZE]));
 
 // SAFETY: the heap holds addresses of memory it owns exclusively (its
 // frames), not references into any task's data; it may move between CPUs
@@ -105,10 +120,14 @@ impl Heap {
             // least 16 bytes, aligned to its size, whose first word
             // `deallocate` set to the next block's address.
             |block| unsafe { (block as *const usize).read() },
-            // Fresh frames, owned from now on by the cache, read-write
-            // through the direct map and page aligned: an arena, or a
-            // single slab when no run that long is free.
+            // Memory owned from now on by the cache, read-write and page
+            // aligned: the static first arena, then fresh frames through
+            // the direct map: an arena, or a single slab when no run that
+            // long is free.
             || {
+                if !core::mem::replace(&mut self.first_arena_taken, true) {
+                    return Some((FIRST_ARENA.0.get() as usize, ARENA_SIZE));
+                }
                 [ARENA_SIZE, SLAB_SIZE].into_iter().find_map(|size| {
                     let phys = frames::allocate(size / PAGE_SIZE as usize, 1)?;
                     Some((phys_to_virt(phys) as usize, size))
@@ -214,5 +233,6 @@ unsafe impl GlobalAlloc for GlobalHeap {
 #[global_allocator]
 static ALLOCATOR: GlobalHeap = GlobalHeap(SpinLock::new(Heap {
     small: SizeClasses::new(),
+    first_arena_taken: false,
     talc: Talc::new(FrameSource::new()),
 }));
