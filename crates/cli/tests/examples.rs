@@ -110,6 +110,7 @@ on_every_hypervisor!(
     panic_exits_101_with_message_and_location,
     stack_overflow_is_caught_by_the_guard_page,
     heap_exhaustion_is_reported_as_a_panic,
+    small_block_exhaustion_is_reported_as_a_panic,
     usermode_runs_ring3_code_and_catches_its_faults,
 );
 
@@ -253,11 +254,27 @@ fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
     assert_eq!(out.status, Some(101));
     let text = out.console();
     assert!(
-        text.contains("holding 16 MiB\n"),
+        text.contains("holding 16384 KiB\n"),
         "the heap grew first: {text}"
     );
     assert!(
         text.contains("memory allocation of 1048576 bytes failed"),
+        "{text}"
+    );
+}
+
+/// The same with small blocks, which come from per-size-class free lists:
+/// their memory runs out as cleanly.
+fn small_block_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
+    let out = boot(hv, &["--memory", "16M"], "oom", &["small"]);
+    assert_eq!(out.status, Some(101));
+    let text = out.console();
+    assert!(
+        text.contains("holding 4096 KiB\n"),
+        "the heap grew first: {text}"
+    );
+    assert!(
+        text.contains("memory allocation of 512 bytes failed"),
         "{text}"
     );
 }
