@@ -458,16 +458,22 @@ impl Process {
         self.group.pid
     }
 
-    /// Runs the thread to its end. Returns how the process ended if this
-    /// was its last thread.
+    /// Runs the thread to its end, then lets go of it (and of the
+    /// process's memory, if it was the last user). Returns how the process
+    /// ended if this was its last thread.
     pub fn run(mut self) -> Option<Ended> {
+        self.run_in_place()
+    }
+
+    /// Runs the thread to its end, keeping it (see [`Process::run`]).
+    pub fn run_in_place(&mut self) -> Option<Ended> {
         let clock = vessel_rt::task::current();
         self.cpu_mark = clock.cpu_ticks();
         self.cpu_clock = Some(clock);
         // Senders can interrupt it from now on; what came before is
         // delivered before its first instruction.
-        signal::attach(&self);
-        if let Some(how) = signal::deliver(&mut self) {
+        signal::attach(self);
+        if let Some(how) = signal::deliver(self) {
             self.group.end(how);
         }
         let ended = loop {
@@ -484,7 +490,7 @@ impl Process {
             self.charge_cpu(true);
             drop(space);
             match exit {
-                UserExit::Syscall => match syscall::dispatch(&mut self) {
+                UserExit::Syscall => match syscall::dispatch(self) {
                     Some(syscall::Stop::Thread(code)) => break Ended::Exited(code),
                     Some(syscall::Stop::Process(how)) => {
                         self.group.end(how);
@@ -524,9 +530,9 @@ impl Process {
                         }
                     }
                     let signal = signal_for(vector);
-                    let how = if signal::is_caught(&self, signal) {
-                        signal::raise(&mut self, signal, Cause::Fault { code, address });
-                        signal::deliver(&mut self)
+                    let how = if signal::is_caught(self, signal) {
+                        signal::raise(self, signal, Cause::Fault { code, address });
+                        signal::deliver(self)
                     } else {
                         if self.kernel.verbose {
                             vessel_std::eprintln!(
@@ -546,7 +552,7 @@ impl Process {
                 }
                 UserExit::Interrupted => {
                     // Preempted: a signal from elsewhere may be waiting.
-                    if let Some(how) = signal::deliver(&mut self) {
+                    if let Some(how) = signal::deliver(self) {
                         self.group.end(how);
                         break how;
                     }
@@ -554,7 +560,7 @@ impl Process {
             }
         };
         self.release_memory();
-        signal::detach(&self);
+        signal::detach(self);
         self.charge_cpu(false);
         let last = self.group.threads.fetch_sub(1, Ordering::AcqRel) == 1;
         if last {
