@@ -5,7 +5,7 @@
 //! (talc: bins, boundary tags, coalescing) spends about 150 instructions on
 //! each, which where the host emulates kernel code costs more than a
 //! microsecond per instruction. Here a small request is rounded up to a
-//! power of two from 16 to 512 bytes and served from that class's free list
+//! power of two from 16 to 2048 bytes and served from that class's free list
 //! or carved from the class's current slab: about 20 instructions. Written
 //! by hand because no maintained `no_std` crate offers just this front end
 //! over an allocator of our choosing; it is the classic segregated-fit
@@ -27,9 +27,9 @@ use core::alloc::Layout;
 const SMALLEST_SHIFT: u32 = 4;
 /// Largest size served from a class (larger requests go to the general
 /// allocator).
-pub(crate) const LARGEST_SMALL: usize = 512;
-/// Number of classes: 16, 32, 64, 128, 256, 512 bytes.
-pub(crate) const CLASS_COUNT: usize = 6;
+pub(crate) const LARGEST_SMALL: usize = 2048;
+/// Number of classes: 16, 32, 64, 128, 256, 512, 1024, 2048 bytes.
+pub(crate) const CLASS_COUNT: usize = 8;
 /// What a class takes when it runs dry: a slab, aligned to its size so that
 /// every block in it is aligned to its own (power-of-two) size.
 pub(crate) const SLAB_SIZE: usize = 4096;
@@ -158,8 +158,10 @@ mod tests {
         assert_eq!(class_of(layout(8, 64)), Some(2));
         assert_eq!(class_of(layout(300, 8)), Some(5));
         assert_eq!(class_of(layout(512, 8)), Some(5));
-        assert_eq!(class_of(layout(513, 8)), None);
-        assert_eq!(class_of(layout(8, 1024)), None);
+        assert_eq!(class_of(layout(2048, 8)), Some(7));
+        assert_eq!(class_of(layout(513, 8)), Some(6));
+        assert_eq!(class_of(layout(2049, 8)), None);
+        assert_eq!(class_of(layout(8, 4096)), None);
         for class in 0..CLASS_COUNT {
             assert_eq!(class_of(layout(block_size(class), 1)), Some(class));
         }
