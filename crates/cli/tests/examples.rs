@@ -250,33 +250,30 @@ fn stack_overflow_is_caught_by_the_guard_page(hv: Hypervisor) {
 }
 
 fn heap_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
-    let out = boot(hv, &["--memory", "32M"], "oom", &[]);
-    assert_eq!(out.status, Some(101));
-    let text = out.console();
-    assert!(
-        text.contains("holding 16384 KiB\n"),
-        "the heap grew first: {text}"
-    );
-    assert!(
-        text.contains("memory allocation of 1048576 bytes failed"),
-        "{text}"
-    );
+    exhaustion_is_reported(hv, "32M", &[], "holding 16384 KiB\n", 1 << 20);
 }
 
 /// The same with small blocks, which come from per-size-class free lists:
 /// their memory runs out as cleanly.
 fn small_block_exhaustion_is_reported_as_a_panic(hv: Hypervisor) {
-    let out = boot(hv, &["--memory", "16M"], "oom", &["small"]);
+    exhaustion_is_reported(hv, "16M", &["small"], "holding 4096 KiB\n", 512);
+}
+
+/// Boots `oom` with `args` in `memory`: it prints `holding` as the heap
+/// grows, then fails to allocate `block` bytes, a panic (status 101).
+fn exhaustion_is_reported(
+    hv: Hypervisor,
+    memory: &str,
+    args: &[&str],
+    holding: &str,
+    block: usize,
+) {
+    let out = boot(hv, &["--memory", memory], "oom", args);
     assert_eq!(out.status, Some(101));
     let text = out.console();
-    assert!(
-        text.contains("holding 4096 KiB\n"),
-        "the heap grew first: {text}"
-    );
-    assert!(
-        text.contains("memory allocation of 512 bytes failed"),
-        "{text}"
-    );
+    assert!(text.contains(holding), "the heap grew first: {text}");
+    let failure = format!("memory allocation of {block} bytes failed");
+    assert!(text.contains(&failure), "{text}");
 }
 
 /// Boots, on QEMU microvm with `options` (CPU features hidden), `sleep`
