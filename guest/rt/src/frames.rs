@@ -100,12 +100,11 @@ impl<'a> FrameBitmap<'a> {
             words,
             frames,
             free: frames,
-            hint: 0,
+            // Searches start at the first free frame, not across the used
+            // frames below it (boot data and the image, on every boot).
+            hint: free.clone().next().map_or(frames, |(first, _)| first),
             pristine_from: frames,
         };
-        // Searches start at the first free frame, not across the used
-        // frames below it (boot data and the image, on every boot).
-        bitmap.hint = free.clone().next().map_or(frames, |(first, _)| first);
         let mut used_from = 0;
         for (first, count) in free {
             bitmap.take(used_from, first.saturating_sub(used_from));
@@ -249,19 +248,25 @@ impl<'a> FrameBitmap<'a> {
         None
     }
 
-    /// The first free frame at or after `from` (`frames` if none),
-    /// looking at whole words at once.
+    /// The first free frame at or after `from` (`frames` if none): the
+    /// bits of the first word, then whole words with one string
+    /// instruction (boot data and the image are hundreds of used frames).
     fn first_free(&self, from: usize) -> usize {
-        let mut frame = from;
-        while frame < self.frames {
-            let (word, bit) = (frame / 64, frame % 64);
-            let free = !self.words[word] >> bit;
-            if free != 0 {
-                return (frame + free.trailing_zeros() as usize).min(self.frames);
-            }
-            frame += 64 - bit;
+        if from >= self.frames {
+            return self.frames;
         }
-        self.frames
+        let (first_word, last_word) = (from / 64, (self.frames - 1) / 64);
+        let head = !self.words[first_word] >> (from % 64);
+        let found = if head != 0 {
+            from + head.trailing_zeros() as usize
+        } else {
+            let rest = &self.words[first_word + 1..=last_word];
+            match scan::first_other_than(rest, u64::MAX) {
+                Some(i) => (first_word + 1 + i) * 64 + (!rest[i]).trailing_zeros() as usize,
+                None => self.frames,
+            }
+        };
+        found.min(self.frames)
     }
 
     /// The first used frame in `[from, to)`: the bits of the first word,
@@ -280,7 +285,8 @@ impl<'a> FrameBitmap<'a> {
         if first_word == last_word {
             return None;
         }
-        let word = first_word + 1 + scan::first_nonzero(&self.words[first_word + 1..=last_word])?;
+        let word =
+            first_word + 1 + scan::first_other_than(&self.words[first_word + 1..=last_word], 0)?;
         in_range(word * 64 + self.words[word].trailing_zeros() as usize)
     }
 }
@@ -415,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn used_frame_search_matches_a_bit_by_bit_search() {
+    fn frame_searches_match_a_bit_by_bit_search() {
         // A xorshift generator: reproducible pseudo-random bitmaps.
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
@@ -426,13 +432,13 @@ mod tests {
         };
         let frames = 64 * 8;
         for _ in 0..2000 {
+            // Runs of free and of used words, and sparse bits of each.
             let mut words: Vec<u64> = (0..8)
-                .map(|_| {
-                    if next() % 3 == 0 {
-                        next() & next() & next()
-                    } else {
-                        0
-                    }
+                .map(|_| match next() % 6 {
+                    0 => next() & next() & next(),
+                    1 => !(next() & next() & next()),
+                    2 | 3 => u64::MAX,
+                    _ => 0,
                 })
                 .collect();
             let copy = words.clone();
@@ -445,12 +451,15 @@ mod tests {
             };
             let from = (next() % frames as u64) as usize;
             let to = from + (next() % (frames - from) as u64) as usize;
-            let expected = (from..to).find(|&f| copy[f / 64] >> (f % 64) & 1 == 1);
+            let bit = |f: usize| copy[f / 64] >> (f % 64) & 1;
+            let expected = (from..to).find(|&f| bit(f) == 1);
             assert_eq!(
                 bitmap.first_used(from, to),
                 expected,
                 "[{from}, {to}) of {copy:x?}"
             );
+            let free = (from..frames).find(|&f| bit(f) == 0).unwrap_or(frames);
+            assert_eq!(bitmap.first_free(from), free, "from {from} of {copy:x?}");
         }
     }
 }

@@ -11,16 +11,16 @@
 
 /// Index of the first non-zero word of `words` at or after `from`.
 pub(crate) fn first_used(words: &[u64; 512], from: usize) -> Option<usize> {
-    Some(from + first_nonzero(words.get(from..)?)?)
+    Some(from + first_other_than(words.get(from..)?, 0)?)
 }
 
-/// Index of the first non-zero word of `words`.
-pub(crate) fn first_nonzero(words: &[u64]) -> Option<usize> {
+/// Index of the first word of `words` that is not `value`.
+pub(crate) fn first_other_than(words: &[u64], value: u64) -> Option<usize> {
     if words.is_empty() {
         return None;
     }
     let remaining: usize;
-    // SAFETY: `repe scasq` compares RAX (zero) with the qwords from RDI
+    // SAFETY: `repe scasq` compares RAX (`value`) with the qwords from RDI
     // upwards, at most RCX of them: exactly `words`, which is borrowed for
     // the call. The direction flag is clear, as the ABI guarantees at an
     // `asm!` block. It writes no memory and touches no stack.
@@ -29,14 +29,14 @@ pub(crate) fn first_nonzero(words: &[u64]) -> Option<usize> {
             "repe scasq",
             inout("rcx") words.len() => remaining,
             inout("rdi") words.as_ptr() => _,
-            in("rax") 0u64,
+            in("rax") value,
             options(readonly, nostack),
         );
     }
     // RCX counts the words not compared: the last one compared is the
-    // first non-zero one, or the last word if all were zero.
+    // first other one, or the last word if all were `value`.
     let last = words.len() - remaining - 1;
-    (words[last] != 0).then_some(last)
+    (words[last] != value).then_some(last)
 }
 
 /// Whether `haystack` holds `byte`.
