@@ -30,8 +30,9 @@ pub(crate) fn init(params: &BootParams) {
         let program = params.initial_program;
         Environment {
             program: copy_boot_data(params, program.addr, program.len),
-            args: read_list(params, &params.args, "arguments").collect(),
+            args: read_list(params, &params.args, "arguments"),
             vars: read_list(params, &params.env, "environment")
+                .into_iter()
                 .map(|entry| match entry.split_once('=') {
                     Some((key, value)) => (String::from(key), String::from(value)),
                     None => (entry, String::new()),
@@ -67,19 +68,18 @@ fn copy_boot_data(params: &BootParams, addr: u64, len: u64) -> Vec<u8> {
     bytes
 }
 
-fn read_list(params: &BootParams, list: &StringList, what: &str) -> impl Iterator<Item = String> {
+fn read_list(params: &BootParams, list: &StringList, what: &str) -> Vec<String> {
     // An empty list (validated: no bytes, no strings) needs no copy at all.
     if list.len == 0 {
-        return Vec::new().into_iter();
+        return Vec::new();
     }
     let bytes = copy_boot_data(params, list.addr, list.len);
-    let strings: Vec<String> = match split_strings(&bytes, list.count) {
+    match split_strings(&bytes, list.count) {
         Some(strings) => strings
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect(),
         None => crate::panic::fatal(format_args!("malformed {what} in the boot info")),
-    };
-    strings.into_iter()
+    }
 }
 
 /// The program the VMM handed over for this kernel to run (the Linux
