@@ -26,8 +26,13 @@ fn main() {
         .map(|w| {
             let total = total.clone();
             let sender = sender.clone();
-            thread::Builder::new()
-                .name(format!("worker-{w}"))
+            let mut builder = thread::Builder::new().name(format!("worker-{w}"));
+            if w == 0 {
+                // A big stack: vessel-rt maps it as one 2 MiB page, and
+                // unmaps it when the worker is joined.
+                builder = builder.stack_size(1 << 20);
+            }
+            builder
                 .spawn(move || {
                     let range = w * PER_WORKER..(w + 1) * PER_WORKER;
                     let primes = range.filter(|&n| is_prime(n)).count() as u64;
