@@ -377,8 +377,7 @@ pub fn map_mmio(page: u64) -> Result<(), MapError> {
 /// owns: one page-table write where 4 KiB pages take 512. Fails if either
 /// address is not 2 MiB aligned or the page is already mapped.
 pub fn map_kernel_huge_page(virt: u64, phys: u64, protection: Protection) -> Result<(), MapError> {
-    let aligned = virt.is_multiple_of(HUGE_PAGE) && phys.is_multiple_of(HUGE_PAGE);
-    if !aligned || !is_kernel_heap_range(virt, virt.saturating_add(HUGE_PAGE)) {
+    if !is_kernel_huge_page(virt) || !phys.is_multiple_of(HUGE_PAGE) {
         return Err(MapError);
     }
     let mut guard = KERNEL_TABLES.lock();
@@ -392,10 +391,16 @@ pub fn map_kernel_huge_page(virt: u64, phys: u64, protection: Protection) -> Res
     Ok(())
 }
 
+/// Whether `virt` starts a 2 MiB page the kernel may map on demand
+/// (aligned, and outside the image and the direct map).
+fn is_kernel_huge_page(virt: u64) -> bool {
+    virt.is_multiple_of(HUGE_PAGE) && is_kernel_heap_range(virt, virt.saturating_add(HUGE_PAGE))
+}
+
 /// Unmaps a 2 MiB page mapped by [`map_kernel_huge_page`]; returns the
 /// address of its first frame.
 pub fn unmap_kernel_huge_page(virt: u64) -> Option<u64> {
-    if !virt.is_multiple_of(HUGE_PAGE) || !is_kernel_heap_range(virt, virt + HUGE_PAGE) {
+    if !is_kernel_huge_page(virt) {
         return None;
     }
     let page = Page::<Size2MiB>::containing_address(VirtAddr::new(virt));
