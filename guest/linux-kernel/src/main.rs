@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     let kernel = kernel::Kernel::new(path, program, verbose, file::FileSystem::new(tree));
     let pid = kernel.new_pid(0, 0);
     match process::Process::load(program, &argv, &envp, pid, kernel.clone()) {
-        Ok(process) => {
+        Ok(mut process) => {
             // The console, a terminal with `-t`, once the first process
             // exists: typed signals (Ctrl-C...) go to the foreground
             // process group, which is its group at first.
@@ -75,7 +75,6 @@ fn main() -> ExitCode {
             procfs::executed(&process.group, exe, &argv);
             // The first thread runs here; if it ends before the others, the
             // last one to end records how the process ended.
-            let mut process = process;
             let ended = match process.run_in_place() {
                 Some(ended) => {
                     kernel.exited(pid, ended);
